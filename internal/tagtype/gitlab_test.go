@@ -1,0 +1,222 @@
+package tagtype
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const jobToken = "glcbt-64_SecretJobToken123"
+
+// fakeGitLab serves GitLab's "Get a single repository tag" endpoint,
+// GET /api/v4/projects/:id/repository/tags/:tag_name, from testdata fixtures.
+type fakeGitLab struct {
+	t        *testing.T
+	mu       sync.Mutex
+	requests []seen
+	paths    []string // as sent, still escaped
+}
+
+// seen is what the fake recorded about one request.
+type seen struct {
+	Project, Tag string // decoded path segments
+	JobToken     string
+	OtherAuth    string
+}
+
+// tags per project id; both the numeric id and the full path name the same project.
+var fakeTags = map[string]string{
+	"1.0.0":         "tag_annotated.json",
+	"release/1.0.0": "tag_annotated.json",
+	"1.1.0alpha":    "tag_lightweight.json",
+	"1.2.0":         "tag_lightweight_null_message.json",
+}
+
+func (f *fakeGitLab) serve(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.requests = append(f.requests, seen{r.PathValue("id"), r.PathValue("tag"), r.Header.Get("JOB-TOKEN"), r.Header.Get("PRIVATE-TOKEN") + r.Header.Get("Authorization")})
+	f.paths = append(f.paths, r.URL.EscapedPath())
+	f.mu.Unlock()
+	if r.Header.Get("JOB-TOKEN") != jobToken {
+		f.reply(w, http.StatusUnauthorized, "error_401.json")
+		return
+	}
+	switch r.PathValue("id") {
+	case "42", "group/sub/shipyard":
+	case "7":
+		f.reply(w, http.StatusForbidden, "error_403.json")
+		return
+	case "13":
+		f.reply(w, http.StatusInternalServerError, "error_500.json")
+		return
+	default:
+		f.reply(w, http.StatusNotFound, "error_404_project.json")
+		return
+	}
+	fixture, ok := fakeTags[r.PathValue("tag")]
+	if !ok {
+		f.reply(w, http.StatusNotFound, "error_404_tag.json")
+		return
+	}
+	f.reply(w, http.StatusOK, fixture)
+}
+
+func (f *fakeGitLab) reply(w http.ResponseWriter, code int, fixture string) {
+	body, err := os.ReadFile(filepath.Join("testdata", fixture))
+	if err != nil {
+		f.t.Errorf("fixture: %v", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+func newFakeGitLab(t *testing.T) (*fakeGitLab, *httptest.Server) {
+	f := &fakeGitLab{t: t}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v4/projects/{id}/repository/tags/{tag}", f.serve)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("unexpected request %s %s", r.Method, r.URL.EscapedPath())
+		http.NotFound(w, r)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return f, srv
+}
+
+func TestDetectGitLab(t *testing.T) {
+	fake, srv := newFakeGitLab(t)
+	tests := []struct {
+		name, project, token, tag string
+		wantGitLab                string
+		want                      Type
+		wantBy                    string
+	}{
+		{"annotated by numeric id", "42", jobToken, "1.0.0",
+			"tag 1.0.0 has a message: annotated", Annotated, SourceGitLab},
+		{"annotated by project path", "group/sub/shipyard", jobToken, "1.0.0",
+			"tag 1.0.0 has a message: annotated", Annotated, SourceGitLab},
+		{"tag name with a slash", "group/sub/shipyard", jobToken, "release/1.0.0",
+			"tag release/1.0.0 has a message: annotated", Annotated, SourceGitLab},
+		{"lightweight with empty message", "42", jobToken, "1.1.0alpha",
+			"tag 1.1.0alpha has no message: lightweight", Lightweight, SourceGitLab},
+		{"lightweight with null message and an annotated-looking name", "42", jobToken, "1.2.0",
+			"tag 1.2.0 has no message: lightweight", Lightweight, SourceGitLab},
+		{"401 wrong token", "42", "not-the-" + jobToken, "1.0.0",
+			"HTTP 401 Unauthorized: the job token was refused: no answer", Annotated, SourceHeuristic},
+		{"403 token not allowed", "7", jobToken, "1.0.0",
+			"HTTP 403 Forbidden: the job token may not read this project's tags; allow it in the project's CI/CD job token settings: no answer", Annotated, SourceHeuristic},
+		{"404 unknown tag", "42", jobToken, "1.0.0rc1",
+			"HTTP 404 Not Found: project 42 or tag 1.0.0rc1 not found, or hidden from the job token: no answer", Lightweight, SourceHeuristic},
+		{"404 unknown project", "group/other", jobToken, "1.0.0",
+			"HTTP 404 Not Found: project group/other or tag 1.0.0 not found, or hidden from the job token: no answer", Annotated, SourceHeuristic},
+		{"500", "13", jobToken, "1.0.0",
+			"HTTP 500 Internal Server Error: GitLab failed: no answer", Annotated, SourceHeuristic},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake.mu.Lock()
+			fake.requests, fake.paths = nil, nil
+			fake.mu.Unlock()
+			src := &GitLabSource{BaseURL: srv.URL, ProjectID: tt.project, Token: tt.token, HTTPClient: srv.Client()}
+			got, err := Detect(context.Background(), tt.tag, Sources{GitLab: src})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]string{string(tt.want), tt.wantBy}, []string{string(got.Type), got.DecidedBy}); diff != "" {
+				t.Errorf("type and source (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(Step{SourceGitLab, tt.wantGitLab}, got.Trail[3]); diff != "" {
+				t.Errorf("gitlab step (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]seen{{tt.project, tt.tag, tt.token, ""}}, fake.requests); diff != "" {
+				t.Errorf("requests received: one GET with the JOB-TOKEN header and no other credentials (-want +got):\n%s", diff)
+			}
+			// Path ids and tag names are single URL-encoded segments, as the API requires.
+			wantPrefix := "/api/v4/projects/" + url.PathEscape(tt.project) + "/repository/tags/"
+			if len(fake.paths) != 1 || !strings.HasPrefix(fake.paths[0], wantPrefix) || strings.Contains(strings.TrimPrefix(fake.paths[0], wantPrefix), "/") {
+				t.Errorf("request paths %q, want one starting %q with the tag as one segment", fake.paths, wantPrefix)
+			}
+			assertNoToken(t, tt.token, got, err)
+		})
+	}
+}
+
+func TestDetectGitLabUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.URL
+	srv.Close()
+	src := &GitLabSource{BaseURL: addr, ProjectID: "42", Token: jobToken}
+	got, err := Detect(context.Background(), "1.0.0", Sources{GitLab: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{string(Annotated), SourceHeuristic}, []string{string(got.Type), got.DecidedBy}); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if step := got.Trail[3]; step.Source != SourceGitLab || !strings.HasPrefix(step.Outcome, "unreachable (") || !strings.HasSuffix(step.Outcome, "): no answer") {
+		t.Errorf("gitlab step = %+v", step)
+	}
+	assertNoToken(t, jobToken, got, err)
+}
+
+func TestDetectGitLabRedactsEchoedToken(t *testing.T) {
+	// A broken base URL with the token pasted into it: the outcome quotes the URL, minus the token.
+	src := &GitLabSource{BaseURL: "http://127.0.0.1:1/%zz" + jobToken, ProjectID: "42", Token: jobToken}
+	got, err := Detect(context.Background(), "1.0.0", Sources{GitLab: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `skipped: CI_SERVER_URL "http://127.0.0.1:1/%zz[redacted]" is not an http(s) URL`
+	if diff := cmp.Diff(want, got.Trail[3].Outcome); diff != "" {
+		t.Errorf("gitlab step (-want +got):\n%s", diff)
+	}
+	assertNoToken(t, jobToken, got, err)
+}
+
+func TestDetectGitLabSkipped(t *testing.T) {
+	tests := []struct {
+		src  GitLabSource
+		want string
+	}{
+		{GitLabSource{ProjectID: "42", Token: jobToken}, "skipped: no server URL (CI_SERVER_URL)"},
+		{GitLabSource{BaseURL: "http://127.0.0.1:1", Token: jobToken}, "skipped: no project id (CI_PROJECT_ID)"},
+		{GitLabSource{BaseURL: "http://127.0.0.1:1", ProjectID: "42"}, "skipped: no job token (CI_JOB_TOKEN)"},
+	}
+	for _, tt := range tests {
+		got, err := Detect(context.Background(), "1.0.0", Sources{GitLab: &tt.src})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Result{Annotated, SourceHeuristic, []Step{
+			{SourceOverride, "not set"},
+			{SourceGit, "skipped: no checkout given"},
+			{SourceTagMessage, "CI_COMMIT_TAG_MESSAGE is empty: no answer (unset and lightweight look the same)"},
+			{SourceGitLab, tt.want},
+			{SourceHeuristic, heuristicAnnotated},
+		}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	}
+}
+
+func assertNoToken(t *testing.T, token string, r Result, err error) {
+	t.Helper()
+	if err != nil && strings.Contains(err.Error(), token) {
+		t.Errorf("error contains the token: %v", err)
+	}
+	for _, s := range r.Trail {
+		if strings.Contains(s.Outcome, token) || strings.Contains(s.Outcome, jobToken) {
+			t.Errorf("trail step contains the token: %+v", s)
+		}
+	}
+}
