@@ -72,7 +72,9 @@ type Input struct {
 
 // Decision says whether to move latest to Input.Tag and why, in one human line.
 type Decision struct {
-	Move   bool
+	// Move is true when latest should point at Input.Tag after this release.
+	Move bool
+	// Reason is one human line such as "keep latest at 2.4.0: 2.3.9 is older".
 	Reason string
 }
 

@@ -62,15 +62,20 @@ type Sources struct {
 
 // Step is one line of the trail: which source was asked and what it said.
 type Step struct {
-	Source  string
+	// Source is one of the Source* names.
+	Source string
+	// Outcome is one human line: the answer, or why there was none.
 	Outcome string
 }
 
 // Result is the detected type, the source that decided it and every step taken.
 type Result struct {
-	Type      Type
+	// Type is the detected kind of tag.
+	Type Type
+	// DecidedBy is the Source* name of the step that answered.
 	DecidedBy string
-	Trail     []Step
+	// Trail is every step taken, in order, for the caller to print.
+	Trail []Step
 }
 
 // ErrNoTag is returned by Detect when the tag name is empty.
