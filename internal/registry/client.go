@@ -1,0 +1,227 @@
+// Package registry is the release-side client for OCI registries: digests,
+// multi-platform index merging, digest-preserving copies, tagging, and finding
+// which version tag `latest` points at. It wraps go-containerregistry with
+// per-host credentials, operation-level retries and errors that say what was
+// being done on which reference.
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Auth is a registry user and password; the password is a secret and never
+// appears in errors or logs.
+type Auth struct{ Username, Password string }
+
+// String hides the password so that printing an Auth cannot leak it.
+func (a Auth) String() string { return a.Username + ":***" }
+
+// GoString hides the password from %#v as well.
+func (a Auth) GoString() string {
+	return fmt.Sprintf("registry.Auth{Username:%q, Password:\"***\"}", a.Username)
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithAuth uses basic credentials (or a token exchange started with them) for
+// one registry host, e.g. "127.0.0.1:5001"; other hosts are anonymous.
+func WithAuth(registryHost string, a Auth) Option {
+	return func(c *Client) { c.auths[registryHost] = a }
+}
+
+// WithInsecure makes the client speak plain http to the given hosts; a host
+// may be a glob such as "127.0.0.1:*".
+func WithInsecure(hosts ...string) Option {
+	return func(c *Client) { c.insecure = append(c.insecure, hosts...) }
+}
+
+// WithTransport sets the HTTP transport under the client's own layers
+// (counting, insecure scheme), e.g. to reach a registry through a proxy.
+func WithTransport(rt http.RoundTripper) Option {
+	return func(c *Client) { c.inner = rt }
+}
+
+// WithRetry retries transient failures up to n more times, waiting baseDelay,
+// then twice as long each time (n = 0 disables retries).
+func WithRetry(n int, baseDelay time.Duration) Option {
+	return func(c *Client) { c.retries, c.baseDelay = max(n, 0), max(baseDelay, 0) }
+}
+
+// WithConcurrency bounds the parallel requests of one operation (blob
+// uploads, tag scans); at least 1.
+func WithConcurrency(n int) Option {
+	return func(c *Client) { c.concurrency = max(n, 1) }
+}
+
+// Client talks to one or more registries; it is safe for concurrent use and
+// caches authentication per repository, so reuse one Client for a release.
+type Client struct {
+	auths       map[string]Auth
+	insecure    []string
+	inner       http.RoundTripper
+	retries     int
+	baseDelay   time.Duration
+	maxDelay    time.Duration
+	concurrency int
+
+	counter *CountingTransport
+	once    sync.Once
+	puller  *remote.Puller
+	pusher  *remote.Pusher
+	initErr error
+}
+
+// Default retry policy: 4 retries after 0.5s, 1s, 2s, 4s.
+const (
+	defaultRetries   = 4
+	defaultBaseDelay = 500 * time.Millisecond
+	defaultMaxDelay  = 30 * time.Second
+	defaultJobs      = 4
+)
+
+// New returns a client; without options it is anonymous, https-only, retries
+// transient failures 4 times and runs 4 requests in parallel per operation.
+func New(opts ...Option) *Client {
+	c := &Client{
+		auths:       map[string]Auth{},
+		retries:     defaultRetries,
+		baseDelay:   defaultBaseDelay,
+		maxDelay:    defaultMaxDelay,
+		concurrency: defaultJobs,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.inner == nil {
+		c.inner = defaultTransport()
+	}
+	c.counter = NewCountingTransport(&schemeTransport{inner: c.inner, insecure: c.isInsecure})
+	return c
+}
+
+// defaultTransport is go-containerregistry's transport with a bound on how
+// long a registry may take to start answering, so a hung registry becomes a
+// (retried) timeout instead of a stuck release.
+func defaultTransport() http.RoundTripper {
+	t, ok := remote.DefaultTransport.(*http.Transport)
+	if !ok {
+		return remote.DefaultTransport
+	}
+	t = t.Clone()
+	t.ResponseHeaderTimeout = 2 * time.Minute
+	return t
+}
+
+// Requests returns how many HTTP requests the client has sent so far.
+func (c *Client) Requests() int64 { return c.counter.Count() }
+
+// remote returns the shared puller and pusher; they cache one authenticated
+// transport per repository so that a ping/token exchange happens once.
+func (c *Client) remote() (*remote.Puller, *remote.Pusher, error) {
+	c.once.Do(func() {
+		opts := []remote.Option{
+			remote.WithTransport(c.counter),
+			remote.WithAuthFromKeychain(keychain(c.auths)),
+			remote.WithJobs(c.concurrency),
+			remote.WithUserAgent("shipyard"),
+			// Retries happen once, at the operation level (see retry.go), so
+			// that a retried upload restarts cleanly instead of re-sending a
+			// consumed request body.
+			remote.WithRetryPredicate(func(error) bool { return false }),
+			remote.WithRetryStatusCodes(),
+		}
+		c.puller, c.initErr = remote.NewPuller(opts...)
+		if c.initErr == nil {
+			c.pusher, c.initErr = remote.NewPusher(opts...)
+		}
+	})
+	return c.puller, c.pusher, c.initErr
+}
+
+func (c *Client) isInsecure(host string) bool {
+	for _, pattern := range c.insecure {
+		if ok, _ := path.Match(pattern, host); ok || pattern == host {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrBadReference is returned for an image reference that cannot be parsed or lacks a required part.
+var ErrBadReference = errors.New("bad image reference")
+
+// parseRef parses a fully qualified reference (registry host required, no
+// implicit defaults).
+func (c *Client) parseRef(ref string) (name.Reference, error) {
+	return parseAs(c, name.ParseReference, ref, "write it as host:port/repo:tag or host:port/repo@sha256:…")
+}
+
+// parseTag parses a reference that must name an explicit tag.
+func (c *Client) parseTag(ref string) (name.Tag, error) {
+	return parseAs(c, name.NewTag, ref, "write it as host:port/repo:tag")
+}
+
+// parseDigest parses a reference that must be pinned by digest.
+func (c *Client) parseDigest(ref string) (name.Digest, error) {
+	return parseAs(c, name.NewDigest, ref, "pin it by digest: host:port/repo@sha256:…")
+}
+
+// parseRepo parses a repository (no tag, no digest).
+func (c *Client) parseRepo(repo string) (name.Repository, error) {
+	return parseAs(c, name.NewRepository, repo, "write it as host:port/repo, without tag")
+}
+
+// parseAs parses ref with parse and the client's name options, explaining
+// the expected form on failure.
+func parseAs[T any](c *Client, parse func(string, ...name.Option) (T, error), ref, form string) (T, error) {
+	r, err := parse(ref, c.nameOpts(ref)...)
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("%w %q: %v (%s)", ErrBadReference, ref, err, form)
+	}
+	return r, nil
+}
+
+// nameOpts requires fully qualified references and marks insecure hosts.
+func (c *Client) nameOpts(ref string) []name.Option {
+	opts := []name.Option{name.StrictValidation}
+	host, _, _ := strings.Cut(ref, "/")
+	if c.isInsecure(host) {
+		opts = append(opts, name.Insecure)
+	}
+	return opts
+}
+
+// keychain resolves per-host credentials; unknown hosts are anonymous.
+type keychain map[string]Auth
+
+// Resolve implements authn.Keychain.
+func (k keychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	a, ok := k[r.RegistryStr()]
+	if !ok {
+		return authn.Anonymous, nil
+	}
+	return &authn.Basic{Username: a.Username, Password: a.Password}, nil
+}
+
+// secrets lists the passwords that must never be printed.
+func (c *Client) secrets() []string {
+	var s []string
+	for _, a := range c.auths {
+		if a.Password != "" {
+			s = append(s, a.Password)
+		}
+	}
+	return s
+}

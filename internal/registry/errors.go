@@ -1,0 +1,146 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Sentinel errors callers can test with errors.Is.
+var (
+	// ErrUnauthorized means the registry rejected the credentials (HTTP 401).
+	ErrUnauthorized = errors.New("registry rejected the credentials (check the registry user/password secret)")
+	// ErrDenied means the credentials were accepted but lack permission (HTTP 403).
+	ErrDenied = errors.New("registry denied access (check that the registry user may read/write this repository)")
+	// ErrNotFound means the repository, tag or manifest does not exist (HTTP 404).
+	ErrNotFound = errors.New("not found in the registry")
+	// ErrDigestMismatch means the registry holds other bytes than the ones copied or asked for.
+	ErrDigestMismatch = errors.New("digest mismatch")
+	// ErrDuplicatePlatform means two sources of an index provide the same platform.
+	ErrDuplicatePlatform = errors.New("duplicate platform")
+	// ErrNoPlatform means a source image does not say which platform it is for.
+	ErrNoPlatform = errors.New("image has no platform")
+)
+
+// statusOf returns the HTTP status of a registry error, or 0.
+func statusOf(err error) int {
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		return terr.StatusCode
+	}
+	return 0
+}
+
+// transient tells whether err is worth retrying: server-side failures, rate
+// limits, dropped connections and timeouts. Client errors (400, 401, 403,
+// 404, …) are permanent.
+func transient(err error) bool {
+	if err == nil {
+		return false
+	}
+	if s := statusOf(err); s != 0 {
+		return s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || (s >= 500 && s != http.StatusNotImplemented)
+	}
+	for _, target := range []error{io.EOF, io.ErrUnexpectedEOF, syscall.ECONNRESET, syscall.ECONNREFUSED, syscall.EPIPE, syscall.ECONNABORTED, net.ErrClosed} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	var nerr net.Error
+	if errors.As(err, &nerr) && nerr.Timeout() {
+		return true
+	}
+	// A per-request deadline that is not the caller's (the caller's context is
+	// checked separately before retrying).
+	return errors.Is(err, context.DeadlineExceeded)
+}
+
+// retry runs fn until it succeeds, fails permanently, the context ends or the
+// retries are spent, sleeping baseDelay·2^attempt (capped) in between.
+func (c *Client) retry(ctx context.Context, fn func(context.Context) error) error {
+	delay := c.baseDelay
+	for attempt := 0; ; attempt++ {
+		err := fn(ctx)
+		if err == nil || !transient(err) || ctx.Err() != nil {
+			return err
+		}
+		if attempt >= c.retries {
+			if attempt == 0 {
+				return err
+			}
+			return fmt.Errorf("giving up after %d attempts: %w", attempt+1, err)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (while waiting to retry after: %v)", ctx.Err(), err)
+		case <-t.C:
+		}
+		delay = min(delay*2, c.maxDelay)
+	}
+}
+
+// op runs fn with retries and describes a failure as "<what>: <kind>: <cause>".
+func (c *Client) op(ctx context.Context, what string, fn func(context.Context) error) error {
+	if err := c.retry(ctx, fn); err != nil {
+		return c.describe(what, err)
+	}
+	return nil
+}
+
+// describe prefixes err with what was being done, classifies it with a
+// sentinel error and removes any password from its text.
+func (c *Client) describe(what string, err error) error {
+	var kind error
+	switch statusOf(err) {
+	case http.StatusUnauthorized:
+		kind = ErrUnauthorized
+	case http.StatusForbidden:
+		kind = ErrDenied
+	case http.StatusNotFound:
+		kind = ErrNotFound
+	}
+	if kind != nil && !errors.Is(err, kind) {
+		err = fmt.Errorf("%s: %w: %w", what, kind, err)
+	} else {
+		err = fmt.Errorf("%s: %w", what, err)
+	}
+	return redact(err, c.secrets())
+}
+
+// redactedError hides secrets in the message of the error it wraps while
+// keeping errors.Is/As working.
+type redactedError struct {
+	err     error
+	secrets []string
+}
+
+func (r *redactedError) Error() string {
+	msg := r.err.Error()
+	for _, s := range r.secrets {
+		msg = strings.ReplaceAll(msg, s, "***")
+	}
+	return msg
+}
+
+func (r *redactedError) Unwrap() error { return r.err }
+
+// redact wraps err if its message contains a secret.
+func redact(err error, secrets []string) error {
+	msg := err.Error()
+	for _, s := range secrets {
+		if strings.Contains(msg, s) {
+			return &redactedError{err: err, secrets: secrets}
+		}
+	}
+	return err
+}
