@@ -1,0 +1,406 @@
+package e2c
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// EC2API is the part of the EC2 API the Manager uses; *ec2.Client satisfies it.
+type EC2API interface {
+	RunInstances(ctx context.Context, in *ec2.RunInstancesInput, optFns ...func(*ec2.Options)) (*ec2.RunInstancesOutput, error)
+	StartInstances(ctx context.Context, in *ec2.StartInstancesInput, optFns ...func(*ec2.Options)) (*ec2.StartInstancesOutput, error)
+	StopInstances(ctx context.Context, in *ec2.StopInstancesInput, optFns ...func(*ec2.Options)) (*ec2.StopInstancesOutput, error)
+	TerminateInstances(ctx context.Context, in *ec2.TerminateInstancesInput, optFns ...func(*ec2.Options)) (*ec2.TerminateInstancesOutput, error)
+	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+	CreateTags(ctx context.Context, in *ec2.CreateTagsInput, optFns ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error)
+}
+
+var _ EC2API = (*ec2.Client)(nil)
+
+// Tag keys (and the managed-by value) put on every instance the Manager uses.
+const (
+	// TagManagedBy marks instances handled by this package; its value is ManagedByValue.
+	TagManagedBy = "managed-by"
+	// ManagedByValue is the value of TagManagedBy.
+	ManagedByValue = "shipyard"
+	// TagProject holds Config.Project.
+	TagProject = "shipyard:project"
+	// TagPipelineID holds Config.PipelineID.
+	TagPipelineID = "shipyard:pipeline-id"
+	// TagJobID holds Config.JobID.
+	TagJobID = "shipyard:job-id"
+	// TagExpiresAt holds the RFC 3339 UTC time after which the reaper may remove the instance.
+	TagExpiresAt = "shipyard:expires-at"
+	// TagStrategy holds the strategy that used the instance, so teardown knows whether to stop or terminate.
+	TagStrategy = "shipyard:strategy"
+)
+
+// Manager runs the EC2 lifecycle of one job's builder.
+type Manager struct {
+	api EC2API
+	cfg Config
+	log func(string)
+}
+
+// NewManager returns a Manager that calls api with cfg and reports progress
+// lines to log (nil discards them); run cfg.Preflight first.
+func NewManager(api EC2API, cfg Config, log func(string)) *Manager {
+	if log == nil {
+		log = func(string) {}
+	}
+	return &Manager{api: api, cfg: cfg, log: log}
+}
+
+func (m *Manager) logf(format string, args ...any) {
+	m.log(fmt.Sprintf("e2c: "+format, args...))
+}
+
+// SSHAddr is the host:port to dial for s: the public IP and Config.SSHPort,
+// or Config.SSHAddrOverride when set (test-only).
+func (m *Manager) SSHAddr(s State) string {
+	if m.cfg.SSHAddrOverride != "" {
+		return m.cfg.SSHAddrOverride
+	}
+	return net.JoinHostPort(s.PublicIP, strconv.Itoa(m.cfg.SSHPort))
+}
+
+// Setup brings up the job's builder: StartInstances (existing) or
+// RunInstances from the launch template (template). onState is called the
+// moment the instance exists, before any waiting, so that a cancelled job can
+// still tear it down, and again once the public IP is known. Setup then
+// waits, bounded by Config.WaitTimeout, for the instance to run with a public
+// IP. When launches fail for lack of capacity it tries the next subnet, then
+// on-demand instead of spot, and finally returns an error matching
+// ErrNoCapacity. On any error after the instance exists, the returned State
+// names it; if the wait failed or timed out Setup has already tried to tear
+// it down.
+func (m *Manager) Setup(ctx context.Context, onState func(State) error) (State, error) {
+	if onState == nil {
+		onState = func(State) error { return nil }
+	}
+	if m.cfg.SSHAddrOverride != "" {
+		m.logf("WARNING: E2C_SSH_ADDR_OVERRIDE is set: SSH goes to %s instead of the instance's public IP (test-only setting)", m.cfg.SSHAddrOverride)
+	}
+	var (
+		s   State
+		err error
+	)
+	switch m.cfg.Strategy {
+	case StrategyExisting:
+		s, err = m.startExisting(ctx)
+	case StrategyTemplate:
+		s, err = m.launchFromTemplate(ctx)
+	default:
+		return State{}, fmt.Errorf("unknown strategy %q: set E2C_STRATEGY to %q or %q", m.cfg.Strategy, StrategyExisting, StrategyTemplate)
+	}
+	if err != nil {
+		return s, err
+	}
+	if err := onState(s); err != nil {
+		err = fmt.Errorf("recording state of instance %s: %w", s.InstanceID, err)
+		if terr := m.Teardown(ctx, s); terr != nil {
+			err = errors.Join(err, fmt.Errorf("tearing it down again: %w", terr))
+		}
+		return s, err
+	}
+
+	inst, err := m.waitReady(ctx, s.InstanceID)
+	if err != nil {
+		if ctx.Err() == nil {
+			if terr := m.Teardown(ctx, s); terr != nil {
+				err = errors.Join(err, fmt.Errorf("tearing it down: %w", terr))
+			}
+		}
+		return s, err
+	}
+	s.PublicIP = aws.ToString(inst.PublicIpAddress)
+	s.Spot = inst.InstanceLifecycle == types.InstanceLifecycleTypeSpot
+	if err := onState(s); err != nil {
+		return s, fmt.Errorf("recording public IP of instance %s: %w", s.InstanceID, err)
+	}
+	m.logf("instance %s is running at %s (spot: %t)", s.InstanceID, s.PublicIP, s.Spot)
+	return s, nil
+}
+
+// tags returns the tags for an instance used by the configured job.
+func (m *Manager) tags(strategy string, now time.Time) []types.Tag {
+	kv := [][2]string{
+		{TagManagedBy, ManagedByValue},
+		{TagProject, m.cfg.Project},
+		{TagPipelineID, m.cfg.PipelineID},
+		{TagJobID, m.cfg.JobID},
+		{TagExpiresAt, now.Add(m.cfg.TTL).UTC().Format(time.RFC3339)},
+		{TagStrategy, strategy},
+	}
+	tags := make([]types.Tag, len(kv))
+	for i, p := range kv {
+		tags[i] = types.Tag{Key: aws.String(p[0]), Value: aws.String(p[1])}
+	}
+	return tags
+}
+
+func (m *Manager) newState(id, strategy string, spot bool, at time.Time) State {
+	return State{InstanceID: id, Strategy: strategy, Region: m.cfg.Region, JobID: m.cfg.JobID, Spot: spot, LaunchedAt: at.UTC()}
+}
+
+// startExisting tags the configured instance for this job and starts it.
+func (m *Manager) startExisting(ctx context.Context) (State, error) {
+	id := m.cfg.InstanceID
+	now := time.Now()
+	// Tag first: if the job dies after StartInstances, TeardownJob finds the instance by its job tag.
+	if _, err := m.api.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: m.tags(StrategyExisting, now)}); err != nil {
+		if apiCode(err) == codeNotFound {
+			return State{}, fmt.Errorf("instance %s (E2C_INSTANCE_ID) does not exist in %s: %w", id, m.cfg.Region, err)
+		}
+		return State{}, fmt.Errorf("tagging instance %s for job %s: %w", id, m.cfg.JobID, err)
+	}
+	m.logf("starting instance %s", id)
+	_, err := m.api.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}})
+	if apiCode(err) == codeIncorrectState {
+		// Typically still stopping after a previous job: wait until stopped, then start once more.
+		m.logf("instance %s cannot be started yet (%v); waiting for it to stop first", id, err)
+		if werr := m.waitStopped(ctx, id); werr != nil {
+			return State{}, fmt.Errorf("starting instance %s: %w", id, werr)
+		}
+		_, err = m.api.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}})
+	}
+	if err != nil {
+		return State{}, fmt.Errorf("starting instance %s (E2C_INSTANCE_ID): %w", id, err)
+	}
+	return m.newState(id, StrategyExisting, false, now), nil
+}
+
+// attempt is one placement tried by launchFromTemplate.
+type attempt struct {
+	spot   bool
+	subnet string // "" = the launch template's own network settings
+}
+
+func (a attempt) String() string {
+	market := "on-demand"
+	if a.spot {
+		market = "spot"
+	}
+	if a.subnet == "" {
+		return market + " in the template's subnet"
+	}
+	return market + " in " + a.subnet
+}
+
+// attempts lists the placements in the order they are tried: every subnet
+// with spot (if requested), then every subnet on-demand.
+func (c Config) attempts() []attempt {
+	subnets := c.Subnets
+	if len(subnets) == 0 {
+		subnets = []string{""}
+	}
+	var out []attempt
+	markets := []bool{false}
+	if c.UseSpot {
+		markets = []bool{true, false}
+	}
+	for _, spot := range markets {
+		for _, sn := range subnets {
+			out = append(out, attempt{spot: spot, subnet: sn})
+		}
+	}
+	return out
+}
+
+// launchFromTemplate runs one instance from the launch template, walking the
+// placements on capacity errors.
+func (m *Manager) launchFromTemplate(ctx context.Context) (State, error) {
+	if m.cfg.UseSpot && m.cfg.SpotMaxPrice != "" {
+		m.logf("WARNING: spot max price %s USD/h is set (E2C_SPOT_MAX_PRICE): a cap below the on-demand price raises the risk that the builder is interrupted mid-build; leave it unset to pay at most the on-demand price", m.cfg.SpotMaxPrice)
+	}
+	var failures []error
+	for _, a := range m.cfg.attempts() {
+		now := time.Now()
+		out, err := m.api.RunInstances(ctx, m.runInput(a, now))
+		if err != nil {
+			code := apiCode(err)
+			if capacityCodes[code] && ctx.Err() == nil {
+				m.logf("no capacity for %s (%s); trying the next option", a, code)
+				failures = append(failures, fmt.Errorf("%s: %w", a, err))
+				continue
+			}
+			return State{}, fmt.Errorf("launching from template %s (%s): %w", m.cfg.LaunchTemplateID, a, err)
+		}
+		if len(out.Instances) != 1 || aws.ToString(out.Instances[0].InstanceId) == "" {
+			return State{}, fmt.Errorf("launching from template %s: RunInstances answered with %d instances, want 1", m.cfg.LaunchTemplateID, len(out.Instances))
+		}
+		id := aws.ToString(out.Instances[0].InstanceId)
+		m.logf("launched instance %s (%s) from template %s", id, a, m.cfg.LaunchTemplateID)
+		return m.newState(id, StrategyTemplate, a.spot, now), nil
+	}
+	return State{}, fmt.Errorf("%w: every option failed, fall back to QEMU emulation (add subnets in other availability zones to E2C_SUBNETS to improve the odds):\n%w", ErrNoCapacity, errors.Join(failures...))
+}
+
+// runInput builds the RunInstances request for one placement.
+func (m *Manager) runInput(a attempt, now time.Time) *ec2.RunInstancesInput {
+	lt := &types.LaunchTemplateSpecification{LaunchTemplateId: aws.String(m.cfg.LaunchTemplateID)}
+	if m.cfg.LaunchTemplateVersion != "" {
+		lt.Version = aws.String(m.cfg.LaunchTemplateVersion)
+	}
+	in := &ec2.RunInstancesInput{
+		MinCount:                          aws.Int32(1),
+		MaxCount:                          aws.Int32(1),
+		LaunchTemplate:                    lt,
+		InstanceInitiatedShutdownBehavior: types.ShutdownBehaviorTerminate,
+		TagSpecifications: []types.TagSpecification{{
+			ResourceType: types.ResourceTypeInstance,
+			Tags:         m.tags(StrategyTemplate, now),
+		}},
+	}
+	if a.subnet != "" {
+		in.SubnetId = aws.String(a.subnet)
+	}
+	if a.spot {
+		spot := &types.SpotMarketOptions{
+			SpotInstanceType:             types.SpotInstanceTypeOneTime,
+			InstanceInterruptionBehavior: types.InstanceInterruptionBehaviorTerminate,
+		}
+		if m.cfg.SpotMaxPrice != "" {
+			spot.MaxPrice = aws.String(m.cfg.SpotMaxPrice)
+		}
+		in.InstanceMarketOptions = &types.InstanceMarketOptionsRequest{MarketType: types.MarketTypeSpot, SpotOptions: spot}
+	}
+	return in
+}
+
+// waitReady waits, within Config.WaitTimeout, until the instance is running
+// and has a public IP, and returns its description.
+func (m *Manager) waitReady(ctx context.Context, id string) (types.Instance, error) {
+	deadline := time.Now().Add(m.cfg.WaitTimeout)
+	inst, err := m.waitRunning(ctx, id)
+	if err != nil {
+		return types.Instance{}, err
+	}
+	poll := m.cfg.pollInterval()
+	for aws.ToString(inst.PublicIpAddress) == "" {
+		if !time.Now().Add(poll).Before(deadline) {
+			return types.Instance{}, fmt.Errorf("%w: instance %s is running but got no public IP within %s: launch it in a subnet that assigns public IPs (E2C_SUBNETS) or let the launch template request one", ErrTimeout, id, m.cfg.WaitTimeout)
+		}
+		if err := sleep(ctx, poll); err != nil {
+			return types.Instance{}, fmt.Errorf("waiting for the public IP of instance %s: %w", id, err)
+		}
+		if inst, err = m.describe(ctx, id); err != nil {
+			return types.Instance{}, fmt.Errorf("waiting for the public IP of instance %s: %w", id, err)
+		}
+	}
+	return inst, nil
+}
+
+// waitRunning waits, within Config.WaitTimeout, until the instance is running.
+func (m *Manager) waitRunning(ctx context.Context, id string) (types.Instance, error) {
+	poll := m.cfg.pollInterval()
+	waiter := ec2.NewInstanceRunningWaiter(m.api, func(o *ec2.InstanceRunningWaiterOptions) {
+		o.MinDelay = poll
+		o.MaxDelay = max(poll, 30*time.Second)
+	})
+	out, err := waiter.WaitForOutput(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}}, m.cfg.WaitTimeout)
+	if err != nil {
+		if ctx.Err() != nil {
+			return types.Instance{}, fmt.Errorf("waiting for instance %s to run: %w", id, ctx.Err())
+		}
+		return types.Instance{}, m.explainWait(ctx, id, "running", err)
+	}
+	inst, ok := firstInstance(out)
+	if !ok {
+		return types.Instance{}, fmt.Errorf("instance %s is not in the DescribeInstances answer", id)
+	}
+	return inst, nil
+}
+
+// waitStopped waits, within Config.WaitTimeout, until the instance is stopped.
+func (m *Manager) waitStopped(ctx context.Context, id string) error {
+	poll := m.cfg.pollInterval()
+	waiter := ec2.NewInstanceStoppedWaiter(m.api, func(o *ec2.InstanceStoppedWaiterOptions) {
+		o.MinDelay = poll
+		o.MaxDelay = max(poll, 30*time.Second)
+	})
+	err := waiter.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}}, m.cfg.WaitTimeout)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("waiting for instance %s to stop: %w", id, ctx.Err())
+		}
+		return m.explainWait(ctx, id, "stopped", err)
+	}
+	return nil
+}
+
+// explainWait turns a failed waiter into an error naming the state the
+// instance is really in.
+func (m *Manager) explainWait(ctx context.Context, id, want string, werr error) error {
+	inst, err := m.describe(ctx, id)
+	if err != nil {
+		return fmt.Errorf("%w: instance %s did not become %s within %s (%v), and describing it failed: %w", ErrTimeout, id, want, m.cfg.WaitTimeout, werr, err)
+	}
+	state, reason := stateOf(inst), ""
+	if inst.StateReason != nil {
+		reason = " (" + aws.ToString(inst.StateReason.Message) + ")"
+	}
+	switch {
+	case want == "running" && isGone(state), want == "running" && (state == types.InstanceStateNameStopping || state == types.InstanceStateNameStopped),
+		want == "stopped" && (isGone(state) || state == types.InstanceStateNamePending):
+		return fmt.Errorf("instance %s went to state %s%s instead of %s", id, state, reason, want)
+	}
+	return fmt.Errorf("%w: instance %s is still %s%s after %s, want %s: raise E2C_WAIT_TIMEOUT or inspect the instance's console output", ErrTimeout, id, state, reason, m.cfg.WaitTimeout, want)
+}
+
+// describe returns the one instance with the given id.
+func (m *Manager) describe(ctx context.Context, id string) (types.Instance, error) {
+	out, err := m.api.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if err != nil {
+		return types.Instance{}, err
+	}
+	inst, ok := firstInstance(out)
+	if !ok {
+		return types.Instance{}, fmt.Errorf("instance %s is not in the DescribeInstances answer", id)
+	}
+	return inst, nil
+}
+
+func firstInstance(out *ec2.DescribeInstancesOutput) (types.Instance, bool) {
+	if out == nil {
+		return types.Instance{}, false
+	}
+	for _, r := range out.Reservations {
+		for _, inst := range r.Instances {
+			return inst, true
+		}
+	}
+	return types.Instance{}, false
+}
+
+func stateOf(inst types.Instance) types.InstanceStateName {
+	if inst.State == nil {
+		return ""
+	}
+	return inst.State.Name
+}
+
+// isGone reports whether an instance in this state is being or has been terminated.
+func isGone(s types.InstanceStateName) bool {
+	return s == types.InstanceStateNameTerminated || s == types.InstanceStateNameShuttingDown
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

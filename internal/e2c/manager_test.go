@@ -1,0 +1,364 @@
+package e2c
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
+)
+
+// recordingOnState returns an onState callback that notes each call in h's
+// log, writes the state file and keeps the states it saw.
+func recordingOnState(t *testing.T, h *hookAPI, path string, seen *[]State) func(State) error {
+	return func(s State) error {
+		h.record(fmt.Sprintf("onState public-ip=%t", s.PublicIP != ""))
+		*seen = append(*seen, s)
+		return WriteState(path, s)
+	}
+}
+
+func TestSetupTemplate(t *testing.T) {
+	tests := []struct {
+		name          string
+		spot          bool
+		maxPrice      string
+		wantLifecycle types.InstanceLifecycleType
+		wantWarnings  int
+	}{
+		{name: "on-demand", wantLifecycle: ""},
+		{name: "spot without max price", spot: true, wantLifecycle: types.InstanceLifecycleTypeSpot},
+		{name: "spot with max price", spot: true, maxPrice: "0.05", wantLifecycle: types.InstanceLifecycleTypeSpot, wantWarnings: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			c := newMotoClient(t)
+			cfg := testConfig(t, c, StrategyTemplate)
+			cfg.UseSpot, cfg.SpotMaxPrice = tt.spot, tt.maxPrice
+			if err := cfg.Preflight(); err != nil {
+				t.Fatalf("Preflight: %v", err)
+			}
+			h := &hookAPI{EC2API: c}
+			var ll logLines
+			m := NewManager(h, cfg, ll.add)
+			statePath := filepath.Join(t.TempDir(), StateFileName(cfg.JobID))
+
+			// What moto holds at the first onState call, i.e. before any waiting.
+			var atLaunch types.Instance
+			var fileAtLaunch State
+			var seen []State
+			record := recordingOnState(t, h, statePath, &seen)
+			before := time.Now().UTC().Truncate(time.Second)
+			s, err := m.Setup(ctx, func(s State) error {
+				err := record(s)
+				if len(seen) == 1 {
+					atLaunch = instance(t, c, s.InstanceID)
+					fileAtLaunch, _ = ReadState(statePath)
+				}
+				return err
+			})
+			after := time.Now().UTC()
+			if err != nil {
+				t.Fatalf("Setup: %v", err)
+			}
+			t.Cleanup(func() { _ = m.Teardown(context.Background(), s) })
+
+			// The state file is written the moment RunInstances returns, before the wait polls anything.
+			wantCalls := []string{"RunInstances " + map[bool]string{false: "on-demand", true: "spot"}[tt.spot] + " template-subnet", "onState public-ip=false", "DescribeInstances", "onState public-ip=true"}
+			if diff := cmp.Diff(wantCalls, h.log()); diff != "" {
+				t.Errorf("call order (-want +got):\n%s", diff)
+			}
+			if fileAtLaunch.InstanceID != s.InstanceID || fileAtLaunch.PublicIP != "" {
+				t.Errorf("state file at launch = %+v, want instance %s without IP", fileAtLaunch, s.InstanceID)
+			}
+
+			// Tags are on the instance from the launch on.
+			tags := tagMap(atLaunch.Tags)
+			expires, perr := time.Parse(time.RFC3339, tags[TagExpiresAt])
+			if perr != nil || expires.Before(before.Add(cfg.TTL)) || expires.After(after.Add(cfg.TTL)) {
+				t.Errorf("expiry tag %q (%v), want launch time + %s within [%s, %s]", tags[TagExpiresAt], perr, cfg.TTL, before.Add(cfg.TTL), after.Add(cfg.TTL))
+			}
+			delete(tags, TagExpiresAt)
+			for k := range tags {
+				if strings.HasPrefix(k, "aws:") {
+					delete(tags, k)
+				}
+			}
+			wantTags := map[string]string{
+				TagManagedBy: ManagedByValue, TagProject: cfg.Project, TagPipelineID: cfg.PipelineID,
+				TagJobID: cfg.JobID, TagStrategy: StrategyTemplate,
+			}
+			if diff := cmp.Diff(wantTags, tags); diff != "" {
+				t.Errorf("tags at launch (-want +got):\n%s", diff)
+			}
+			if atLaunch.InstanceLifecycle != tt.wantLifecycle {
+				t.Errorf("lifecycle = %q, want %q", atLaunch.InstanceLifecycle, tt.wantLifecycle)
+			}
+			attr, err := c.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{
+				InstanceId: aws.String(s.InstanceID), Attribute: types.InstanceAttributeNameInstanceInitiatedShutdownBehavior,
+			})
+			if err != nil {
+				t.Fatalf("DescribeInstanceAttribute: %v", err)
+			}
+			if got := aws.ToString(attr.InstanceInitiatedShutdownBehavior.Value); got != "terminate" {
+				t.Errorf("shutdown behaviour = %q, want terminate", got)
+			}
+			ll.expect(t, "WARNING: spot max price", tt.wantWarnings)
+
+			now := instance(t, c, s.InstanceID)
+			want := State{
+				InstanceID: s.InstanceID, PublicIP: aws.ToString(now.PublicIpAddress), Strategy: StrategyTemplate,
+				Region: testRegion, JobID: cfg.JobID, Spot: tt.spot, LaunchedAt: seen[0].LaunchedAt,
+			}
+			if diff := cmp.Diff(want, s); diff != "" {
+				t.Errorf("Setup state (-want +got):\n%s", diff)
+			}
+			if want.PublicIP == "" || now.State.Name != types.InstanceStateNameRunning {
+				t.Errorf("instance is %s with IP %q, want running with a public IP", now.State.Name, want.PublicIP)
+			}
+			fromFile, err := ReadState(statePath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, fromFile); diff != "" {
+				t.Errorf("state file (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSetupExisting(t *testing.T) {
+	ctx := context.Background()
+	c := newMotoClient(t)
+	cfg := testConfig(t, c, StrategyExisting)
+	h := &hookAPI{EC2API: c}
+	var ll logLines
+	m := NewManager(h, cfg, ll.add)
+	var seen []State
+	s, err := m.Setup(ctx, recordingOnState(t, h, filepath.Join(t.TempDir(), StateFileName(cfg.JobID)), &seen))
+	if err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	id := cfg.InstanceID
+	wantCalls := []string{"CreateTags " + id, "StartInstances " + id, "onState public-ip=false", "DescribeInstances", "onState public-ip=true"}
+	if diff := cmp.Diff(wantCalls, h.log()); diff != "" {
+		t.Errorf("call order (-want +got):\n%s", diff)
+	}
+	inst := instance(t, c, id)
+	if inst.State.Name != types.InstanceStateNameRunning || s.PublicIP == "" || s.PublicIP != aws.ToString(inst.PublicIpAddress) {
+		t.Errorf("instance %s, state IP %q, instance IP %q: want running with the state's IP", inst.State.Name, s.PublicIP, aws.ToString(inst.PublicIpAddress))
+	}
+	tags := tagMap(inst.Tags)
+	if tags[TagJobID] != cfg.JobID || tags[TagStrategy] != StrategyExisting || tags[TagProject] != cfg.Project {
+		t.Errorf("tags %v, want job %s, strategy existing, project %s", tags, cfg.JobID, cfg.Project)
+	}
+
+	// Teardown stops it; a second teardown finds it stopped and does nothing.
+	for i := range 2 {
+		h.reset()
+		if err := m.Teardown(ctx, s); err != nil {
+			t.Fatalf("Teardown #%d: %v", i+1, err)
+		}
+		if got := instance(t, c, id).State.Name; got != types.InstanceStateNameStopped {
+			t.Fatalf("after teardown #%d the instance is %s, want stopped", i+1, got)
+		}
+	}
+	if diff := cmp.Diff([]string{"DescribeInstances"}, h.log()); diff != "" {
+		t.Errorf("second teardown calls (-want +got):\n%s", diff)
+	}
+	ll.expect(t, "already stopped", 1)
+}
+
+func TestSetupExistingWaitsForStoppingInstance(t *testing.T) {
+	ctx := context.Background()
+	c := newMotoClient(t)
+	cfg := testConfig(t, c, StrategyExisting)
+	h := &hookAPI{EC2API: c, startErr: func(n int) error {
+		if n == 1 {
+			return &smithy.GenericAPIError{Code: codeIncorrectState, Message: "The instance is not in a state from which it can be started."}
+		}
+		return nil
+	}}
+	m := NewManager(h, cfg, nil)
+	s, err := m.Setup(ctx, nil)
+	if err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	t.Cleanup(func() { _ = m.Teardown(context.Background(), s) })
+	id := cfg.InstanceID
+	want := []string{"CreateTags " + id, "StartInstances " + id, "DescribeInstances", "StartInstances " + id, "DescribeInstances"}
+	if diff := cmp.Diff(want, h.log()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if got := instance(t, c, id).State.Name; got != types.InstanceStateNameRunning {
+		t.Errorf("instance is %s, want running", got)
+	}
+}
+
+func TestSetupWaitTimeout(t *testing.T) {
+	ctx := context.Background()
+	c := newMotoClient(t)
+	cfg := testConfig(t, c, StrategyTemplate)
+	cfg.WaitTimeout = 300 * time.Millisecond
+	// moto runs instances at once; make them look stuck in pending.
+	h := &hookAPI{EC2API: c, editDescribe: func(out *ec2.DescribeInstancesOutput) {
+		for _, r := range out.Reservations {
+			for i := range r.Instances {
+				r.Instances[i].State = &types.InstanceState{Name: types.InstanceStateNamePending}
+			}
+		}
+	}}
+	var ll logLines
+	s, err := NewManager(h, cfg, ll.add).Setup(ctx, nil)
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "still pending") || !strings.Contains(err.Error(), "E2C_WAIT_TIMEOUT") {
+		t.Fatalf("Setup error = %v, want ErrTimeout saying the instance is still pending and naming E2C_WAIT_TIMEOUT", err)
+	}
+	if s.InstanceID == "" {
+		t.Fatal("Setup returned no instance id with the timeout")
+	}
+	if got := instance(t, c, s.InstanceID).State.Name; got != types.InstanceStateNameTerminated {
+		t.Errorf("after the timeout the instance is %s, want terminated by Setup", got)
+	}
+}
+
+// defaultSubnets returns two of moto's default subnets, ordered by zone.
+func defaultSubnets(t *testing.T, c *ec2.Client) []string {
+	t.Helper()
+	out, err := c.DescribeSubnets(context.Background(), &ec2.DescribeSubnetsInput{
+		Filters: []types.Filter{{Name: aws.String("default-for-az"), Values: []string{"true"}}},
+	})
+	if err != nil {
+		t.Fatalf("DescribeSubnets: %v", err)
+	}
+	slices.SortFunc(out.Subnets, func(a, b types.Subnet) int {
+		return strings.Compare(aws.ToString(a.AvailabilityZone), aws.ToString(b.AvailabilityZone))
+	})
+	if len(out.Subnets) < 2 {
+		t.Fatalf("moto has %d default subnets, want at least 2", len(out.Subnets))
+	}
+	return []string{aws.ToString(out.Subnets[0].SubnetId), aws.ToString(out.Subnets[1].SubnetId)}
+}
+
+func TestSetupCapacityFallback(t *testing.T) {
+	c := newMotoClient(t)
+	sn := defaultSubnets(t, c)
+	capacity := func(code string) error {
+		return &smithy.GenericAPIError{Code: code, Message: "injected by the test", Fault: smithy.FaultServer}
+	}
+	tests := []struct {
+		name       string
+		spot       bool
+		subnets    []string
+		fail       func(*ec2.RunInstancesInput) error
+		wantRuns   []string
+		wantErr    error  // nil = success
+		wantSubnet string // where the instance ends up
+		wantSpot   bool
+	}{
+		{
+			name: "spot and first subnet full, on-demand in second subnet", spot: true, subnets: sn,
+			fail: func(in *ec2.RunInstancesInput) error {
+				if in.InstanceMarketOptions != nil {
+					return capacity("InsufficientInstanceCapacity")
+				}
+				if aws.ToString(in.SubnetId) == sn[0] {
+					return capacity("InsufficientInstanceCapacity")
+				}
+				return nil
+			},
+			wantRuns:   []string{"spot " + sn[0], "spot " + sn[1], "on-demand " + sn[0], "on-demand " + sn[1]},
+			wantSubnet: sn[1],
+		},
+		{
+			name: "spot in second subnet", spot: true, subnets: sn,
+			fail: func(in *ec2.RunInstancesInput) error {
+				if aws.ToString(in.SubnetId) == sn[0] {
+					return capacity("Unsupported")
+				}
+				return nil
+			},
+			wantRuns:   []string{"spot " + sn[0], "spot " + sn[1]},
+			wantSubnet: sn[1], wantSpot: true,
+		},
+		{
+			name: "spot price too low, no subnets, on-demand", spot: true,
+			fail: func(in *ec2.RunInstancesInput) error {
+				if in.InstanceMarketOptions != nil {
+					return capacity("SpotMaxPriceTooLow")
+				}
+				return nil
+			},
+			wantRuns: []string{"spot template-subnet", "on-demand template-subnet"},
+		},
+		{
+			name: "no capacity anywhere", spot: true, subnets: sn,
+			fail:     func(*ec2.RunInstancesInput) error { return capacity("InsufficientInstanceCapacity") },
+			wantRuns: []string{"spot " + sn[0], "spot " + sn[1], "on-demand " + sn[0], "on-demand " + sn[1]},
+			wantErr:  ErrNoCapacity,
+		},
+		{
+			name: "other errors are not capacity", spot: true, subnets: sn,
+			fail:     func(*ec2.RunInstancesInput) error { return capacity("UnauthorizedOperation") },
+			wantRuns: []string{"spot " + sn[0]},
+			wantErr:  errUnauthorized,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(t, c, StrategyTemplate)
+			cfg.UseSpot, cfg.Subnets = tt.spot, tt.subnets
+			h := &hookAPI{EC2API: c, runErr: tt.fail}
+			m := NewManager(h, cfg, nil)
+			s, err := m.Setup(context.Background(), nil)
+			var runs []string
+			for _, call := range h.log() {
+				if r, ok := strings.CutPrefix(call, "RunInstances "); ok {
+					runs = append(runs, r)
+				}
+			}
+			if diff := cmp.Diff(tt.wantRuns, runs); diff != "" {
+				t.Errorf("RunInstances attempts (-want +got):\n%s", diff)
+			}
+			switch {
+			case tt.wantErr == errUnauthorized:
+				if err == nil || errors.Is(err, ErrNoCapacity) || apiCode(err) != "UnauthorizedOperation" {
+					t.Fatalf("Setup error = %v, want the UnauthorizedOperation error and not ErrNoCapacity", err)
+				}
+			case tt.wantErr != nil:
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("Setup error = %v, want %v", err, tt.wantErr)
+				}
+			case err != nil:
+				t.Fatalf("Setup: %v", err)
+			}
+			if tt.wantErr != nil {
+				if live := jobInstances(t, c, cfg.Project, cfg.JobID, liveStates...); len(live) != 0 {
+					t.Errorf("instances %v exist for the job after a failed setup", live)
+				}
+				return
+			}
+			t.Cleanup(func() { _ = m.Teardown(context.Background(), s) })
+			inst := instance(t, c, s.InstanceID)
+			gotSpot := inst.InstanceLifecycle == types.InstanceLifecycleTypeSpot
+			if gotSpot != tt.wantSpot || s.Spot != tt.wantSpot {
+				t.Errorf("instance lifecycle %q, state spot %t; want spot %t", inst.InstanceLifecycle, s.Spot, tt.wantSpot)
+			}
+			if tt.wantSubnet != "" && aws.ToString(inst.SubnetId) != tt.wantSubnet {
+				t.Errorf("instance in subnet %s, want %s", aws.ToString(inst.SubnetId), tt.wantSubnet)
+			}
+		})
+	}
+}
+
+// errUnauthorized marks the table case that expects a non-capacity API error.
+var errUnauthorized = errors.New("UnauthorizedOperation")

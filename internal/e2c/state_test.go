@@ -1,0 +1,70 @@
+package e2c
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestStateFileName(t *testing.T) {
+	if got, want := StateFileName("4711"), ".e2c_instance_state_4711"; got != want {
+		t.Errorf("StateFileName = %q, want %q", got, want)
+	}
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, StateFileName("4711"))
+	first := State{InstanceID: "i-0123456789abcdef0", Strategy: StrategyTemplate, Region: "eu-north-1", JobID: "4711", Spot: true,
+		LaunchedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	second := first
+	second.PublicIP = "203.0.113.7"
+	for _, want := range []State{first, second} {
+		if err := WriteState(path, want); err != nil {
+			t.Fatalf("WriteState: %v", err)
+		}
+		got, err := ReadState(path)
+		if err != nil {
+			t.Fatalf("ReadState: %v", err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("state (-want +got):\n%s", diff)
+		}
+	}
+	// The temporary files were renamed away: only the state file is left.
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if diff := cmp.Diff([]string{StateFileName("4711")}, names); diff != "" {
+		t.Errorf("directory content (-want +got):\n%s", diff)
+	}
+}
+
+func TestReadStateErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := ReadState(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: error %v, want fs.ErrNotExist", err)
+	}
+	for name, content := range map[string]string{"garbage": "{not json", "no id": `{"strategy":"template"}`} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadState(path); err == nil || errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: error %v, want a parse error", name, err)
+		}
+	}
+	if err := WriteState(filepath.Join(dir, "x"), State{}); err == nil {
+		t.Error("WriteState accepted a state without instance id")
+	}
+}
