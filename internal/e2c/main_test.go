@@ -22,8 +22,12 @@ const (
 var motoURL string
 
 // TestMain starts a moto_server on a free port (unless E2C_MOTO_URL names
-// one), runs the tests and stops it.
+// one), runs the tests and stops it; in the helper process of
+// TestSetupSIGTERM it runs that helper instead.
 func TestMain(m *testing.M) {
+	if os.Getenv(helperConfigEnv) != "" {
+		os.Exit(helperSetup()) // the child process of TestSetupSIGTERM
+	}
 	os.Exit(runWithMoto(m))
 }
 
