@@ -80,8 +80,9 @@ func (m *Manager) SSHAddr(s State) string {
 // IP. When launches fail for lack of capacity it tries the next subnet, then
 // on-demand instead of spot, and finally returns an error matching
 // ErrNoCapacity. On any error after the instance exists, the returned State
-// names it; if the wait failed or timed out Setup has already tried to tear
-// it down.
+// names it. If onState fails, or the wait fails or times out, Setup tears
+// the instance down itself; if ctx is cancelled it does not (the job is
+// being killed), and the after_script's Cleanup must.
 func (m *Manager) Setup(ctx context.Context, onState func(State) error) (State, error) {
 	if onState == nil {
 		onState = func(State) error { return nil }

@@ -362,3 +362,16 @@ func TestSetupCapacityFallback(t *testing.T) {
 
 // errUnauthorized marks the table case that expects a non-capacity API error.
 var errUnauthorized = errors.New("UnauthorizedOperation")
+
+func TestSetupTearsDownWhenStateCannotBeRecorded(t *testing.T) {
+	c := newMotoClient(t)
+	cfg := testConfig(t, c, StrategyTemplate)
+	diskFull := errors.New("no space left on device")
+	s, err := NewManager(c, cfg, nil).Setup(context.Background(), func(State) error { return diskFull })
+	if !errors.Is(err, diskFull) || s.InstanceID == "" {
+		t.Fatalf("Setup = %+v, %v; want the instance and the onState error", s, err)
+	}
+	if got := instance(t, c, s.InstanceID).State.Name; got != types.InstanceStateNameTerminated {
+		t.Errorf("instance is %s, want terminated because its state could not be recorded", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -54,12 +55,18 @@ func sshOnce(ctx context.Context, addr, user string, signer ssh.Signer, want ssh
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 
-	var mismatch error
-	hostKeyOK := false
+	// The callback runs on the handshake goroutine; guard what it reports.
+	var (
+		mu        sync.Mutex
+		mismatch  error
+		hostKeyOK bool
+	)
 	cfg := &ssh.ClientConfig{
 		User: user,
 		Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
 		HostKeyCallback: func(_ string, _ net.Addr, got ssh.PublicKey) error {
+			mu.Lock()
+			defer mu.Unlock()
 			if err := ssh.FixedHostKey(want)("", nil, got); err != nil {
 				mismatch = fmt.Errorf("%w at %s: the server presented %s %s, expected %s %s; do not trust this host until the expected key is confirmed",
 					ErrHostKeyMismatch, addr, got.Type(), ssh.FingerprintSHA256(got), want.Type(), ssh.FingerprintSHA256(want))
@@ -71,12 +78,15 @@ func sshOnce(ctx context.Context, addr, user string, signer ssh.Signer, want ssh
 		HostKeyAlgorithms: hostKeyAlgorithms(want),
 	}
 	c, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	mu.Lock()
+	badKey, keyOK := mismatch, hostKeyOK
+	mu.Unlock()
 	switch {
-	case mismatch != nil:
-		return mismatch
+	case badKey != nil:
+		return badKey
 	case err != nil && strings.Contains(err.Error(), "no common algorithm for host key"):
 		return fmt.Errorf("%w at %s: the server has no %s host key: %w", ErrHostKeyMismatch, addr, want.Type(), err)
-	case err != nil && hostKeyOK && strings.Contains(err.Error(), "unable to authenticate"):
+	case err != nil && keyOK && strings.Contains(err.Error(), "unable to authenticate"):
 		return fmt.Errorf("%w: %s rejected key %s for user %q; add its public key to that user's authorized_keys: %w",
 			ErrSSHAuth, addr, ssh.FingerprintSHA256(signer.PublicKey()), user, err)
 	case err != nil:
