@@ -1,0 +1,1 @@
+"""The catalog app: items that the API lists and creates."""

@@ -1,0 +1,1 @@
+"""Project configuration of the shipyard reference app (settings, URLs, WSGI)."""
