@@ -64,10 +64,12 @@ target "watchtower" {
 }
 
 # What the app's two images share: the context, the platforms and the build arguments.
+# Platforms are what an image supports: the pipeline builds linux/amd64, plus the ARM platforms
+# when they are enabled, and never a platform an image does not list.
 target "_django" {
   inherits  = ["_common"]
   context   = "services/django"
-  platforms = ["linux/amd64"]
+  platforms = ["linux/amd64", "linux/arm64", "linux/arm/v7"]
   args = {
     APP_VERSION      = TAG
     APP_UID          = "10001"
@@ -75,10 +77,21 @@ target "_django" {
   }
 }
 
+# The Vue front end's built assets, on their own (a scratch image of static files). django takes
+# them as the named context "frontend-dist", so they are built once for every platform.
+target "frontend" {
+  context    = "services/django"
+  dockerfile = "Dockerfile"
+  target     = "frontend-dist"
+}
+
 target "django" {
   inherits = ["_django"]
   target   = "runtime"
   tags     = ["${REGISTRY}/django:${TAG}"]
+  contexts = {
+    frontend-dist = "target:frontend"
+  }
   labels = {
     "com.centurylinklabs.watchtower.enable"                          = "true"
     "traefik.enable"                                                 = "true"

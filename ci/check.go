@@ -13,7 +13,7 @@ import (
 // (moto, sshd); they are still vetted here.
 var goChecksSkip = []string{"shipyard/internal/e2c"}
 
-// Check runs the module's own Go checks: gofmt, go vet and the tests of the pure packages
+// Check the module's own Go code: gofmt, go vet and the tests of the pure packages
 func (m *Shipyard) Check(ctx context.Context) (string, error) {
 	ctr := m.goContainer()
 	var report strings.Builder

@@ -83,6 +83,82 @@ func (r *Shipyard) UnmarshalJSON(bs []byte) error {
 	return nil
 }
 
+func (r Images) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Images []*Image
+	}
+	concrete.Images = r.Images
+	return json.Marshal(&concrete)
+}
+
+func (r *Images) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Images []*Image
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Images = concrete.Images
+	return nil
+}
+
+func (r TestRun) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Output string
+		Report *dagger.File
+	}
+	concrete.Output = r.Output
+	concrete.Report = r.Report
+	return json.Marshal(&concrete)
+}
+
+func (r *TestRun) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Output string
+		Report *dagger.File
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Output = concrete.Output
+	r.Report = concrete.Report
+	return nil
+}
+
+func (r Image) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Target    string
+		Platform  string
+		Tags      []string
+		Container *dagger.Container
+	}
+	concrete.Target = r.Target
+	concrete.Platform = r.Platform
+	concrete.Tags = r.Tags
+	concrete.Container = r.Container
+	return json.Marshal(&concrete)
+}
+
+func (r *Image) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Target    string
+		Platform  string
+		Tags      []string
+		Container *dagger.Container
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Target = concrete.Target
+	r.Platform = concrete.Platform
+	r.Tags = concrete.Tags
+	r.Container = concrete.Container
+	return nil
+}
+
 func main() {
 	ctx := context.Background()
 
@@ -200,8 +276,90 @@ func dispatch(ctx context.Context) (rerr error) {
 func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName string, inputArgs map[string][]byte) (_ any, err error) {
 	_ = inputArgs
 	switch parentName {
+	case "Images":
+		switch fnName {
+		case "Container":
+			var parent Images
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var target string
+			if inputArgs["target"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["target"]), &target)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg target", err))
+				}
+			}
+			var platform string
+			if inputArgs["platform"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["platform"]), &platform)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platform", err))
+				}
+			}
+			return (*Images).Container(&parent, target, platform)
+		case "Publish":
+			var parent Images
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var username string
+			if inputArgs["username"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["username"]), &username)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg username", err))
+				}
+			}
+			var password *dagger.Secret
+			if inputArgs["password"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["password"]), &password)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg password", err))
+				}
+			}
+			var platformTag string
+			if inputArgs["platformTag"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["platformTag"]), &platformTag)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platformTag", err))
+				}
+			}
+			return (*Images).Publish(&parent, ctx, username, password, platformTag)
+		default:
+			return nil, fmt.Errorf("unknown function %s", fnName)
+		}
 	case "Shipyard":
 		switch fnName {
+		case "Build":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var target []string
+			if inputArgs["target"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["target"]), &target)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg target", err))
+				}
+			}
+			var platform []string
+			if inputArgs["platform"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["platform"]), &platform)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platform", err))
+				}
+			}
+			var set []string
+			if inputArgs["set"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["set"]), &set)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg set", err))
+				}
+			}
+			return (*Shipyard).Build(&parent, ctx, target, platform, set)
 		case "Check":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)
@@ -209,6 +367,447 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
 			return (*Shipyard).Check(&parent, ctx)
+		case "Lint":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var packages []string
+			if inputArgs["packages"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["packages"]), &packages)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg packages", err))
+				}
+			}
+			return (*Shipyard).Lint(&parent, ctx, packages)
+		case "Manifests":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var target []string
+			if inputArgs["target"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["target"]), &target)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg target", err))
+				}
+			}
+			var platform []string
+			if inputArgs["platform"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["platform"]), &platform)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platform", err))
+				}
+			}
+			var set []string
+			if inputArgs["set"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["set"]), &set)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg set", err))
+				}
+			}
+			var username string
+			if inputArgs["username"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["username"]), &username)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg username", err))
+				}
+			}
+			var password *dagger.Secret
+			if inputArgs["password"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["password"]), &password)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg password", err))
+				}
+			}
+			var platformTag string
+			if inputArgs["platformTag"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["platformTag"]), &platformTag)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platformTag", err))
+				}
+			}
+			var revision string
+			if inputArgs["revision"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["revision"]), &revision)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg revision", err))
+				}
+			}
+			var registryTunnel []*dagger.Service
+			if inputArgs["registryTunnel"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["registryTunnel"]), &registryTunnel)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryTunnel", err))
+				}
+			}
+			return (*Shipyard).Manifests(&parent, ctx, target, platform, set, username, password, platformTag, revision, registryTunnel)
+		case "Plan":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var ref string
+			if inputArgs["ref"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["ref"]), &ref)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg ref", err))
+				}
+			}
+			var tag string
+			if inputArgs["tag"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tag"]), &tag)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tag", err))
+				}
+			}
+			var defaultBranch string
+			if inputArgs["defaultBranch"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["defaultBranch"]), &defaultBranch)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg defaultBranch", err))
+				}
+			}
+			var mergeRequest string
+			if inputArgs["mergeRequest"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mergeRequest"]), &mergeRequest)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mergeRequest", err))
+				}
+			}
+			var buildRegistry string
+			if inputArgs["buildRegistry"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["buildRegistry"]), &buildRegistry)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildRegistry", err))
+				}
+			}
+			var releaseRegistry string
+			if inputArgs["releaseRegistry"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["releaseRegistry"]), &releaseRegistry)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg releaseRegistry", err))
+				}
+			}
+			var releaseRegistryUser string
+			if inputArgs["releaseRegistryUser"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["releaseRegistryUser"]), &releaseRegistryUser)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg releaseRegistryUser", err))
+				}
+			}
+			var releaseRegistryPassword *dagger.Secret
+			if inputArgs["releaseRegistryPassword"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["releaseRegistryPassword"]), &releaseRegistryPassword)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg releaseRegistryPassword", err))
+				}
+			}
+			var project string
+			if inputArgs["project"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["project"]), &project)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg project", err))
+				}
+			}
+			var latestStrategy string
+			if inputArgs["latestStrategy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["latestStrategy"]), &latestStrategy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg latestStrategy", err))
+				}
+			}
+			var tagTypeOverride string
+			if inputArgs["tagTypeOverride"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tagTypeOverride"]), &tagTypeOverride)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tagTypeOverride", err))
+				}
+			}
+			var tagMessage string
+			if inputArgs["tagMessage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tagMessage"]), &tagMessage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tagMessage", err))
+				}
+			}
+			var gitDir *dagger.Directory
+			if inputArgs["gitDir"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["gitDir"]), &gitDir)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg gitDir", err))
+				}
+			}
+			var arm64 bool
+			if inputArgs["arm64"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["arm64"]), &arm64)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg arm64", err))
+				}
+			}
+			var armv7 bool
+			if inputArgs["armv7"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["armv7"]), &armv7)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg armv7", err))
+				}
+			}
+			var armBuilder string
+			if inputArgs["armBuilder"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["armBuilder"]), &armBuilder)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg armBuilder", err))
+				}
+			}
+			var set []string
+			if inputArgs["set"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["set"]), &set)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg set", err))
+				}
+			}
+			var registryTunnel []*dagger.Service
+			if inputArgs["registryTunnel"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["registryTunnel"]), &registryTunnel)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryTunnel", err))
+				}
+			}
+			return (*Shipyard).Plan(&parent, ctx, ref, tag, defaultBranch, mergeRequest, buildRegistry, releaseRegistry, releaseRegistryUser, releaseRegistryPassword, project, latestStrategy, tagTypeOverride, tagMessage, gitDir, arm64, armv7, armBuilder, set, registryTunnel)
+		case "Release":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var ref string
+			if inputArgs["ref"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["ref"]), &ref)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg ref", err))
+				}
+			}
+			var tag string
+			if inputArgs["tag"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tag"]), &tag)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tag", err))
+				}
+			}
+			var defaultBranch string
+			if inputArgs["defaultBranch"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["defaultBranch"]), &defaultBranch)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg defaultBranch", err))
+				}
+			}
+			var mergeRequest string
+			if inputArgs["mergeRequest"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mergeRequest"]), &mergeRequest)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mergeRequest", err))
+				}
+			}
+			var only string
+			if inputArgs["only"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["only"]), &only)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg only", err))
+				}
+			}
+			var dryRun bool
+			if inputArgs["dryRun"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dryRun"]), &dryRun)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dryRun", err))
+				}
+			}
+			var buildRegistry string
+			if inputArgs["buildRegistry"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["buildRegistry"]), &buildRegistry)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildRegistry", err))
+				}
+			}
+			var buildRegistryUser string
+			if inputArgs["buildRegistryUser"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["buildRegistryUser"]), &buildRegistryUser)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildRegistryUser", err))
+				}
+			}
+			var buildRegistryPassword *dagger.Secret
+			if inputArgs["buildRegistryPassword"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["buildRegistryPassword"]), &buildRegistryPassword)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildRegistryPassword", err))
+				}
+			}
+			var releaseRegistry string
+			if inputArgs["releaseRegistry"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["releaseRegistry"]), &releaseRegistry)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg releaseRegistry", err))
+				}
+			}
+			var releaseRegistryUser string
+			if inputArgs["releaseRegistryUser"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["releaseRegistryUser"]), &releaseRegistryUser)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg releaseRegistryUser", err))
+				}
+			}
+			var releaseRegistryPassword *dagger.Secret
+			if inputArgs["releaseRegistryPassword"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["releaseRegistryPassword"]), &releaseRegistryPassword)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg releaseRegistryPassword", err))
+				}
+			}
+			var project string
+			if inputArgs["project"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["project"]), &project)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg project", err))
+				}
+			}
+			var latestStrategy string
+			if inputArgs["latestStrategy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["latestStrategy"]), &latestStrategy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg latestStrategy", err))
+				}
+			}
+			var tagTypeOverride string
+			if inputArgs["tagTypeOverride"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tagTypeOverride"]), &tagTypeOverride)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tagTypeOverride", err))
+				}
+			}
+			var tagMessage string
+			if inputArgs["tagMessage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tagMessage"]), &tagMessage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tagMessage", err))
+				}
+			}
+			var gitlabUrl string
+			if inputArgs["gitlabUrl"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["gitlabUrl"]), &gitlabUrl)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg gitlabUrl", err))
+				}
+			}
+			var projectId string
+			if inputArgs["projectId"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["projectId"]), &projectId)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg projectId", err))
+				}
+			}
+			var gitlabToken *dagger.Secret
+			if inputArgs["gitlabToken"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["gitlabToken"]), &gitlabToken)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg gitlabToken", err))
+				}
+			}
+			var gitDir *dagger.Directory
+			if inputArgs["gitDir"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["gitDir"]), &gitDir)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg gitDir", err))
+				}
+			}
+			var arm64 bool
+			if inputArgs["arm64"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["arm64"]), &arm64)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg arm64", err))
+				}
+			}
+			var armv7 bool
+			if inputArgs["armv7"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["armv7"]), &armv7)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg armv7", err))
+				}
+			}
+			var armBuilder string
+			if inputArgs["armBuilder"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["armBuilder"]), &armBuilder)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg armBuilder", err))
+				}
+			}
+			var revision string
+			if inputArgs["revision"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["revision"]), &revision)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg revision", err))
+				}
+			}
+			var set []string
+			if inputArgs["set"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["set"]), &set)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg set", err))
+				}
+			}
+			var registryTunnel []*dagger.Service
+			if inputArgs["registryTunnel"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["registryTunnel"]), &registryTunnel)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryTunnel", err))
+				}
+			}
+			return (*Shipyard).Release(&parent, ctx, ref, tag, defaultBranch, mergeRequest, only, dryRun, buildRegistry, buildRegistryUser, buildRegistryPassword, releaseRegistry, releaseRegistryUser, releaseRegistryPassword, project, latestStrategy, tagTypeOverride, tagMessage, gitlabUrl, projectId, gitlabToken, gitDir, arm64, armv7, armBuilder, revision, set, registryTunnel)
+		case "Test":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var testTarget string
+			if inputArgs["testTarget"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["testTarget"]), &testTarget)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg testTarget", err))
+				}
+			}
+			var serviceTarget string
+			if inputArgs["serviceTarget"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["serviceTarget"]), &serviceTarget)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg serviceTarget", err))
+				}
+			}
+			var serviceAlias string
+			if inputArgs["serviceAlias"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["serviceAlias"]), &serviceAlias)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg serviceAlias", err))
+				}
+			}
+			var command []string
+			if inputArgs["command"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["command"]), &command)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg command", err))
+				}
+			}
+			var set []string
+			if inputArgs["set"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["set"]), &set)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg set", err))
+				}
+			}
+			return (*Shipyard).Test(&parent, ctx, testTarget, serviceTarget, serviceAlias, command, set)
 		case "":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)

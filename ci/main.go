@@ -11,10 +11,13 @@ import (
 // Shipyard runs the pipeline of one repository.
 type Shipyard struct {
 	// The repository the pipeline runs on
+	// +private
 	Source *dagger.Directory
 	// Path of the bake file inside the source
+	// +private
 	BakeFile string
 	// Go toolchain image for the module's own checks
+	// +private
 	GoImage string
 }
 

@@ -18,15 +18,15 @@ import (
 
 var (
 	repoRoot  string
-	registry  string // the local mirror registry, host:port
+	mirror    string // the local mirror registry, host:port
 	engineErr error
 )
 
 func TestMain(m *testing.M) {
 	repoRoot = findRoot()
-	registry = os.Getenv("SHIPYARD_REGISTRY")
-	if registry == "" {
-		registry = "127.0.0.1:5000"
+	mirror = os.Getenv("SHIPYARD_REGISTRY")
+	if mirror == "" {
+		mirror = "127.0.0.1:5000"
 	}
 	engineErr = checkEngine()
 	os.Exit(m.Run())

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"shipyard/ci/internal/dagger"
+)
+
+// Published is one per-platform image pushed to the build registry.
+type Published struct {
+	Target   string `json:"target"`
+	Platform string `json:"platform"`
+	Ref      string `json:"ref"`
+	Digest   string `json:"digest"`
+}
+
+// Publish every image under its bake tags with a per-platform suffix (1.0.0-amd64) and print what was pushed as JSON
+func (i *Images) Publish(
+	ctx context.Context,
+	// Registry user (for the registry of the bake tags)
+	// +optional
+	username string,
+	// Registry password or token
+	// +optional
+	password *dagger.Secret,
+	// Per-platform tag form; {tag} and {arch} are replaced
+	// +default="{tag}-{arch}"
+	platformTag string,
+) (string, error) {
+	out, err := i.publish(ctx, username, password, platformTag)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.MarshalIndent(map[string]any{"images": out}, "", "  ")
+	return string(b), err
+}
+
+func (i *Images) publish(ctx context.Context, username string, password *dagger.Secret, platformTag string) ([]Published, error) {
+	out := make([]Published, len(i.Images))
+	g, gctx := errgroup.WithContext(ctx)
+	for n, img := range i.Images {
+		g.Go(func() error {
+			if len(img.Tags) == 0 {
+				return fmt.Errorf("target %s has no tags in the bake file: add tags = [\"REGISTRY/NAME:TAG\"]", img.Target)
+			}
+			repo, tag := splitTag(img.Tags[0])
+			ref := repo + ":" + platformTagFor(platformTag, tag, img.Platform)
+			ctx, span := Tracer().Start(gctx, fmt.Sprintf("push %s [%s]", img.Target, img.Platform))
+			defer span.End()
+			ctr := withAuth(img.Container, []registryCreds{{host: hostOf(repo), user: username, password: password}})
+			pushed, err := ctr.Publish(ctx, ref)
+			if err != nil {
+				return fmt.Errorf("push %s [%s] to %s: %w", img.Target, img.Platform, ref, err)
+			}
+			_, digest, _ := strings.Cut(pushed, "@")
+			out[n] = Published{Target: img.Target, Platform: img.Platform, Ref: ref, Digest: digest}
+			return nil
+		})
+	}
+	return out, g.Wait()
+}
+
+// splitTag splits "host:port/repo:tag" into repo and tag ("latest" when absent).
+func splitTag(ref string) (string, string) {
+	slash := strings.LastIndex(ref, "/")
+	if colon := strings.LastIndex(ref, ":"); colon > slash {
+		return ref[:colon], ref[colon+1:]
+	}
+	return ref, "latest"
+}
+
+// archName is the seed's short platform name used in tags: amd64, arm64, armv7.
+func archName(platform string) string {
+	parts := strings.Split(platform, "/")
+	return strings.Join(parts[1:], "")
+}
+
+func platformTagFor(form, tag, platform string) string {
+	return strings.NewReplacer("{tag}", tag, "{arch}", archName(platform)).Replace(form)
+}

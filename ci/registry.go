@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"shipyard/ci/internal/dagger"
+	"shipyard/internal/registry"
+)
+
+// registryCreds is one registry's user and password secret.
+type registryCreds struct {
+	host     string
+	user     string
+	password *dagger.Secret
+}
+
+// hostOf is the registry host of an image reference (what comes before the first slash).
+func hostOf(ref string) string {
+	h, _, _ := strings.Cut(ref, "/")
+	return h
+}
+
+// registryClient builds a registry client with each registry's credentials. Registries on the
+// engine host's loopback (a local registry) are reached through tunnels: Go code running in a
+// function cannot see the host's 127.0.0.1, so `--registry-tunnel tcp://localhost:PORT` hands it in.
+func registryClient(ctx context.Context, creds []registryCreds, tunnels []*dagger.Service) (*registry.Client, error) {
+	opts := []registry.Option{registry.WithInsecure("127.0.0.1:*", "localhost:*", "10.*")}
+	for _, c := range creds {
+		if c.password == nil || c.host == "" {
+			continue
+		}
+		pw, err := c.password.Plaintext(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading the password secret for %s: %w", c.host, err)
+		}
+		opts = append(opts, registry.WithAuth(c.host, registry.Auth{Username: c.user, Password: pw}))
+	}
+	if len(tunnels) > 0 {
+		dial, err := tunnelDialer(ctx, tunnels)
+		if err != nil {
+			return nil, err
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = dial
+		opts = append(opts, registry.WithTransport(tr))
+	}
+	return registry.New(opts...), nil
+}
+
+// tunnelDialer sends connections for 127.0.0.1:PORT and localhost:PORT to the tunnel of that port.
+func tunnelDialer(ctx context.Context, tunnels []*dagger.Service) (func(context.Context, string, string) (net.Conn, error), error) {
+	routes := map[string]string{}
+	for _, svc := range tunnels {
+		if _, err := svc.Start(ctx); err != nil {
+			return nil, fmt.Errorf("starting the registry tunnel: %w", err)
+		}
+		ports, err := svc.Ports(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading the registry tunnel's ports: %w", err)
+		}
+		for _, p := range ports {
+			n, err := p.Port(ctx)
+			if err != nil {
+				return nil, err
+			}
+			ep, err := svc.Endpoint(ctx, dagger.ServiceEndpointOpts{Port: n})
+			if err != nil {
+				return nil, fmt.Errorf("reading the registry tunnel's endpoint: %w", err)
+			}
+			port := strconv.Itoa(n)
+			routes["127.0.0.1:"+port] = ep
+			routes["localhost:"+port] = ep
+		}
+	}
+	d := &net.Dialer{Timeout: 15 * time.Second}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if to, ok := routes[addr]; ok {
+			addr = to
+		}
+		return d.DialContext(ctx, network, addr)
+	}, nil
+}
+
+// withAuth adds registry credentials to a container about to publish.
+func withAuth(ctr *dagger.Container, creds []registryCreds) *dagger.Container {
+	for _, c := range creds {
+		if c.password != nil && c.host != "" {
+			ctr = ctr.WithRegistryAuth(c.host, c.user, c.password)
+		}
+	}
+	return ctr
+}

@@ -1,0 +1,221 @@
+package e2e
+
+import (
+	"archive/tar"
+	"context"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// releaseEnv is what the release flow tests share: one build, a build and a release registry.
+type releaseEnv struct {
+	buildPrefix string // 127.0.0.1:5000/e2e-…
+	release     string // 127.0.0.1:50xx/…
+	tunnels     []string
+	gitDir      string
+}
+
+var targets = []string{"postgres", "traefik", "watchtower", "django"}
+
+// A repository with both tag kinds, so the release reads tag types from git like a real checkout.
+func tagRepo(t *testing.T, annotated, lightweight []string) string {
+	t.Helper()
+	dir := t.TempDir()
+	run := func(args ...string) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	run("init", "-q")
+	run("commit", "-q", "--allow-empty", "-m", "init")
+	for _, a := range annotated {
+		run("tag", "-a", a, "-m", "release "+a)
+	}
+	for _, l := range lightweight {
+		run("tag", l)
+	}
+	return filepath.Join(dir, ".git")
+}
+
+func (e *releaseEnv) args(version string, extra ...string) []string {
+	a := []string{"release", "--ref", version, "--tag", version,
+		"--build-registry", e.buildPrefix, "--release-registry", e.release, "--project", "shipyard",
+		"--git-dir", e.gitDir, "--revision", "e2e"}
+	for _, tn := range e.tunnels {
+		a = append(a, "--registry-tunnel", tn)
+	}
+	return append(a, extra...)
+}
+
+// copyPerArch makes the per-platform images of version v by copying those of 1.0.0 (what a build
+// of another commit would push), so the flow is exercised without rebuilding images.
+func copyPerArch(t *testing.T, prefix, from, to string, platforms map[string][]string) {
+	t.Helper()
+	c := hostRegistry()
+	for target, archs := range platforms {
+		for _, a := range archs {
+			src := fmt.Sprintf("%s/%s:%s-%s", prefix, target, from, a)
+			dst := fmt.Sprintf("%s/%s:%s-%s", prefix, target, to, a)
+			if _, err := c.Copy(context.Background(), src, dst); err != nil {
+				t.Fatalf("copying %s to %s: %v", src, dst, err)
+			}
+		}
+	}
+}
+
+// The whole flow on the real engine and two real registries: build once (amd64 + django arm64),
+// merge manifests, release a sequence of tags, and check where latest ends.
+func TestReleaseFlow(t *testing.T) {
+	needEngine(t)
+	relPort := freeRegistryPort(t, 5001)
+	rel := startRegistry(t, relPort)
+	env := &releaseEnv{
+		buildPrefix: fmt.Sprintf("%s/e2e-%d", mirror, time.Now().Unix()),
+		release:     rel + "/releases",
+		tunnels:     []string{"tcp://localhost:" + strings.Split(mirror, ":")[1], fmt.Sprintf("tcp://localhost:%d", relPort)},
+		gitDir:      tagRepo(t, []string{"1.0.0", "1.1.0-rc.1", "1.0.1", "0.9.5", "1.2.0"}, []string{"2.0.0alpha"}),
+	}
+	perArch := map[string][]string{"postgres": {"amd64"}, "traefik": {"amd64", "arm64"}, "watchtower": {"amd64", "arm64"}, "django": {"amd64", "arm64"}}
+
+	t.Run("build", func(t *testing.T) {
+		r := daggerCall(t, 60*time.Minute, env.args("1.0.0", "--only", "build", "--arm64")...)
+		if r.Err != nil {
+			t.Fatalf("build stage: %v\n%s\n%s", r.Err, r.Stdout, tail(r.Stderr, 80))
+		}
+		for target, archs := range perArch {
+			for _, a := range archs {
+				mustDigest(t, fmt.Sprintf("%s/%s:1.0.0-%s", env.buildPrefix, target, a))
+			}
+		}
+		assertArm64Python(t, fmt.Sprintf("%s/django:1.0.0-arm64", env.buildPrefix))
+	})
+	if t.Failed() {
+		return
+	}
+
+	manifestDigest := map[string]map[string]string{} // version -> target -> index digest
+	release := func(t *testing.T, version string, wantMoved bool, reason string) {
+		t.Helper()
+		if version != "1.0.0" {
+			copyPerArch(t, env.buildPrefix, "1.0.0", version, perArch)
+		}
+		r := daggerCall(t, 20*time.Minute, env.args(version, "--only", "manifests", "--arm64")...)
+		if r.Err != nil {
+			t.Fatalf("manifests %s: %v\n%s", version, r.Err, tail(r.Stderr, 60))
+		}
+		manifestDigest[version] = map[string]string{}
+		for _, tg := range targets {
+			manifestDigest[version][tg] = mustDigest(t, fmt.Sprintf("%s/%s:%s", env.buildPrefix, tg, version))
+		}
+		r = daggerCall(t, 20*time.Minute, env.args(version, "--only", "release", "--arm64")...)
+		if r.Err != nil {
+			t.Fatalf("release %s: %v\n%s\n%s", version, r.Err, r.Stdout, tail(r.Stderr, 60))
+		}
+		for _, tg := range targets {
+			dest := fmt.Sprintf("%s/shipyard-%s:%s", env.release, tg, version)
+			if got, want := mustDigest(t, dest), manifestDigest[version][tg]; got != want {
+				t.Errorf("%s has digest %s, the manifests stage made %s", dest, got, want)
+			}
+			if !strings.Contains(r.Stdout, manifestDigest[version][tg]) {
+				t.Errorf("release log does not show the digest released for %s:\n%s", tg, r.Stdout)
+			}
+		}
+		if !strings.Contains(r.Stdout, reason) {
+			t.Errorf("release %s: log lacks the reason %q:\n%s", version, reason, r.Stdout)
+		}
+		if strings.Contains(r.Stderr, "dockerBuild") || strings.Contains(r.Stderr, "build django") {
+			t.Errorf("release %s built an image; it must only copy", version)
+		}
+	}
+	steps := []struct {
+		version string
+		reason  string
+	}{
+		{"1.0.0", "move latest to 1.0.0"},
+		{"1.1.0-rc.1", "pre-release"},
+		{"1.0.1", "move latest to 1.0.1"},
+		{"2.0.0alpha", "lightweight"},
+		{"0.9.5", "older"},
+	}
+	for _, s := range steps {
+		ok := t.Run("release "+s.version, func(t *testing.T) { release(t, s.version, false, s.reason) })
+		if !ok {
+			return
+		}
+	}
+	for _, tg := range targets {
+		latest := mustDigest(t, fmt.Sprintf("%s/shipyard-%s:latest", env.release, tg))
+		if latest != manifestDigest["1.0.1"][tg] {
+			t.Errorf("latest of %s is %s, want 1.0.1's %s", tg, latest, manifestDigest["1.0.1"][tg])
+		}
+	}
+}
+
+// assertArm64Python finds /usr/bin/python3.11 in the image's layers and checks it is an AArch64 ELF.
+func assertArm64Python(t *testing.T, ref string) {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(r)
+	if err != nil {
+		t.Fatalf("reading %s: %v", ref, err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil || cf.Architecture != "arm64" {
+		t.Errorf("%s config architecture = %q (%v), want arm64", ref, cf.Architecture, err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(layers) - 1; i >= 0; i-- {
+		rc, err := layers[i].Uncompressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := tar.NewReader(rc)
+		for {
+			h, err := tr.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.TrimPrefix(h.Name, "./") == "usr/bin/python3.11" && h.Typeflag == tar.TypeReg {
+				f := filepath.Join(t.TempDir(), "python3.11")
+				out, _ := os.Create(f)
+				_, _ = io.Copy(out, tr)
+				out.Close()
+				rc.Close()
+				e, err := elf.Open(f)
+				if err != nil {
+					t.Fatalf("python3.11 in %s is not ELF: %v", ref, err)
+				}
+				defer e.Close()
+				if e.Machine != elf.EM_AARCH64 {
+					t.Errorf("python3.11 in %s is %v, want EM_AARCH64", ref, e.Machine)
+				}
+				return
+			}
+		}
+		rc.Close()
+	}
+	t.Errorf("no /usr/bin/python3.11 in %s", ref)
+}
