@@ -31,9 +31,11 @@
 // Comments, blank lines, line continuations, here-document bodies and parser directives
 // ("# syntax=", "# escape=", "# check=") are kept byte for byte; the escape directive's
 // character is honoured for continuations. An edited word that spanned a continuation is
-// written back on one line. Names written with variables ("FROM ${BASE}",
-// "--from=$STAGE"), with the escape character or partly quoted are never matched, so a
-// variable whose value is a context name is not emulated. ONBUILD instructions are left
+// written back on one line. Quotes and backslashes inside flags are decoded the way
+// BuildKit's flag scanner does (--from="frontend" names frontend); a FROM name may be
+// quoted as a whole. Names written with variables ("FROM ${BASE}", "--from=$STAGE"), with
+// the escape character or partly quoted in FROM are never matched, so a variable whose
+// value is a context name is not emulated. ONBUILD instructions are left
 // alone (they run in another build). Contexts the Dockerfile never names change nothing.
 //
 // # Not supported (ErrUnsupported, naming the Dockerfile line)

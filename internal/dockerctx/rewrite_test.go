@@ -95,6 +95,12 @@ func TestRewrite(t *testing.T) {
 			want:     "copy " + fePath + "/a /x\nCOPY " + fePath + "/b /y\n",
 		},
 		{
+			name:     "backslash escapes and quotes inside a flag are decoded as BuildKit does",
+			in:       "COPY --from=f\\ront'end' a /x\n",
+			contexts: both,
+			want:     "COPY " + fePath + "/a /x\n",
+		},
+		{
 			name:     "COPY --parents=false is allowed",
 			in:       "COPY --parents=false --from=frontend a /x\n",
 			contexts: both,
