@@ -54,7 +54,7 @@ func (m *Shipyard) Build(
 
 // build builds the matrix in parallel, each target × platform in its own span.
 func (m *Shipyard) build(ctx context.Context, targets []*bake.Target, platform []string) (*Images, error) {
-	plan, err := buildMatrix(targets, platform)
+	plan, err := bake.Matrix(targets, platform)
 	if err != nil {
 		return nil, err
 	}
@@ -66,16 +66,16 @@ func (m *Shipyard) build(ctx context.Context, targets []*bake.Target, platform [
 	g, gctx := errgroup.WithContext(ctx)
 	for i, p := range plan {
 		g.Go(func() error {
-			ctx, span := Tracer().Start(gctx, fmt.Sprintf("build %s [%s]", p.target.Name, p.platform))
+			ctx, span := Tracer().Start(gctx, fmt.Sprintf("build %s [%s]", p.Target.Name, p.Platform))
 			defer span.End()
-			ctr, err := b.container(ctx, p.target, p.platform)
+			ctr, err := b.container(ctx, p.Target, p.Platform)
 			if err != nil {
 				return err
 			}
 			if ctr, err = ctr.Sync(ctx); err != nil {
-				return fmt.Errorf("build %s [%s]: %s", p.target.Name, p.platform, execOutput(err))
+				return fmt.Errorf("build %s [%s]: %s", p.Target.Name, p.Platform, execOutput(err))
 			}
-			imgs[i] = &Image{Target: p.target.Name, Platform: p.platform, Tags: p.target.Tags, Container: ctr}
+			imgs[i] = &Image{Target: p.Target.Name, Platform: p.Platform, Tags: p.Target.Tags, Container: ctr}
 			return nil
 		})
 	}
@@ -133,58 +133,6 @@ func (m *Shipyard) bakeFile(ctx context.Context, set []string) (*bake.File, erro
 		vars[k] = v
 	}
 	return bake.Parse(m.BakeFile, []byte(src), bake.Options{Vars: vars})
-}
-
-type matrixEntry struct {
-	target   *bake.Target
-	platform string
-}
-
-// buildMatrix lists target × platform: the requested platforms (default linux/amd64), narrowed to
-// what each target declares in the bake file (a target declaring none takes them all). Targets
-// only pulled in as another target's context are built by their users, not on their own.
-func buildMatrix(targets []*bake.Target, platforms []string) ([]matrixEntry, error) {
-	requested := []string{"linux/amd64"}
-	if len(platforms) > 0 {
-		requested = nil
-		for _, s := range platforms {
-			p, err := bake.ParsePlatform(s)
-			if err != nil {
-				return nil, fmt.Errorf("--platform: %w", err)
-			}
-			requested = append(requested, p.String())
-		}
-	}
-	deps := map[string]bool{}
-	for _, t := range targets {
-		for _, d := range t.TargetDeps() {
-			deps[d] = true
-		}
-	}
-	var out []matrixEntry
-	for _, t := range targets {
-		if deps[t.Name] {
-			continue
-		}
-		ps := requested
-		if len(t.Platforms) > 0 {
-			ps = nil
-			for _, p := range t.Platforms {
-				for _, r := range requested {
-					if p.String() == r {
-						ps = append(ps, r)
-					}
-				}
-			}
-		}
-		for _, p := range ps {
-			out = append(out, matrixEntry{t, p})
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("nothing to build: no selected target supports %s (see the platforms of the bake targets)", strings.Join(requested, ", "))
-	}
-	return out, nil
 }
 
 // builder turns bake targets into lazily built containers, sharing targets used as contexts.

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"shipyard/ci/internal/dagger"
+	"shipyard/internal/bake"
+	"shipyard/internal/naming"
 	"shipyard/internal/registry"
 )
 
@@ -63,7 +65,7 @@ func (m *Shipyard) manifests(ctx context.Context, names, platforms, set []string
 	if err != nil {
 		return nil, err
 	}
-	matrix, err := buildMatrix(targets, platforms)
+	matrix, err := bake.Matrix(targets, platforms)
 	if err != nil {
 		return nil, err
 	}
@@ -73,15 +75,15 @@ func (m *Shipyard) manifests(ctx context.Context, names, platforms, set []string
 	}
 	var creds []registryCreds
 	var out []Merged
-	byTarget := map[string][]matrixEntry{}
+	byTarget := map[string][]bake.Entry{}
 	var order []string
 	for _, e := range matrix {
-		if _, ok := byTarget[e.target.Name]; !ok {
-			order = append(order, e.target.Name)
+		if _, ok := byTarget[e.Target.Name]; !ok {
+			order = append(order, e.Target.Name)
 		}
-		byTarget[e.target.Name] = append(byTarget[e.target.Name], e)
-		if len(e.target.Tags) > 0 {
-			creds = append(creds, registryCreds{host: hostOf(e.target.Tags[0]), user: username, password: password})
+		byTarget[e.Target.Name] = append(byTarget[e.Target.Name], e)
+		if len(e.Target.Tags) > 0 {
+			creds = append(creds, registryCreds{host: naming.Host(e.Target.Tags[0]), user: username, password: password})
 		}
 	}
 	client, err := registryClient(ctx, creds, tunnels)
@@ -90,22 +92,22 @@ func (m *Shipyard) manifests(ctx context.Context, names, platforms, set []string
 	}
 	for _, name := range order {
 		entries := byTarget[name]
-		t := entries[0].target
+		t := entries[0].Target
 		if len(t.Tags) == 0 {
 			return nil, fmt.Errorf("target %s has no tags in the bake file: add tags = [\"REGISTRY/NAME:TAG\"]", name)
 		}
-		repo, tag := splitTag(t.Tags[0])
+		repo, tag := naming.SplitTag(t.Tags[0])
 		ctx, span := Tracer().Start(ctx, "merge "+name)
 		var srcs, plats []string
 		for _, e := range entries {
-			ref := repo + ":" + platformTagFor(platformTag, tag, e.platform)
+			ref := repo + ":" + naming.PlatformTag(platformTag, tag, e.Platform)
 			digest, err := client.Digest(ctx, ref)
 			if err != nil {
 				span.End()
-				return nil, fmt.Errorf("manifests %s: the %s image %s is missing (run the build stage first): %w", name, e.platform, ref, err)
+				return nil, fmt.Errorf("manifests %s: the %s image %s is missing (run the build stage first): %w", name, e.Platform, ref, err)
 			}
 			srcs = append(srcs, repo+"@"+digest)
-			plats = append(plats, e.platform)
+			plats = append(plats, e.Platform)
 		}
 		ann := map[string]string{
 			registry.AnnotationVersion: tag,

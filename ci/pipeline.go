@@ -9,6 +9,7 @@ import (
 
 	"shipyard/ci/internal/dagger"
 	"shipyard/internal/latest"
+	"shipyard/internal/naming"
 	"shipyard/internal/rules"
 	"shipyard/internal/tagtype"
 	"shipyard/internal/version"
@@ -248,24 +249,7 @@ func (p *pipeline) imageTag() string {
 	if p.tag != "" {
 		return p.tag
 	}
-	return slug(p.ref)
-}
-
-// slug makes a ref usable as an image tag, like GitLab's CI_COMMIT_REF_SLUG.
-func slug(ref string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(ref) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
-			b.WriteRune(r)
-		} else {
-			b.WriteRune('-')
-		}
-	}
-	s := strings.Trim(b.String(), "-")
-	if len(s) > 63 {
-		s = s[:63]
-	}
-	return s
+	return naming.Slug(p.ref)
 }
 
 // bakeSet is the --set overrides plus the registry and tag of this pipeline.

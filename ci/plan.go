@@ -6,7 +6,9 @@ import (
 	"strings"
 
 	"shipyard/ci/internal/dagger"
+	"shipyard/internal/bake"
 	"shipyard/internal/latest"
+	"shipyard/internal/naming"
 	"shipyard/internal/registry"
 	"shipyard/internal/rules"
 	"shipyard/internal/version"
@@ -95,14 +97,14 @@ func (p *pipeline) plan(ctx context.Context) (string, error) {
 	if err != nil {
 		return p.log.String(), err
 	}
-	matrix, err := buildMatrix(targets, p.platforms())
+	matrix, err := bake.Matrix(targets, p.platforms())
 	if err != nil {
 		return p.log.String(), err
 	}
 	if plan.Has(rules.Build) {
 		for _, e := range matrix {
-			tags := strings.Join(e.target.Tags, ", ")
-			p.logf("build %s [%s] -> %s", e.target.Name, e.platform, tags)
+			tags := strings.Join(e.Target.Tags, ", ")
+			p.logf("build %s [%s] -> %s", e.Target.Name, e.Platform, tags)
 		}
 		if p.armBuilder == "ec2" && (p.arm64 || p.armv7) {
 			p.logf("ARM platforms are built natively on EC2 by the e2c job")
@@ -119,7 +121,7 @@ func (p *pipeline) plan(ctx context.Context) (string, error) {
 }
 
 // planLatest shows the latest decision the release stage would take now.
-func (p *pipeline) planLatest(ctx context.Context, matrix []matrixEntry) error {
+func (p *pipeline) planLatest(ctx context.Context, matrix []bake.Entry) error {
 	typ, err := p.tagType(ctx)
 	if err != nil {
 		return err
@@ -132,17 +134,17 @@ func (p *pipeline) planLatest(ctx context.Context, matrix []matrixEntry) error {
 	if p.releaseRegistry == "" {
 		p.logf("latest: no --release-registry given, deciding as if no latest exists")
 	} else {
-		client, err := registryClient(ctx, []registryCreds{{host: hostOf(p.releaseRegistry), user: p.releaseUser, password: p.releasePassword}}, p.tunnels)
+		client, err := registryClient(ctx, []registryCreds{{host: naming.Host(p.releaseRegistry), user: p.releaseUser, password: p.releasePassword}}, p.tunnels)
 		if err != nil {
 			return err
 		}
 		seen := map[string]bool{}
 		for _, e := range matrix {
-			if seen[e.target.Name] {
+			if seen[e.Target.Name] {
 				continue
 			}
-			seen[e.target.Name] = true
-			repo := strings.TrimSuffix(p.releaseRegistry, "/") + "/" + p.project + "-" + e.target.Name
+			seen[e.Target.Name] = true
+			repo := naming.ReleaseRepo(p.releaseRegistry, p.project, e.Target.Name)
 			found, err := client.VersionBehind(ctx, repo, "latest", isVersion)
 			if err != nil {
 				return fmt.Errorf("reading latest of %s: %w", repo, err)

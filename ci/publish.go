@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"shipyard/ci/internal/dagger"
+	"shipyard/internal/naming"
 )
 
 // Published is one per-platform image pushed to the build registry.
@@ -48,11 +49,11 @@ func (i *Images) publish(ctx context.Context, username string, password *dagger.
 			if len(img.Tags) == 0 {
 				return fmt.Errorf("target %s has no tags in the bake file: add tags = [\"REGISTRY/NAME:TAG\"]", img.Target)
 			}
-			repo, tag := splitTag(img.Tags[0])
-			ref := repo + ":" + platformTagFor(platformTag, tag, img.Platform)
+			repo, tag := naming.SplitTag(img.Tags[0])
+			ref := repo + ":" + naming.PlatformTag(platformTag, tag, img.Platform)
 			ctx, span := Tracer().Start(gctx, fmt.Sprintf("push %s [%s]", img.Target, img.Platform))
 			defer span.End()
-			ctr := withAuth(img.Container, []registryCreds{{host: hostOf(repo), user: username, password: password}})
+			ctr := withAuth(img.Container, []registryCreds{{host: naming.Host(repo), user: username, password: password}})
 			pushed, err := ctr.Publish(ctx, ref)
 			if err != nil {
 				return fmt.Errorf("push %s [%s] to %s: %w", img.Target, img.Platform, ref, err)
@@ -63,23 +64,4 @@ func (i *Images) publish(ctx context.Context, username string, password *dagger.
 		})
 	}
 	return out, g.Wait()
-}
-
-// splitTag splits "host:port/repo:tag" into repo and tag ("latest" when absent).
-func splitTag(ref string) (string, string) {
-	slash := strings.LastIndex(ref, "/")
-	if colon := strings.LastIndex(ref, ":"); colon > slash {
-		return ref[:colon], ref[colon+1:]
-	}
-	return ref, "latest"
-}
-
-// archName is the seed's short platform name used in tags: amd64, arm64, armv7.
-func archName(platform string) string {
-	parts := strings.Split(platform, "/")
-	return strings.Join(parts[1:], "")
-}
-
-func platformTagFor(form, tag, platform string) string {
-	return strings.NewReplacer("{tag}", tag, "{arch}", archName(platform)).Replace(form)
 }

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"shipyard/ci/internal/dagger"
@@ -18,12 +17,6 @@ type registryCreds struct {
 	host     string
 	user     string
 	password *dagger.Secret
-}
-
-// hostOf is the registry host of an image reference (what comes before the first slash).
-func hostOf(ref string) string {
-	h, _, _ := strings.Cut(ref, "/")
-	return h
 }
 
 // registryClient builds a registry client with each registry's credentials. Registries on the

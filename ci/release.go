@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"shipyard/internal/bake"
 	"shipyard/internal/latest"
+	"shipyard/internal/naming"
 	"shipyard/internal/promote"
 	"shipyard/internal/tagtype"
 )
@@ -19,15 +20,15 @@ func (p *pipeline) release(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	matrix, err := buildMatrix(targets, p.platforms())
+	matrix, err := bake.Matrix(targets, p.platforms())
 	if err != nil {
 		return err
 	}
-	creds := []registryCreds{{host: hostOf(p.releaseRegistry), user: p.releaseUser, password: p.releasePassword}}
+	creds := []registryCreds{{host: naming.Host(p.releaseRegistry), user: p.releaseUser, password: p.releasePassword}}
 	seen := map[string]bool{}
 	var images []promote.Image
 	for _, e := range matrix {
-		t := e.target
+		t := e.Target
 		if seen[t.Name] {
 			continue
 		}
@@ -35,11 +36,11 @@ func (p *pipeline) release(ctx context.Context) error {
 		if len(t.Tags) == 0 {
 			return fmt.Errorf("target %s has no tags in the bake file: add tags = [\"REGISTRY/NAME:TAG\"]", t.Name)
 		}
-		creds = append(creds, registryCreds{host: hostOf(t.Tags[0]), user: p.buildUser, password: p.buildPassword})
+		creds = append(creds, registryCreds{host: naming.Host(t.Tags[0]), user: p.buildUser, password: p.buildPassword})
 		images = append(images, promote.Image{
 			Name:   t.Name,
 			Source: t.Tags[0],
-			Dest:   strings.TrimSuffix(p.releaseRegistry, "/") + "/" + p.project + "-" + t.Name,
+			Dest:   naming.ReleaseRepo(p.releaseRegistry, p.project, t.Name),
 		})
 	}
 	client, err := registryClient(ctx, creds, p.tunnels)
@@ -52,7 +53,7 @@ func (p *pipeline) release(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("release %s: the merged image %s is missing (run the manifests stage first): %w", img.Name, img.Source, err)
 		}
-		repo, _ := splitTag(img.Source)
+		repo, _ := naming.SplitTag(img.Source)
 		images[i].Source = repo + "@" + digest
 	}
 	typ, err := p.tagType(ctx)

@@ -1,0 +1,63 @@
+// Package naming holds how images are named in the registries: per-platform tags, tag slugs of
+// branch names, and release repositories. Pure string rules, no I/O.
+package naming
+
+import "strings"
+
+// DefaultPlatformTag is the seed's per-platform tag form: 1.0.0-amd64, 1.0.0-arm64, 1.0.0-armv7.
+const DefaultPlatformTag = "{tag}-{arch}"
+
+// SplitTag splits "host:port/repo:tag" into the repository and the tag ("latest" when absent).
+func SplitTag(ref string) (repo, tag string) {
+	slash := strings.LastIndex(ref, "/")
+	if colon := strings.LastIndex(ref, ":"); colon > slash {
+		return ref[:colon], ref[colon+1:]
+	}
+	return ref, "latest"
+}
+
+// Host is the registry host of an image reference (what comes before the first slash).
+func Host(ref string) string {
+	h, _, _ := strings.Cut(ref, "/")
+	return h
+}
+
+// Arch is the short platform name used in tags: linux/amd64 -> amd64, linux/arm/v7 -> armv7.
+func Arch(platform string) string {
+	parts := strings.Split(platform, "/")
+	if len(parts) < 2 {
+		return platform
+	}
+	return strings.Join(parts[1:], "")
+}
+
+// PlatformTag fills a per-platform tag form: {tag} and {arch} are replaced.
+func PlatformTag(form, tag, platform string) string {
+	if form == "" {
+		form = DefaultPlatformTag
+	}
+	return strings.NewReplacer("{tag}", tag, "{arch}", Arch(platform)).Replace(form)
+}
+
+// Slug makes a branch name usable as an image tag, like GitLab's CI_COMMIT_REF_SLUG:
+// lower case, anything but a-z and 0-9 becomes "-", trimmed, at most 63 characters.
+func Slug(ref string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(ref) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteRune('-')
+		}
+	}
+	s := strings.Trim(b.String(), "-")
+	if len(s) > 63 {
+		s = strings.TrimRight(s[:63], "-")
+	}
+	return s
+}
+
+// ReleaseRepo is where a target is released: <release-registry>/<project>-<target>.
+func ReleaseRepo(registry, project, target string) string {
+	return strings.TrimSuffix(registry, "/") + "/" + project + "-" + target
+}
