@@ -83,26 +83,6 @@ func (r *Shipyard) UnmarshalJSON(bs []byte) error {
 	return nil
 }
 
-func (r Images) MarshalJSON() ([]byte, error) {
-	var concrete struct {
-		Images []*Image
-	}
-	concrete.Images = r.Images
-	return json.Marshal(&concrete)
-}
-
-func (r *Images) UnmarshalJSON(bs []byte) error {
-	var concrete struct {
-		Images []*Image
-	}
-	err := json.Unmarshal(bs, &concrete)
-	if err != nil {
-		return err
-	}
-	r.Images = concrete.Images
-	return nil
-}
-
 func (r TestRun) MarshalJSON() ([]byte, error) {
 	var concrete struct {
 		Output string
@@ -124,6 +104,82 @@ func (r *TestRun) UnmarshalJSON(bs []byte) error {
 	}
 	r.Output = concrete.Output
 	r.Report = concrete.Report
+	return nil
+}
+
+func (r Images) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Images []*Image
+	}
+	concrete.Images = r.Images
+	return json.Marshal(&concrete)
+}
+
+func (r *Images) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Images []*Image
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Images = concrete.Images
+	return nil
+}
+
+func (r E2C) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		M                  *Shipyard
+		Settings           string
+		AwsAccessKeyID     *dagger.Secret
+		AwsSecretAccessKey *dagger.Secret
+		SSHKey             *dagger.Secret
+		SSHHostKey         string
+		Ec2Endpoint        string
+		Ec2Tunnel          *dagger.Service
+		StateDir           *dagger.Directory
+		RemoteSocket       string
+	}
+	concrete.M = r.M
+	concrete.Settings = r.Settings
+	concrete.AwsAccessKeyID = r.AwsAccessKeyID
+	concrete.AwsSecretAccessKey = r.AwsSecretAccessKey
+	concrete.SSHKey = r.SSHKey
+	concrete.SSHHostKey = r.SSHHostKey
+	concrete.Ec2Endpoint = r.Ec2Endpoint
+	concrete.Ec2Tunnel = r.Ec2Tunnel
+	concrete.StateDir = r.StateDir
+	concrete.RemoteSocket = r.RemoteSocket
+	return json.Marshal(&concrete)
+}
+
+func (r *E2C) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		M                  *Shipyard
+		Settings           string
+		AwsAccessKeyID     *dagger.Secret
+		AwsSecretAccessKey *dagger.Secret
+		SSHKey             *dagger.Secret
+		SSHHostKey         string
+		Ec2Endpoint        string
+		Ec2Tunnel          *dagger.Service
+		StateDir           *dagger.Directory
+		RemoteSocket       string
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.M = concrete.M
+	r.Settings = concrete.Settings
+	r.AwsAccessKeyID = concrete.AwsAccessKeyID
+	r.AwsSecretAccessKey = concrete.AwsSecretAccessKey
+	r.SSHKey = concrete.SSHKey
+	r.SSHHostKey = concrete.SSHHostKey
+	r.Ec2Endpoint = concrete.Ec2Endpoint
+	r.Ec2Tunnel = concrete.Ec2Tunnel
+	r.StateDir = concrete.StateDir
+	r.RemoteSocket = concrete.RemoteSocket
 	return nil
 }
 
@@ -276,6 +332,102 @@ func dispatch(ctx context.Context) (rerr error) {
 func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName string, inputArgs map[string][]byte) (_ any, err error) {
 	_ = inputArgs
 	switch parentName {
+	case "E2C":
+		switch fnName {
+		case "Build":
+			var parent E2C
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var platform []string
+			if inputArgs["platform"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["platform"]), &platform)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platform", err))
+				}
+			}
+			var target []string
+			if inputArgs["target"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["target"]), &target)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg target", err))
+				}
+			}
+			var set []string
+			if inputArgs["set"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["set"]), &set)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg set", err))
+				}
+			}
+			var username string
+			if inputArgs["username"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["username"]), &username)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg username", err))
+				}
+			}
+			var password *dagger.Secret
+			if inputArgs["password"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["password"]), &password)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg password", err))
+				}
+			}
+			var daggerCli *dagger.File
+			if inputArgs["daggerCli"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["daggerCli"]), &daggerCli)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg daggerCli", err))
+				}
+			}
+			var module string
+			if inputArgs["module"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["module"]), &module)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg module", err))
+				}
+			}
+			return (*E2C).Build(&parent, ctx, platform, target, set, username, password, daggerCli, module)
+		case "Cleanup":
+			var parent E2C
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var daggerCli *dagger.File
+			if inputArgs["daggerCli"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["daggerCli"]), &daggerCli)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg daggerCli", err))
+				}
+			}
+			return (*E2C).Cleanup(&parent, ctx, daggerCli)
+		case "Reap":
+			var parent E2C
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*E2C).Reap(&parent, ctx)
+		case "Setup":
+			var parent E2C
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*E2C).Setup(&parent, ctx)
+		case "Teardown":
+			var parent E2C
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*E2C).Teardown(&parent, ctx)
+		default:
+			return nil, fmt.Errorf("unknown function %s", fnName)
+		}
 	case "Images":
 		switch fnName {
 		case "Container":
@@ -332,6 +484,181 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 		}
 	case "Shipyard":
 		switch fnName {
+		case "ArmBuilder":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var jobId string
+			if inputArgs["jobId"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["jobId"]), &jobId)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg jobId", err))
+				}
+			}
+			var pipelineId string
+			if inputArgs["pipelineId"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["pipelineId"]), &pipelineId)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg pipelineId", err))
+				}
+			}
+			var region string
+			if inputArgs["region"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["region"]), &region)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg region", err))
+				}
+			}
+			var strategy string
+			if inputArgs["strategy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["strategy"]), &strategy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg strategy", err))
+				}
+			}
+			var instanceId string
+			if inputArgs["instanceId"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["instanceId"]), &instanceId)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg instanceId", err))
+				}
+			}
+			var launchTemplateId string
+			if inputArgs["launchTemplateId"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["launchTemplateId"]), &launchTemplateId)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg launchTemplateId", err))
+				}
+			}
+			var launchTemplateVersion string
+			if inputArgs["launchTemplateVersion"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["launchTemplateVersion"]), &launchTemplateVersion)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg launchTemplateVersion", err))
+				}
+			}
+			var useSpot bool
+			if inputArgs["useSpot"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["useSpot"]), &useSpot)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg useSpot", err))
+				}
+			}
+			var spotMaxPrice string
+			if inputArgs["spotMaxPrice"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["spotMaxPrice"]), &spotMaxPrice)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg spotMaxPrice", err))
+				}
+			}
+			var subnets []string
+			if inputArgs["subnets"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["subnets"]), &subnets)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg subnets", err))
+				}
+			}
+			var project string
+			if inputArgs["project"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["project"]), &project)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg project", err))
+				}
+			}
+			var ttl string
+			if inputArgs["ttl"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["ttl"]), &ttl)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg ttl", err))
+				}
+			}
+			var waitTimeout string
+			if inputArgs["waitTimeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["waitTimeout"]), &waitTimeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg waitTimeout", err))
+				}
+			}
+			var awsAccessKeyId *dagger.Secret
+			if inputArgs["awsAccessKeyId"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["awsAccessKeyId"]), &awsAccessKeyId)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg awsAccessKeyId", err))
+				}
+			}
+			var awsSecretAccessKey *dagger.Secret
+			if inputArgs["awsSecretAccessKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["awsSecretAccessKey"]), &awsSecretAccessKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg awsSecretAccessKey", err))
+				}
+			}
+			var sshKey *dagger.Secret
+			if inputArgs["sshKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sshKey"]), &sshKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshKey", err))
+				}
+			}
+			var sshHostKey string
+			if inputArgs["sshHostKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sshHostKey"]), &sshHostKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshHostKey", err))
+				}
+			}
+			var sshUser string
+			if inputArgs["sshUser"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sshUser"]), &sshUser)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshUser", err))
+				}
+			}
+			var sshPort int
+			if inputArgs["sshPort"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sshPort"]), &sshPort)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshPort", err))
+				}
+			}
+			var remoteSocket string
+			if inputArgs["remoteSocket"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["remoteSocket"]), &remoteSocket)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg remoteSocket", err))
+				}
+			}
+			var ec2Endpoint string
+			if inputArgs["ec2Endpoint"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["ec2Endpoint"]), &ec2Endpoint)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg ec2Endpoint", err))
+				}
+			}
+			var ec2Tunnel *dagger.Service
+			if inputArgs["ec2Tunnel"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["ec2Tunnel"]), &ec2Tunnel)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg ec2Tunnel", err))
+				}
+			}
+			var sshAddrOverride string
+			if inputArgs["sshAddrOverride"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sshAddrOverride"]), &sshAddrOverride)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshAddrOverride", err))
+				}
+			}
+			var stateDir *dagger.Directory
+			if inputArgs["stateDir"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["stateDir"]), &stateDir)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg stateDir", err))
+				}
+			}
+			return (*Shipyard).ArmBuilder(&parent, jobId, pipelineId, region, strategy, instanceId, launchTemplateId, launchTemplateVersion, useSpot, spotMaxPrice, subnets, project, ttl, waitTimeout, awsAccessKeyId, awsSecretAccessKey, sshKey, sshHostKey, sshUser, sshPort, remoteSocket, ec2Endpoint, ec2Tunnel, sshAddrOverride, stateDir), nil
 		case "Build":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)

@@ -13,8 +13,8 @@ import (
 // NewClient returns an EC2 client for region that signs with the given
 // static credentials and talks to endpoint ("" means the AWS default
 // endpoint, a URL such as http://127.0.0.1:5000 is for a test server). The
-// secret never appears in errors or logs.
-func NewClient(ctx context.Context, region, endpoint, accessKeyID, secretAccessKey string) (*ec2.Client, error) {
+// secret never appears in errors or logs. opts adjust the client further (e.g. its HTTPClient).
+func NewClient(ctx context.Context, region, endpoint, accessKeyID, secretAccessKey string, opts ...func(*ec2.Options)) (*ec2.Client, error) {
 	var errs []error
 	if region == "" {
 		errs = append(errs, errors.New("region is empty: set E2C_REGION"))
@@ -35,9 +35,9 @@ func NewClient(ctx context.Context, region, endpoint, accessKeyID, secretAccessK
 	if err != nil {
 		return nil, fmt.Errorf("creating EC2 client for %s: %w", region, err)
 	}
-	return ec2.NewFromConfig(cfg, func(o *ec2.Options) {
+	return ec2.NewFromConfig(cfg, append([]func(*ec2.Options){func(o *ec2.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = &endpoint
 		}
-	}), nil
+	}}, opts...)...), nil
 }
