@@ -14,8 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"net/url"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"shipyard/internal/faultproxy"
 )
 
 // releaseEnv is what the release flow tests share: one build, a build and a release registry.
@@ -157,12 +161,43 @@ func TestReleaseFlow(t *testing.T) {
 			return
 		}
 	}
-	for _, tg := range targets {
-		latest := mustDigest(t, fmt.Sprintf("%s/shipyard-%s:latest", env.release, tg))
-		if latest != manifestDigest["1.0.1"][tg] {
-			t.Errorf("latest of %s is %s, want 1.0.1's %s", tg, latest, manifestDigest["1.0.1"][tg])
+	assertLatest := func(t *testing.T, version string) {
+		t.Helper()
+		for _, tg := range targets {
+			latest := mustDigest(t, fmt.Sprintf("%s/shipyard-%s:latest", env.release, tg))
+			if latest != manifestDigest[version][tg] {
+				t.Errorf("latest of %s is %s, want %s's %s", tg, latest, version, manifestDigest[version][tg])
+			}
 		}
 	}
+	assertLatest(t, "1.0.1")
+
+	// The release registry fails halfway (every push of the second image's manifest answers 500):
+	// the release stops with a clear error and latest stays where it was, on every image.
+	t.Run("registry fails halfway", func(t *testing.T) {
+		copyPerArch(t, env.buildPrefix, "1.0.0", "1.2.0", perArch)
+		if r := daggerCall(t, 20*time.Minute, env.args("1.2.0", "--only", "manifests", "--arm64")...); r.Err != nil {
+			t.Fatalf("manifests 1.2.0: %v\n%s", r.Err, tail(r.Stderr, 40))
+		}
+		target, _ := url.Parse("http://" + rel)
+		proxy := faultproxy.New(target, faultproxy.FailAll("PUT", `/v2/releases/shipyard-traefik/manifests/.*`, 500))
+		proxy.Start()
+		defer proxy.Close()
+		_, port, _ := strings.Cut(proxy.Host(), ":")
+		faulty := &releaseEnv{buildPrefix: env.buildPrefix, release: proxy.Host() + "/releases", gitDir: env.gitDir,
+			tunnels: []string{env.tunnels[0], "tcp://localhost:" + port}}
+		r := daggerCall(t, 20*time.Minute, faulty.args("1.2.0", "--only", "release", "--arm64")...)
+		if r.Err == nil {
+			t.Fatalf("release through a failing registry succeeded:\n%s", r.Stdout)
+		}
+		if all := r.Stdout + r.Stderr; !strings.Contains(all, "shipyard-traefik") || !strings.Contains(all, "stage release failed") {
+			t.Errorf("the error does not name the stage and the image that failed:\n%s", tail(all, 40))
+		}
+		if proxy.Injected() == 0 {
+			t.Errorf("the fault proxy injected no fault: the release did not go through it")
+		}
+		assertLatest(t, "1.0.1")
+	})
 }
 
 // assertArm64Python finds /usr/bin/python3.11 in the image's layers and checks it is an AArch64 ELF.
