@@ -67,10 +67,13 @@ func toolEnv(home string) []string {
 		"GIT_AUTHOR_EMAIL=test@shipyard.invalid", "GIT_COMMITTER_NAME=shipyard test", "GIT_COMMITTER_EMAIL=test@shipyard.invalid")
 }
 
-// repo is a throwaway git repository holding one .gitlab-ci.yml.
+// repo is a throwaway git repository holding a .gitlab-ci.yml.
 type repo struct {
 	dir  string
 	home string
+	// env, when set, is the environment of gitlab-ci-local and so of the
+	// shell jobs it runs (they inherit it); otherwise toolEnv(home).
+	env []string
 }
 
 // newRepo makes a git repository whose only commit holds ciYAML as
@@ -82,14 +85,22 @@ func newRepo(t *testing.T, ciYAML []byte, defaultBranch string) *repo {
 	if err := os.WriteFile(filepath.Join(r.dir, ".gitlab-ci.yml"), ciYAML, 0o644); err != nil {
 		t.Fatalf("writing .gitlab-ci.yml: %v", err)
 	}
+	r.commitAll(t, defaultBranch, "Add the pipeline")
+	return r
+}
+
+// commitAll makes the repository's directory a git repository on
+// defaultBranch whose only commit holds every file in it, with origin set to
+// fakeOrigin and origin/HEAD pointing at defaultBranch, as a clone has it.
+func (r *repo) commitAll(t *testing.T, defaultBranch, message string) {
+	t.Helper()
 	r.git(t, "init", "--quiet", "--initial-branch="+defaultBranch)
-	r.git(t, "add", ".gitlab-ci.yml")
-	r.git(t, "commit", "--quiet", "--message", "Add the pipeline")
+	r.git(t, "add", "--all")
+	r.git(t, "commit", "--quiet", "--message", message)
 	r.git(t, "remote", "add", "origin", fakeOrigin)
 	// What `git clone` leaves behind, so gitlab-ci-local reads the default branch from origin/HEAD.
 	r.git(t, "update-ref", "refs/remotes/origin/"+defaultBranch, "HEAD")
 	r.git(t, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/"+defaultBranch)
-	return r
 }
 
 // git runs one git command in the repository and fails the test if it fails.
@@ -109,7 +120,22 @@ func (r *repo) git(t *testing.T, args ...string) string {
 // (--variable) or removed (a nil value, --unset-variable) and returns stdout.
 func (r *repo) gitlabCILocal(t *testing.T, vars map[string]*string, args ...string) (string, error) {
 	t.Helper()
-	bin := gitlabCILocal(t)
+	argv := gitlabCILocalArgs(vars, args...)
+	cmd := exec.Command(gitlabCILocal(t), argv...)
+	cmd.Dir = r.dir
+	cmd.Env = r.environ()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("gitlab-ci-local %s: %w\nstdout:\n%s\nstderr:\n%s", strings.Join(argv, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+// gitlabCILocalArgs is the gitlab-ci-local command line that sets CI
+// variables (--variable) or removes them (a nil value, --unset-variable),
+// followed by args.
+func gitlabCILocalArgs(vars map[string]*string, args ...string) []string {
 	var argv, overridden []string
 	names := make([]string, 0, len(vars))
 	for name := range vars {
@@ -130,16 +156,15 @@ func (r *repo) gitlabCILocal(t *testing.T, vars map[string]*string, args ...stri
 		argv = append(argv, "--ignore-predefined-vars", strings.Join(overridden, ","))
 	}
 	argv = append(argv, "--color=false")
-	argv = append(argv, args...)
-	cmd := exec.Command(bin, argv...)
-	cmd.Dir = r.dir
-	cmd.Env = toolEnv(r.home)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("gitlab-ci-local %s: %w\nstdout:\n%s\nstderr:\n%s", strings.Join(argv, " "), err, stdout.String(), stderr.String())
+	return append(argv, args...)
+}
+
+// environ is the environment gitlab-ci-local runs with in the repository.
+func (r *repo) environ() []string {
+	if r.env != nil {
+		return r.env
 	}
-	return stdout.String(), nil
+	return toolEnv(r.home)
 }
 
 // listedJob is one entry of `gitlab-ci-local --list-json`.
@@ -191,9 +216,7 @@ func (r *repo) listJobs(t *testing.T, vars map[string]*string) map[string]listed
 // Running jobs needs rsync on PATH.
 func (r *repo) runJob(t *testing.T, job string, vars map[string]*string, extra ...string) (string, error) {
 	t.Helper()
-	if _, err := exec.LookPath("rsync"); err != nil {
-		t.Fatalf("gitlab-ci-local copies the repository with rsync, which is missing (%v): apt-get install -y rsync", err)
-	}
+	needRsync(t)
 	args := append([]string{"--shell-executor-no-image"}, extra...)
 	return r.gitlabCILocal(t, vars, append(args, job)...)
 }

@@ -1,0 +1,364 @@
+package gitlabci_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// shellRunnerFile is the pipeline gitlab-ci-local reads for the job runs; it
+// is written into the throwaway repository and left untracked, so the job's
+// checkout (gitlab-ci-local copies tracked files only) does not hold it.
+const shellRunnerFile = ".gitlab-ci-shell-runner.yml"
+
+// shellRunnerYAML is .gitlab-ci.yml as a GitLab shell executor runs it: that
+// executor ignores image and services. gitlab-ci-local's --force-shell-executor
+// drops the image but still starts services with docker, so this file includes
+// the real .gitlab-ci.yml unchanged and clears the services of .dagger (keys of
+// the including file override the included file's, as in GitLab).
+const shellRunnerYAML = `include:
+  - local: .gitlab-ci.yml
+
+.dagger:
+  services: []
+`
+
+// engineHint says how to get the engine the job tests run on.
+const engineHint = `start it with: hack/engine up && eval "$(hack/engine env)"`
+
+// unsetSecrets are the secrets SHIPYARD_ARGS passes as env:NAME that a lint
+// or test job on an unprotected branch may not have. The job runs remove them
+// from gitlab-ci-local's variables and from the environment jobs inherit.
+var unsetSecrets = []string{"CI_REGISTRY_PASSWORD", "CI_JOB_TOKEN", "RELEASE_REGISTRY_PASSWORD"}
+
+// ansi matches the terminal colour sequences of the Dagger CLI's progress output.
+var ansi = regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]")
+
+// TestDaggerJobsRunOnTheEngine runs the lint and test jobs of .gitlab-ci.yml
+// for a feat/x branch pipeline through gitlab-ci-local with the shell executor
+// against the engine of hack/engine, in copies of this checkout, with the
+// secrets of SHIPYARD_ARGS unset as on an unprotected branch: lint and test
+// pass and show the module's output, and lint fails on a copy with a Python
+// file that uses an undefined name, naming Pylint's finding.
+func TestDaggerJobsRunOnTheEngine(t *testing.T) {
+	gitlabCILocal(t)
+	needRsync(t)
+	host := needEngine(t)
+	files := checkoutFiles(t)
+
+	t.Run("lint passes", func(t *testing.T) {
+		r := featRepo(t, files, nil)
+		run := r.runDaggerJob(t, "lint", host)
+		run.wantPassed(t, host)
+		run.wantSecretFlags(t)
+		for _, hook := range []string{"no trailing whitespace", "files end with one newline", "black (Python formatting)", "pylint (Python lint, Django-aware)"} {
+			if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(hook) + `\.+Passed$`).MatchString(run.log) {
+				t.Errorf("lint job log has no %q ...Passed line from pre-commit:\n%s", hook, tail(run.log, 60))
+			}
+		}
+	})
+
+	t.Run("test passes", func(t *testing.T) {
+		r := featRepo(t, files, nil)
+		run := r.runDaggerJob(t, "test", host)
+		run.wantPassed(t, host)
+		if !regexp.MustCompile(`(?m)^=+ [0-9]+ passed\b.* in [0-9.]+s =+$`).MatchString(run.log) {
+			t.Errorf("test job log has no pytest summary of passed tests:\n%s", tail(run.log, 40))
+		}
+	})
+
+	t.Run("lint fails on an undefined name", func(t *testing.T) {
+		broken := map[string]string{
+			"services/django/catalog/broken.py": "\"\"\"A module with a lint error.\"\"\"\n\n\ndef total():\n    \"\"\"Return a total.\"\"\"\n    return undefined_name + 1\n",
+		}
+		r := featRepo(t, files, broken)
+		run := r.runDaggerJob(t, "lint", host)
+		var exit *exec.ExitError
+		if !errors.As(run.err, &exit) {
+			t.Fatalf("lint job on a file using an undefined name: want gitlab-ci-local to exit non-zero, got %v\n%s", run.err, tail(run.log, 60))
+		}
+		run.wantStatus(t, "FAIL")
+		run.wantEngine(t, host)
+		want := "services/django/catalog/broken.py:6:11: E0602: Undefined variable 'undefined_name' (undefined-variable)"
+		if !strings.Contains(run.log, want) {
+			t.Errorf("failed lint job log does not show Pylint's finding %q:\n%s", want, tail(run.log, 60))
+		}
+		if strings.Contains(run.log, "stage lint: ok") {
+			t.Errorf("failed lint job log says the stage passed:\n%s", tail(run.log, 40))
+		}
+	})
+}
+
+// needRsync fails the test when rsync, which gitlab-ci-local copies the
+// repository into a job's build folder with, is missing.
+func needRsync(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("rsync"); err != nil {
+		t.Fatalf("gitlab-ci-local copies the repository with rsync, which is missing (%v): apt-get install -y rsync", err)
+	}
+}
+
+// needEngine returns the engine address the jobs connect to, failing the test
+// (never skipping it) when the dagger CLI is missing or no engine answers there.
+// The jobs need a pre-provisioned engine: .dagger points DOCKER_HOST at a
+// Docker-in-Docker service, so the CLI could not start one itself.
+func needEngine(t *testing.T) string {
+	t.Helper()
+	host := os.Getenv("_EXPERIMENTAL_DAGGER_RUNNER_HOST")
+	if host == "" {
+		t.Fatalf("_EXPERIMENTAL_DAGGER_RUNNER_HOST is unset, so the jobs have no engine to connect to; %s", engineHint)
+	}
+	if _, err := exec.LookPath("dagger"); err != nil {
+		t.Fatalf("the dagger CLI is not on PATH (%v); %s", err, engineHint)
+	}
+	if sock, ok := strings.CutPrefix(host, "unix://"); ok {
+		if _, err := os.Stat(sock); err != nil {
+			t.Fatalf("no Dagger engine socket at %s (%v); %s", host, err, engineHint)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "dagger", "core", "version")
+	cmd.Dir = t.TempDir() // no module to load
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("no Dagger engine answers at %s (dagger core version: %v)\n%s\n%s", host, err, tail(ansi.ReplaceAllString(string(out), ""), 15), engineHint)
+	}
+	return host
+}
+
+// checkoutFiles lists the files of this checkout a commit would hold: the
+// tracked ones that still exist and the untracked ones git does not ignore.
+func checkoutFiles(t *testing.T) []string {
+	t.Helper()
+	root := repoRoot(t)
+	cmd := exec.Command("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+	cmd.Dir = root
+	cmd.Env = toolEnv(t.TempDir())
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("listing the files of %s with git ls-files: %v", root, err)
+	}
+	var files []string
+	for _, f := range strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00") {
+		if f == "" {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(root, f)); errors.Is(err, os.ErrNotExist) {
+			continue // deleted but not yet committed
+		}
+		files = append(files, f)
+	}
+	return files
+}
+
+// featRepo copies files of this checkout, plus extra (path to content), into
+// a throwaway repository checked out on feat/x, whose one commit holds them
+// all, and sets it up to run Dagger jobs with the shell executor.
+func featRepo(t *testing.T, files []string, extra map[string]string) *repo {
+	t.Helper()
+	root := repoRoot(t)
+	r := &repo{dir: t.TempDir(), home: t.TempDir()}
+	for _, f := range files {
+		if err := copyFile(filepath.Join(root, f), filepath.Join(r.dir, f)); err != nil {
+			t.Fatalf("copying the checkout: %v", err)
+		}
+	}
+	for f, content := range extra {
+		if err := os.WriteFile(filepath.Join(r.dir, f), []byte(content), 0o644); err != nil {
+			t.Fatalf("writing %s: %v", f, err)
+		}
+	}
+	r.commitAll(t, "main", "Copy of the checkout")
+	r.git(t, "checkout", "--quiet", "-B", "feat/x")
+	if err := os.WriteFile(filepath.Join(r.dir, shellRunnerFile), []byte(shellRunnerYAML), 0o644); err != nil {
+		t.Fatalf("writing %s: %v", shellRunnerFile, err)
+	}
+	r.env = jobEnv(t, r.home)
+	return r
+}
+
+// copyFile copies one regular file (keeping its mode) or symbolic link,
+// making the parent directories of dst.
+func copyFile(src, dst string) error {
+	info, err := os.Lstat(src)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", src, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("making the directory of %s: %w", dst, err)
+	}
+	switch {
+	case info.Mode()&os.ModeSymlink != 0:
+		target, err := os.Readlink(src)
+		if err != nil {
+			return fmt.Errorf("reading the link %s: %w", src, err)
+		}
+		return os.Symlink(target, dst)
+	case info.Mode().IsRegular():
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", src, err)
+		}
+		return os.WriteFile(dst, data, info.Mode().Perm())
+	}
+	return nil // a submodule's directory: not part of the app
+}
+
+// jobEnv is what gitlab-ci-local runs with, and what its shell jobs inherit
+// (it starts them with its own environment plus the job's variables): this
+// test's environment without the secrets of unsetSecrets and without
+// _EXPERIMENTAL_DAGGER_RUNNER_HOST (runDaggerJob passes it as a CI/CD
+// variable), with curl, wget and apk stubs first on PATH that record any call
+// so the test can prove the jobs downloaded nothing.
+func jobEnv(t *testing.T, home string) []string {
+	t.Helper()
+	stubs := filepath.Join(home, "stubs")
+	if err := os.MkdirAll(stubs, 0o755); err != nil {
+		t.Fatalf("making the download stubs: %v", err)
+	}
+	for _, name := range []string{"curl", "wget", "apk"} {
+		script := fmt.Sprintf("#!/bin/sh\necho \"%s $*\" >> %s\nexit 1\n", name, filepath.Join(home, "downloads"))
+		if err := os.WriteFile(filepath.Join(stubs, name), []byte(script), 0o755); err != nil {
+			t.Fatalf("writing the %s stub: %v", name, err)
+		}
+	}
+	drop := map[string]bool{"_EXPERIMENTAL_DAGGER_RUNNER_HOST": true}
+	for _, name := range unsetSecrets {
+		drop[name] = true
+	}
+	var env []string
+	for _, kv := range toolEnv(home) {
+		name, value, _ := strings.Cut(kv, "=")
+		switch {
+		case drop[name]:
+		case name == "PATH":
+			env = append(env, "PATH="+stubs+string(os.PathListSeparator)+value)
+		default:
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// jobRun is what one gitlab-ci-local job run left behind.
+type jobRun struct {
+	job    string
+	stdout string // gitlab-ci-local's own report, e.g. " PASS  lint"
+	log    string // the job's log (.gitlab-ci-local/output/<job>.log), colours removed
+	err    error  // gitlab-ci-local's exit status
+}
+
+// runDaggerJob runs one job of the feat/x pipeline with the shell executor
+// (--force-shell-executor ignores the job's image; --shell-isolation runs it in
+// a copy of the tracked files, as a runner's checkout), the engine at host
+// given as the CI/CD variable _EXPERIMENTAL_DAGGER_RUNNER_HOST and the secrets
+// of unsetSecrets unset. It fails the test when the run cannot finish in time
+// or a job called curl, wget or apk.
+func (r *repo) runDaggerJob(t *testing.T, job, host string) jobRun {
+	t.Helper()
+	vars := map[string]*string{"_EXPERIMENTAL_DAGGER_RUNNER_HOST": str(host)}
+	for _, name := range unsetSecrets {
+		vars[name] = nil
+	}
+	argv := gitlabCILocalArgs(vars, "--file", shellRunnerFile, "--force-shell-executor", "--shell-isolation",
+		"--no-json-schema-validation", job)
+	timeout := 30 * time.Minute
+	if deadline, ok := t.Deadline(); ok && time.Until(deadline)-30*time.Second < timeout {
+		timeout = time.Until(deadline) - 30*time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, gitlabCILocal(t), argv...)
+	cmd.Dir = r.dir
+	cmd.Env = r.environ()
+	// Its own process group, so a timeout also stops the job's dagger CLI.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	t.Logf("gitlab-ci-local %s: %s (%v)", job, time.Since(start).Round(time.Second), err)
+	if ctx.Err() != nil {
+		t.Fatalf("job %s did not finish within %s; run go test with a longer -timeout (the first run on a cold engine builds every image)\nstderr:\n%s",
+			job, timeout.Round(time.Second), tail(stderr.String(), 40))
+	}
+	logData, readErr := os.ReadFile(filepath.Join(r.dir, ".gitlab-ci-local", "output", job+".log"))
+	if readErr != nil {
+		t.Fatalf("reading the log of job %s: %v (gitlab-ci-local: %v)\nstdout:\n%s\nstderr:\n%s", job, readErr, err, stdout.String(), tail(stderr.String(), 40))
+	}
+	if calls, err := os.ReadFile(filepath.Join(r.home, "downloads")); err == nil {
+		t.Errorf("job %s called download tools although dagger is on PATH:\n%s", job, calls)
+	}
+	return jobRun{job: job, stdout: stdout.String(), log: ansi.ReplaceAllString(string(logData), ""), err: err}
+}
+
+// wantPassed checks that the job succeeded on the engine at host and that the
+// module reports its stage ok.
+func (run jobRun) wantPassed(t *testing.T, host string) {
+	t.Helper()
+	if run.err != nil {
+		t.Fatalf("%s job failed on this checkout: %v\n%s", run.job, run.err, tail(run.log, 60))
+	}
+	run.wantStatus(t, "PASS")
+	run.wantEngine(t, host)
+	if want := "stage " + run.job + ": ok"; !strings.Contains(run.log, want) {
+		t.Errorf("%s job log does not say %q:\n%s", run.job, want, tail(run.log, 40))
+	}
+}
+
+// wantStatus checks gitlab-ci-local's summary line for the job, PASS or FAIL.
+func (run jobRun) wantStatus(t *testing.T, status string) {
+	t.Helper()
+	if !regexp.MustCompile(`(?m)^\s*` + status + `\s+` + regexp.QuoteMeta(run.job) + `\s*$`).MatchString(run.stdout) {
+		t.Errorf("gitlab-ci-local does not report %s %s:\n%s", status, run.job, tail(run.stdout, 15))
+	}
+}
+
+// wantEngine checks that the job's `dagger version` reached the engine at host,
+// so the CLI on PATH was used and the CI/CD variable got through.
+func (run jobRun) wantEngine(t *testing.T, host string) {
+	t.Helper()
+	if !regexp.MustCompile(`(?m)^dagger v\S+ \(` + regexp.QuoteMeta(host) + `\)`).MatchString(run.log) {
+		t.Errorf("job %s's `dagger version` does not show the engine %s:\n%s", run.job, host, head(run.log, 15))
+	}
+}
+
+// wantSecretFlags checks that the release call got the secret flags of
+// SHIPYARD_ARGS although their variables were unset, so the run did prove
+// that unset env:NAME secrets do not stop a stage that does not read them.
+func (run jobRun) wantSecretFlags(t *testing.T) {
+	t.Helper()
+	for _, arg := range []string{"buildRegistryPassword", "releaseRegistryPassword", "gitlabToken"} {
+		if !regexp.MustCompile(`(?m)^.*┆ ` + arg + `: `).MatchString(run.log) {
+			t.Errorf("job %s's release call shows no %s argument; is it still passed in SHIPYARD_ARGS?\n%s", run.job, arg, head(run.log, 100))
+		}
+	}
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// head returns the first n lines of s.
+func head(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
+}
