@@ -1,0 +1,76 @@
+package reliability
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"shipyard/internal/registry/registrytest"
+)
+
+// defaultTargets are the images of the bake file's default group.
+var defaultTargets = []string{"postgres", "traefik", "watchtower", "django"}
+
+// remoteOpts are go-containerregistry options for a test registry, with basic auth when user is set.
+func remoteOpts(user, password string) []remote.Option {
+	opts := []remote.Option{remote.WithContext(context.Background())}
+	if user != "" {
+		opts = append(opts, remote.WithAuth(&authn.Basic{Username: user, Password: password}))
+	}
+	return opts
+}
+
+// snapshot lists every tag of every repository under prefix (a "path/" inside the registry at
+// host), as "repo:tag" sorted, read with go-containerregistry.
+func snapshot(t *testing.T, host, prefix string, opts ...remote.Option) []string {
+	t.Helper()
+	reg, err := name.NewRegistry(host, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repos, err := remote.Catalog(context.Background(), reg, opts...)
+	if err != nil {
+		t.Fatalf("listing the repositories of %s: %v", host, err)
+	}
+	got := []string{}
+	for _, r := range repos {
+		if !strings.HasPrefix(r, prefix) {
+			continue
+		}
+		repo, err := name.NewRepository(host+"/"+r, name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tags, err := remote.List(repo, opts...)
+		if err != nil {
+			t.Fatalf("listing the tags of %s: %v", repo, err)
+		}
+		for _, tag := range tags {
+			got = append(got, r+":"+tag)
+		}
+	}
+	sort.Strings(got)
+	return got
+}
+
+// seedMerged pushes what the manifests stage leaves for version: one small single-platform
+// index per default target at prefix/<target>:<version>, so the release stage has sources.
+func seedMerged(t *testing.T, prefix, version string, opts ...remote.Option) {
+	t.Helper()
+	for _, target := range defaultTargets {
+		ref, err := name.ParseReference(prefix+"/"+target+":"+version, name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := registrytest.Image(t, "linux/amd64")
+		idx := registrytest.Index(map[string]string{"org.opencontainers.image.version": version}, registrytest.PlatformEntry(t, img))
+		if err := remote.WriteIndex(ref, idx, opts...); err != nil {
+			t.Fatalf("seeding %s: %v", ref, err)
+		}
+	}
+}
