@@ -33,8 +33,9 @@ func (e *badEnv) releaseArgs() []string {
 // badCase is one bad input given to the real CLI.
 type badCase struct {
 	name string
-	// edit, if set, changes a copy of the repository passed as --source
-	edit func(t *testing.T, dir string) (want string)
+	// edit, if set, changes the bake file of a copy of the repository passed as --source, and
+	// returns the new text and a regular expression the error message must match
+	edit func(src string) (edited, want string)
 	args func(e *badEnv) []string
 	// env are NAME=VALUE variables for env: secrets
 	env []string
@@ -61,19 +62,11 @@ const unreachable = `(?i)(unreachable|cannot reach|can't reach|could not reach|n
 var badCases = []badCase{
 	{
 		name: "malformed bake HCL",
-		edit: func(t *testing.T, dir string) string {
+		edit: func(src string) (string, string) {
 			// a broken variable appended at the end: the error must point at its line
-			path := filepath.Join(dir, "docker-bake-production.hcl")
-			src, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			line := strings.Count(string(src), "\n") + 2
-			src = append(src, "variable \"BROKEN\" {\n  default = = \"x\"\n}\n"...)
-			if err := os.WriteFile(path, src, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			return fmt.Sprintf(`docker-bake-production\.hcl:%d:\d+: HCL syntax error`, line)
+			line := strings.Count(src, "\n") + 2
+			return src + "variable \"BROKEN\" {\n  default = = \"x\"\n}\n",
+				fmt.Sprintf(`docker-bake-production\.hcl:%d:\d+: HCL syntax error`, line)
 		},
 		args: static("build", "--target", "traefik"),
 		want: static(`fix the HCL syntax`),
@@ -85,20 +78,9 @@ var badCases = []badCase{
 	},
 	{
 		name: "inherits cycle",
-		edit: func(t *testing.T, dir string) string {
-			path := filepath.Join(dir, "docker-bake-production.hcl")
-			src, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := strings.Replace(string(src), "target \"_common\" {\n", "target \"_common\" {\n  inherits = [\"traefik\"]\n", 1)
-			if s == string(src) {
-				t.Fatal("the bake file has no target \"_common\" block to edit")
-			}
-			if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			return `docker-bake-production\.hcl:\d+:\d+: cycle in inherits`
+		edit: func(src string) (string, string) {
+			return strings.Replace(src, "target \"_common\" {\n", "target \"_common\" {\n  inherits = [\"traefik\"]\n", 1),
+				`docker-bake-production\.hcl:\d+:\d+: cycle in inherits`
 		},
 		args: static("build", "--target", "traefik"),
 		want: static(`_common -> traefik -> _common|traefik -> _common -> traefik`, `remove one of these inherits entries`),
@@ -234,6 +216,24 @@ var badCases = []badCase{
 	},
 }
 
+// editBake applies edit to the bake file in dir and returns the message the edit must cause.
+func editBake(t *testing.T, dir string, edit func(string) (string, string)) string {
+	t.Helper()
+	path := filepath.Join(dir, "docker-bake-production.hcl")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited, want := edit(string(src))
+	if edited == string(src) {
+		t.Fatalf("the edit left %s unchanged: update the case to the current bake file", path)
+	}
+	if err := os.WriteFile(path, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return want
+}
+
 // errorMessage is the error the CLI printed last (from its final "Error:" line to the end).
 func errorMessage(stderr string) string {
 	i := strings.LastIndex(stderr, "Error: ")
@@ -262,7 +262,7 @@ func TestBadInput(t *testing.T) {
 			args := c.args(e)
 			if c.edit != nil {
 				dir := copyRepo(t)
-				want = append(want, c.edit(t, dir))
+				want = append(want, editBake(t, dir, c.edit))
 				args = append([]string{"--source", dir}, args...)
 			}
 			var before []string
