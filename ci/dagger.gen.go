@@ -861,6 +861,27 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tagMessage", err))
 				}
 			}
+			var gitlabUrl string
+			if inputArgs["gitlabUrl"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["gitlabUrl"]), &gitlabUrl)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg gitlabUrl", err))
+				}
+			}
+			var projectId string
+			if inputArgs["projectId"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["projectId"]), &projectId)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg projectId", err))
+				}
+			}
+			var gitlabToken *dagger.Secret
+			if inputArgs["gitlabToken"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["gitlabToken"]), &gitlabToken)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg gitlabToken", err))
+				}
+			}
 			var gitDir *dagger.Directory
 			if inputArgs["gitDir"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["gitDir"]), &gitDir)
@@ -903,7 +924,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryTunnel", err))
 				}
 			}
-			return (*Shipyard).Plan(&parent, ctx, ref, tag, defaultBranch, mergeRequest, buildRegistry, releaseRegistry, releaseRegistryUser, releaseRegistryPassword, project, latestStrategy, tagTypeOverride, tagMessage, gitDir, arm64, armv7, armBuilder, set, registryTunnel)
+			return (*Shipyard).Plan(&parent, ctx, ref, tag, defaultBranch, mergeRequest, buildRegistry, releaseRegistry, releaseRegistryUser, releaseRegistryPassword, project, latestStrategy, tagTypeOverride, tagMessage, gitlabUrl, projectId, gitlabToken, gitDir, arm64, armv7, armBuilder, set, registryTunnel)
 		case "Release":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)

@@ -53,6 +53,15 @@ func (m *Shipyard) Plan(
 	// The tag's message when GitLab provides it ($CI_COMMIT_TAG_MESSAGE)
 	// +optional
 	tagMessage string,
+	// GitLab URL for the tag API ($CI_SERVER_URL)
+	// +optional
+	gitlabUrl string,
+	// GitLab project ID ($CI_PROJECT_ID)
+	// +optional
+	projectId string,
+	// GitLab token for the tag API (env:CI_JOB_TOKEN)
+	// +optional
+	gitlabToken *dagger.Secret,
 	// The repository's git directory, to tell annotated from lightweight tags
 	// +optional
 	// +defaultPath="/.git"
@@ -78,6 +87,7 @@ func (m *Shipyard) Plan(
 		buildRegistry: buildRegistry, releaseRegistry: releaseRegistry, releaseUser: releaseRegistryUser,
 		releasePassword: releaseRegistryPassword, project: project, strategy: latestStrategy,
 		tagTypeOverride: tagTypeOverride, tagMessage: tagMessage, gitDir: gitDir,
+		gitlabURL: gitlabUrl, projectID: projectId, gitlabToken: gitlabToken,
 		arm64: arm64, armv7: armv7, armBuilder: armBuilder, set: set, tunnels: registryTunnel, dryRun: true,
 	}
 	return p.plan(ctx)
