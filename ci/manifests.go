@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -104,7 +105,7 @@ func (m *Shipyard) manifests(ctx context.Context, names, platforms, set []string
 			digest, err := client.Digest(ctx, ref)
 			if err != nil {
 				span.End()
-				return nil, fmt.Errorf("manifests %s: the %s image %s is missing (run the build stage first): %w", name, e.Platform, ref, err)
+				return nil, fmt.Errorf("manifests %s: %w", name, missingOr(err, fmt.Sprintf("the %s image %s is missing (run the build stage first)", e.Platform, ref)))
 			}
 			srcs = append(srcs, repo+"@"+digest)
 			plats = append(plats, e.Platform)
@@ -130,6 +131,15 @@ func (m *Shipyard) manifests(ctx context.Context, names, platforms, set []string
 		span.End()
 	}
 	return out, nil
+}
+
+// missingOr says what to do when an image is really missing; any other registry failure
+// (unreachable, credentials refused) is returned as it is, so nobody rebuilds for nothing.
+func missingOr(err error, missing string) error {
+	if errors.Is(err, registry.ErrNotFound) {
+		return fmt.Errorf("%s: %w", missing, err)
+	}
+	return err
 }
 
 // bakeVariables are the bake file's variables after overrides.

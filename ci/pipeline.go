@@ -147,11 +147,11 @@ func (p *pipeline) rulesRef() rules.Ref {
 func (p *pipeline) preflight(stages []rules.Stage) error {
 	var errs []error
 	if _, err := latest.ParseStrategy(p.strategy); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, fmt.Errorf("--latest-strategy (UPDATE_LATEST_STRATEGY): %w", err))
 	}
 	if p.tagTypeOverride != "" {
 		if _, err := tagtype.ParseType(p.tagTypeOverride); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("--tag-type-override (TAG_TYPE_OVERRIDE): %w", err))
 		}
 	}
 	if p.armBuilder == "" {

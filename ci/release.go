@@ -51,7 +51,7 @@ func (p *pipeline) release(ctx context.Context) error {
 	for i, img := range images {
 		digest, err := client.Digest(ctx, img.Source)
 		if err != nil {
-			return fmt.Errorf("release %s: the merged image %s is missing (run the manifests stage first): %w", img.Name, img.Source, err)
+			return fmt.Errorf("release %s: %w", img.Name, missingOr(err, fmt.Sprintf("the merged image %s is missing (run the manifests stage first)", img.Source)))
 		}
 		repo, _ := naming.SplitTag(img.Source)
 		images[i].Source = repo + "@" + digest

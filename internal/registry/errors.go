@@ -22,6 +22,8 @@ var (
 	ErrDenied = errors.New("registry denied access (check that the registry user may read/write this repository)")
 	// ErrNotFound means the repository, tag or manifest does not exist (HTTP 404).
 	ErrNotFound = errors.New("not found in the registry")
+	// ErrUnreachable means no HTTP answer came from the registry at all (refused, reset, timed out).
+	ErrUnreachable = errors.New("cannot reach the registry (check its address, that it is up and that this network reaches it)")
 	// ErrDigestMismatch means the registry holds other bytes than the ones copied or asked for.
 	ErrDigestMismatch = errors.New("digest mismatch")
 	// ErrDuplicatePlatform means two sources of an index provide the same platform.
@@ -108,6 +110,10 @@ func (c *Client) describe(what string, err error) error {
 		kind = ErrDenied
 	case http.StatusNotFound:
 		kind = ErrNotFound
+	case 0:
+		if isNetworkError(err) {
+			kind = ErrUnreachable
+		}
 	}
 	if kind != nil && !errors.Is(err, kind) {
 		err = fmt.Errorf("%s: %w: %w", what, kind, err)
@@ -115,6 +121,14 @@ func (c *Client) describe(what string, err error) error {
 		err = fmt.Errorf("%s: %w", what, err)
 	}
 	return redact(err, c.secrets())
+}
+
+// isNetworkError tells a failure to talk to the registry at all from an answer it gave.
+func isNetworkError(err error) bool {
+	var ne net.Error
+	var oe *net.OpError
+	return errors.As(err, &oe) || errors.As(err, &ne) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // redactedError hides secrets in the message of the error it wraps while
