@@ -83,6 +83,26 @@ func (r *Shipyard) UnmarshalJSON(bs []byte) error {
 	return nil
 }
 
+func (r Images) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Images []*Image
+	}
+	concrete.Images = r.Images
+	return json.Marshal(&concrete)
+}
+
+func (r *Images) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Images []*Image
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Images = concrete.Images
+	return nil
+}
+
 func (r TestRun) MarshalJSON() ([]byte, error) {
 	var concrete struct {
 		Output string
@@ -104,26 +124,6 @@ func (r *TestRun) UnmarshalJSON(bs []byte) error {
 	}
 	r.Output = concrete.Output
 	r.Report = concrete.Report
-	return nil
-}
-
-func (r Images) MarshalJSON() ([]byte, error) {
-	var concrete struct {
-		Images []*Image
-	}
-	concrete.Images = r.Images
-	return json.Marshal(&concrete)
-}
-
-func (r *Images) UnmarshalJSON(bs []byte) error {
-	var concrete struct {
-		Images []*Image
-	}
-	err := json.Unmarshal(bs, &concrete)
-	if err != nil {
-		return err
-	}
-	r.Images = concrete.Images
 	return nil
 }
 

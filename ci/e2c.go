@@ -51,8 +51,8 @@ type E2C struct {
 func (m *Shipyard) ArmBuilder(
 	// CI job id: names the state file and tags the instance ($CI_JOB_ID)
 	jobId string,
-	// CI pipeline id, written into the instance tags ($CI_PIPELINE_ID)
-	// +optional
+	// CI pipeline id, written into the instance tags ($CI_PIPELINE_ID; "local" on a laptop)
+	// +default="local"
 	pipelineId string,
 	// AWS region ($E2C_REGION)
 	// +default="eu-north-1"
