@@ -83,26 +83,6 @@ func (r *Shipyard) UnmarshalJSON(bs []byte) error {
 	return nil
 }
 
-func (r Images) MarshalJSON() ([]byte, error) {
-	var concrete struct {
-		Images []*Image
-	}
-	concrete.Images = r.Images
-	return json.Marshal(&concrete)
-}
-
-func (r *Images) UnmarshalJSON(bs []byte) error {
-	var concrete struct {
-		Images []*Image
-	}
-	err := json.Unmarshal(bs, &concrete)
-	if err != nil {
-		return err
-	}
-	r.Images = concrete.Images
-	return nil
-}
-
 func (r TestRun) MarshalJSON() ([]byte, error) {
 	var concrete struct {
 		Output string
@@ -124,6 +104,26 @@ func (r *TestRun) UnmarshalJSON(bs []byte) error {
 	}
 	r.Output = concrete.Output
 	r.Report = concrete.Report
+	return nil
+}
+
+func (r Images) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Images []*Image
+	}
+	concrete.Images = r.Images
+	return json.Marshal(&concrete)
+}
+
+func (r *Images) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Images []*Image
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Images = concrete.Images
 	return nil
 }
 
@@ -411,6 +411,62 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
 			return (*E2C).Reap(&parent, ctx)
+		case "Run":
+			var parent E2C
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var platform []string
+			if inputArgs["platform"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["platform"]), &platform)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platform", err))
+				}
+			}
+			var target []string
+			if inputArgs["target"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["target"]), &target)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg target", err))
+				}
+			}
+			var set []string
+			if inputArgs["set"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["set"]), &set)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg set", err))
+				}
+			}
+			var username string
+			if inputArgs["username"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["username"]), &username)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg username", err))
+				}
+			}
+			var password *dagger.Secret
+			if inputArgs["password"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["password"]), &password)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg password", err))
+				}
+			}
+			var daggerCli *dagger.File
+			if inputArgs["daggerCli"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["daggerCli"]), &daggerCli)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg daggerCli", err))
+				}
+			}
+			var module string
+			if inputArgs["module"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["module"]), &module)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg module", err))
+				}
+			}
+			return (*E2C).Run(&parent, ctx, platform, target, set, username, password, daggerCli, module)
 		case "Setup":
 			var parent E2C
 			err = json.Unmarshal(parentJSON, &parent)

@@ -461,3 +461,53 @@ func (e *E2C) Reap(ctx context.Context) (string, error) {
 	}
 	return "e2c reap: terminated or stopped " + strings.Join(ids, ", "), nil
 }
+
+// Run all phases in one go (setup, build, cleanup, teardown), as on a laptop; teardown runs on every exit path
+func (e *E2C) Run(
+	ctx context.Context,
+	// Platforms to build on the builder
+	// +default=["linux/arm64"]
+	platform []string,
+	// Bake targets or groups (default: the default group)
+	// +optional
+	target []string,
+	// Bake variable overrides, as NAME=VALUE (e.g. REGISTRY=…, TAG=1.2.3)
+	// +optional
+	set []string,
+	// Registry user for the pushes
+	// +optional
+	username string,
+	// Registry password for the pushes
+	// +optional
+	password *dagger.Secret,
+	// The dagger CLI binary to drive the remote engine with (default: the one in the pinned engine image)
+	// +optional
+	daggerCli *dagger.File,
+	// The module to run on the builder: "." is this repository, else a module reference
+	// +default="."
+	module string,
+) (out string, err error) {
+	defer func() {
+		// a fresh context: teardown must run even when the build was cancelled
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
+		defer cancel()
+		msg, terr := e.Teardown(tctx)
+		out += "\n" + msg
+		if terr != nil {
+			err = errors.Join(err, fmt.Errorf("teardown: %w", terr))
+		}
+	}()
+	state, err := e.Setup(ctx)
+	if err != nil {
+		return "", fmt.Errorf("setup: %w", err)
+	}
+	// later phases read the state like a CI job does: from the state directory
+	name := e2c.StateFileName(e.setting("CI_JOB_ID"))
+	e.StateDir = dag.Directory().WithFile(name, state)
+	built, err := e.Build(ctx, platform, target, set, username, password, daggerCli, module)
+	if err != nil {
+		return built, fmt.Errorf("build: %w", err)
+	}
+	cleaned, err := e.Cleanup(ctx, daggerCli)
+	return built + "\n" + cleaned, err
+}

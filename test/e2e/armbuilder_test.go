@@ -127,9 +127,13 @@ func TestArmBuilderOnRemoteEngine(t *testing.T) {
 		// moto's public IPs are fake: the test maps the instance to the test host behind sshd
 		"--ssh-addr-override", renv["SHIPYARD_REMOTE_SSH_HOST"] + ":" + renv["SHIPYARD_REMOTE_SSH_PORT"],
 		"--state-dir", stateDir}
-	running := func() int {
+	running := func(job ...string) int {
+		id := jobID
+		if len(job) > 0 {
+			id = job[0]
+		}
 		out, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{
-			{Name: aws.String("tag:shipyard:job-id"), Values: []string{jobID}},
+			{Name: aws.String("tag:shipyard:job-id"), Values: []string{id}},
 			{Name: aws.String("instance-state-name"), Values: []string{"pending", "running"}}}})
 		if err != nil {
 			t.Fatal(err)
@@ -193,4 +197,21 @@ func TestArmBuilderOnRemoteEngine(t *testing.T) {
 		t.Errorf("merged index %s does not list linux/arm64:\n%s", idx, r.Stdout)
 	}
 	mustDigest(t, idx)
+
+	// On a laptop: every phase in one call, the instance gone at the end.
+	job2 := jobID + "2"
+	args2 := append([]string{}, base...)
+	args2[2] = job2
+	r = daggerCall(t, 20*time.Minute, append(args2, "run", "--target", "traefik", "--platform", "linux/arm64",
+		"--set", "REGISTRY="+renv["SHIPYARD_REMOTE_REGISTRY"]+"/"+prefix, "--set", "TAG=1.0.1", "--dagger-cli", dcli)...)
+	if r.Err != nil {
+		t.Fatalf("run: %v\n%s", r.Err, tail(r.Stderr, 60))
+	}
+	if !strings.Contains(r.Stdout, "torn down") {
+		t.Errorf("run's output does not report the teardown:\n%s", r.Stdout)
+	}
+	if n := running(job2); n != 0 {
+		t.Errorf("%d instance(s) of job %s still running after run", n, job2)
+	}
+	mustDigest(t, fmt.Sprintf("%s/%s/traefik:1.0.1-arm64", mirror, prefix))
 }
