@@ -122,7 +122,7 @@ func (m *Shipyard) resolve(ctx context.Context, names, set []string) ([]*bake.Ta
 func (m *Shipyard) bakeFile(ctx context.Context, set []string) (*bake.File, error) {
 	src, err := m.Source.File(m.BakeFile).Contents(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reading the bake file %s: %w (pass --bake-file with its path inside --source)", m.BakeFile, err)
+		return nil, fmt.Errorf("reading the bake file %s: %v (pass --bake-file with its path inside --source)", m.BakeFile, err)
 	}
 	vars := map[string]string{}
 	for _, kv := range set {
@@ -229,11 +229,11 @@ func (b *builder) withContexts(ctx context.Context, t *bake.Target, dir *dagger.
 	}
 	df, err := dir.File(t.Dockerfile).Contents(ctx)
 	if err != nil {
-		return nil, "", fmt.Errorf("target %s: reading %s/%s: %w", t.Name, t.Context, t.Dockerfile, err)
+		return nil, "", fmt.Errorf("target %s: reading %s/%s: %v", t.Name, t.Context, t.Dockerfile, err)
 	}
 	rewritten, err := dockerctx.Rewrite(df, ctxs)
 	if err != nil {
-		return nil, "", fmt.Errorf("target %s: %w", t.Name, err)
+		return nil, "", fmt.Errorf("target %s: %v", t.Name, err)
 	}
 	name := contextsDir + "/Dockerfile." + t.Name
 	return dir.WithNewFile(name, rewritten), name, nil

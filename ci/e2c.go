@@ -170,15 +170,15 @@ func (e *E2C) manager(ctx context.Context, log func(string)) (*e2c.Manager, e2c.
 		errs = append(errs, errors.New("AWS credentials missing: pass --aws-access-key-id=env:AWS_ACCESS_KEY_ID --aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY"))
 	}
 	if len(errs) > 0 {
-		return nil, cfg, fmt.Errorf("e2c preflight:\n%w", errors.Join(errs...))
+		return nil, cfg, fmt.Errorf("e2c preflight:\n%v", errors.Join(errs...))
 	}
 	ak, err := e.AwsAccessKeyID.Plaintext(ctx)
 	if err != nil {
-		return nil, cfg, fmt.Errorf("reading the AWS access key id secret: %w", err)
+		return nil, cfg, fmt.Errorf("reading the AWS access key id secret: %v", err)
 	}
 	sk, err := e.AwsSecretAccessKey.Plaintext(ctx)
 	if err != nil {
-		return nil, cfg, fmt.Errorf("reading the AWS secret access key secret: %w", err)
+		return nil, cfg, fmt.Errorf("reading the AWS secret access key secret: %v", err)
 	}
 	var opts []func(*ec2.Options)
 	if e.Ec2Tunnel != nil {
@@ -224,7 +224,7 @@ func (e *E2C) Setup(ctx context.Context) (*dagger.File, error) {
 	}
 	if e.SSHKey != nil && e.SSHHostKey != "" {
 		if err := e.checkSSH(ctx, mgr.SSHAddr(st), cfg.SSHUser); err != nil {
-			return nil, fmt.Errorf("instance %s is running but SSH is not ready: %w", st.InstanceID, err)
+			return nil, fmt.Errorf("instance %s is running but SSH is not ready: %v", st.InstanceID, err)
 		}
 		logLine("e2c: SSH to " + mgr.SSHAddr(st) + " verified with the pinned host key")
 	}
@@ -242,7 +242,7 @@ func (e *E2C) stateFile(s e2c.State) (*dagger.File, error) {
 func (e *E2C) checkSSH(ctx context.Context, addr, user string) error {
 	key, err := e.SSHKey.Plaintext(ctx)
 	if err != nil {
-		return fmt.Errorf("reading the SSH key secret: %w", err)
+		return fmt.Errorf("reading the SSH key secret: %v", err)
 	}
 	signer, err := ssh.ParsePrivateKey([]byte(key))
 	if err != nil {
@@ -250,7 +250,7 @@ func (e *E2C) checkSSH(ctx context.Context, addr, user string) error {
 	}
 	host, _, _, _, err := ssh.ParseAuthorizedKey([]byte(e.SSHHostKey))
 	if err != nil {
-		return fmt.Errorf("--ssh-host-key is not an SSH public key line (\"ssh-ed25519 AAAA…\"): %w", err)
+		return fmt.Errorf("--ssh-host-key is not an SSH public key line (\"ssh-ed25519 AAAA…\"): %v", err)
 	}
 	return e2c.CheckSSH(ctx, addr, user, signer, host, 2*time.Minute)
 }
@@ -267,7 +267,7 @@ func (e *E2C) readState(ctx context.Context) (e2c.State, string, bool, error) {
 	}
 	path := filepath.Join(os.TempDir(), name)
 	if _, err := e.StateDir.File(name).Export(ctx, path); err != nil {
-		return e2c.State{}, "", false, fmt.Errorf("reading the state file %s: %w", name, err)
+		return e2c.State{}, "", false, fmt.Errorf("reading the state file %s: %v", name, err)
 	}
 	st, err := e2c.ReadState(path)
 	return st, path, err == nil, err
@@ -494,19 +494,19 @@ func (e *E2C) Run(
 		msg, terr := e.Teardown(tctx)
 		out += "\n" + msg
 		if terr != nil {
-			err = errors.Join(err, fmt.Errorf("teardown: %w", terr))
+			err = errors.Join(err, fmt.Errorf("teardown: %v", terr))
 		}
 	}()
 	state, err := e.Setup(ctx)
 	if err != nil {
-		return "", fmt.Errorf("setup: %w", err)
+		return "", fmt.Errorf("setup: %v", err)
 	}
 	// later phases read the state like a CI job does: from the state directory
 	name := e2c.StateFileName(e.setting("CI_JOB_ID"))
 	e.StateDir = dag.Directory().WithFile(name, state)
 	built, err := e.Build(ctx, platform, target, set, username, password, daggerCli, module)
 	if err != nil {
-		return built, fmt.Errorf("build: %w", err)
+		return built, fmt.Errorf("build: %v", err)
 	}
 	cleaned, err := e.Cleanup(ctx, daggerCli)
 	return built + "\n" + cleaned, err

@@ -2,6 +2,8 @@
 // file per platform, merge multi-arch manifests, and release with a `latest` tag that is never wrong.
 //
 // This package only wires containers; every decision lives in a pure package under internal/.
+// Errors are wrapped with %v, not %w: the Go SDK reports a wrapped engine error by its innermost
+// message, which would drop the context (stage, image, attempts) these wrappers add.
 package main
 
 import (

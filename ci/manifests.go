@@ -105,7 +105,7 @@ func (m *Shipyard) manifests(ctx context.Context, names, platforms, set []string
 			digest, err := client.Digest(ctx, ref)
 			if err != nil {
 				span.End()
-				return nil, fmt.Errorf("manifests %s: %w", name, missingOr(err, fmt.Sprintf("the %s image %s is missing (run the build stage first)", e.Platform, ref)))
+				return nil, fmt.Errorf("manifests %s: %v", name, missingOr(err, fmt.Sprintf("the %s image %s is missing (run the build stage first)", e.Platform, ref)))
 			}
 			srcs = append(srcs, repo+"@"+digest)
 			plats = append(plats, e.Platform)
@@ -124,7 +124,7 @@ func (m *Shipyard) manifests(ctx context.Context, names, platforms, set []string
 			digest, err := client.MergeIndex(ctx, full, srcs, ann)
 			if err != nil {
 				span.End()
-				return nil, fmt.Errorf("manifests %s: merging into %s: %w", name, full, err)
+				return nil, fmt.Errorf("manifests %s: merging into %s: %v", name, full, err)
 			}
 			out = append(out, Merged{Target: name, Ref: full, Digest: digest, Platforms: plats})
 		}
@@ -137,7 +137,7 @@ func (m *Shipyard) manifests(ctx context.Context, names, platforms, set []string
 // (unreachable, credentials refused) is returned as it is, so nobody rebuilds for nothing.
 func missingOr(err error, missing string) error {
 	if errors.Is(err, registry.ErrNotFound) {
-		return fmt.Errorf("%s: %w", missing, err)
+		return fmt.Errorf("%s: %v", missing, err)
 	}
 	return err
 }

@@ -147,11 +147,11 @@ func (p *pipeline) rulesRef() rules.Ref {
 func (p *pipeline) preflight(stages []rules.Stage) error {
 	var errs []error
 	if _, err := latest.ParseStrategy(p.strategy); err != nil {
-		errs = append(errs, fmt.Errorf("--latest-strategy (UPDATE_LATEST_STRATEGY): %w", err))
+		errs = append(errs, fmt.Errorf("--latest-strategy (UPDATE_LATEST_STRATEGY): %v", err))
 	}
 	if p.tagTypeOverride != "" {
 		if _, err := tagtype.ParseType(p.tagTypeOverride); err != nil {
-			errs = append(errs, fmt.Errorf("--tag-type-override (TAG_TYPE_OVERRIDE): %w", err))
+			errs = append(errs, fmt.Errorf("--tag-type-override (TAG_TYPE_OVERRIDE): %v", err))
 		}
 	}
 	if p.armBuilder == "" {
@@ -169,7 +169,7 @@ func (p *pipeline) preflight(stages []rules.Stage) error {
 				errs = append(errs, errors.New("the release stage needs --release-registry (e.g. $RELEASE_REGISTRY_IMAGE)"))
 			}
 			if _, err := version.Parse(p.tag); err != nil {
-				errs = append(errs, fmt.Errorf("the release stage needs a version tag: %w", err))
+				errs = append(errs, fmt.Errorf("the release stage needs a version tag: %v", err))
 			}
 		}
 	}
@@ -193,13 +193,13 @@ func (p *pipeline) run(ctx context.Context, only string) (string, error) {
 		stages = []rules.Stage{s}
 	}
 	if err := p.preflight(stages); err != nil {
-		return "", fmt.Errorf("preflight: %w", err)
+		return "", fmt.Errorf("preflight: %v", err)
 	}
 	p.logf("rules: %s", plan.Reason)
 	p.logf("stages to run: %s", joinStages(stages))
 	for _, s := range stages {
 		if err := p.stage(ctx, s); err != nil {
-			return p.log.String(), fmt.Errorf("stage %s failed: %w", s, err)
+			return p.log.String(), fmt.Errorf("stage %s failed: %v", s, err)
 		}
 		p.logf("stage %s: ok", s)
 	}

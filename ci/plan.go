@@ -99,7 +99,7 @@ func (p *pipeline) plan(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if err := p.preflight(nil); err != nil {
-		return "", fmt.Errorf("preflight: %w", err)
+		return "", fmt.Errorf("preflight: %v", err)
 	}
 	p.logf("rules: %s", plan.Reason)
 	p.logf("stages: %s", joinStages(plan.Stages))
@@ -157,7 +157,7 @@ func (p *pipeline) planLatest(ctx context.Context, matrix []bake.Entry) error {
 			repo := naming.ReleaseRepo(p.releaseRegistry, p.project, e.Target.Name)
 			found, err := client.VersionBehind(ctx, repo, "latest", isVersion)
 			if err != nil {
-				return fmt.Errorf("reading latest of %s: %w", repo, err)
+				return fmt.Errorf("reading latest of %s: %v", repo, err)
 			}
 			p.logf("latest of %s: %s", repo, describeFound(found))
 			if greater(found.Version, current) {

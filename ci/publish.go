@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -54,9 +56,9 @@ func (i *Images) publish(ctx context.Context, username string, password *dagger.
 			ctx, span := Tracer().Start(gctx, fmt.Sprintf("push %s [%s]", img.Target, img.Platform))
 			defer span.End()
 			ctr := withAuth(img.Container, []registryCreds{{host: naming.Host(repo), user: username, password: password}})
-			pushed, err := ctr.Publish(ctx, ref)
+			pushed, err := publishWithRetry(ctx, ctr, ref)
 			if err != nil {
-				return fmt.Errorf("push %s [%s] to %s: %w", img.Target, img.Platform, ref, err)
+				return fmt.Errorf("push %s [%s] to %s: %v", img.Target, img.Platform, ref, err)
 			}
 			_, digest, _ := strings.Cut(pushed, "@")
 			out[n] = Published{Target: img.Target, Platform: img.Platform, Ref: ref, Digest: digest}
@@ -64,4 +66,40 @@ func (i *Images) publish(ctx context.Context, username string, password *dagger.
 		})
 	}
 	return out, g.Wait()
+}
+
+// pushAttempts bounds the retries of a push that failed for a transient reason.
+const pushAttempts = 4
+
+// publishWithRetry pushes, retrying with backoff when the registry failed transiently (5xx,
+// reset or dropped connections); refused credentials or access fail at once.
+func publishWithRetry(ctx context.Context, ctr *dagger.Container, ref string) (string, error) {
+	delay := time.Second
+	for attempt := 1; ; attempt++ {
+		pushed, err := ctr.Publish(ctx, ref)
+		if err == nil || attempt == pushAttempts || !transientPushError(err) || ctx.Err() != nil {
+			if err != nil && attempt > 1 {
+				err = fmt.Errorf("after %d attempts: %v", attempt, err)
+			}
+			return pushed, err
+		}
+		fmt.Fprintf(os.Stderr, "push %s failed (attempt %d of %d), retrying in %s: %v\n", ref, attempt, pushAttempts, delay, err)
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
+}
+
+// transientPushError tells a failure worth retrying from a refusal (the engine's push errors are text).
+func transientPushError(err error) bool {
+	msg := strings.ToLower(err.Error())
+	for _, permanent := range []string{"401", "403", "unauthorized", "denied", "forbidden", "invalid reference", "not found"} {
+		if strings.Contains(msg, permanent) {
+			return false
+		}
+	}
+	return true
 }

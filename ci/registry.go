@@ -30,7 +30,7 @@ func registryClient(ctx context.Context, creds []registryCreds, tunnels []*dagge
 		}
 		pw, err := c.password.Plaintext(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("reading the password secret for %s: %w", c.host, err)
+			return nil, fmt.Errorf("reading the password secret for %s: %v", c.host, err)
 		}
 		opts = append(opts, registry.WithAuth(c.host, registry.Auth{Username: c.user, Password: pw}))
 	}
@@ -51,11 +51,11 @@ func tunnelDialer(ctx context.Context, tunnels []*dagger.Service) (func(context.
 	routes := map[string]string{}
 	for _, svc := range tunnels {
 		if _, err := svc.Start(ctx); err != nil {
-			return nil, fmt.Errorf("starting the registry tunnel: %w", err)
+			return nil, fmt.Errorf("starting the registry tunnel: %v", err)
 		}
 		ports, err := svc.Ports(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("reading the registry tunnel's ports: %w", err)
+			return nil, fmt.Errorf("reading the registry tunnel's ports: %v", err)
 		}
 		for _, p := range ports {
 			n, err := p.Port(ctx)
@@ -64,7 +64,7 @@ func tunnelDialer(ctx context.Context, tunnels []*dagger.Service) (func(context.
 			}
 			ep, err := svc.Endpoint(ctx, dagger.ServiceEndpointOpts{Port: n})
 			if err != nil {
-				return nil, fmt.Errorf("reading the registry tunnel's endpoint: %w", err)
+				return nil, fmt.Errorf("reading the registry tunnel's endpoint: %v", err)
 			}
 			port := strconv.Itoa(n)
 			routes["127.0.0.1:"+port] = ep

@@ -51,7 +51,7 @@ func (p *pipeline) release(ctx context.Context) error {
 	for i, img := range images {
 		digest, err := client.Digest(ctx, img.Source)
 		if err != nil {
-			return fmt.Errorf("release %s: %w", img.Name, missingOr(err, fmt.Sprintf("the merged image %s is missing (run the manifests stage first)", img.Source)))
+			return fmt.Errorf("release %s: %v", img.Name, missingOr(err, fmt.Sprintf("the merged image %s is missing (run the manifests stage first)", img.Source)))
 		}
 		repo, _ := naming.SplitTag(img.Source)
 		images[i].Source = repo + "@" + digest
@@ -98,7 +98,7 @@ func (p *pipeline) tagType(ctx context.Context) (tagtype.Type, error) {
 	if p.gitlabURL != "" && p.projectID != "" && p.gitlabToken != nil {
 		token, err := p.gitlabToken.Plaintext(ctx)
 		if err != nil {
-			return "", fmt.Errorf("reading the GitLab token secret: %w", err)
+			return "", fmt.Errorf("reading the GitLab token secret: %v", err)
 		}
 		src.GitLab = &tagtype.GitLabSource{BaseURL: p.gitlabURL, ProjectID: p.projectID, Token: token}
 	}

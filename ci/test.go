@@ -38,7 +38,7 @@ func (m *Shipyard) Test(
 	defer span.End()
 	imgs, err := m.Build(ctx, []string{testTarget, serviceTarget}, []string{"linux/amd64"}, set)
 	if err != nil {
-		return nil, fmt.Errorf("building the test images: %w", err)
+		return nil, fmt.Errorf("building the test images: %v", err)
 	}
 	tests, err := imgs.Container(testTarget, "")
 	if err != nil {
