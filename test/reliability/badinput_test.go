@@ -108,15 +108,14 @@ var badCases = []badCase{
 		registry: true,
 	},
 	{
-		// UNCLEAR (ci/pipeline.go, pipeline.preflight): the message does not say which setting holds the
-		// bad value; in a CI job it comes from UPDATE_LATEST_STRATEGY.
+		// the message names the setting: in a CI job the value comes from UPDATE_LATEST_STRATEGY
 		name:     "unknown latest strategy",
 		args:     release("--ref=1.2.3", "--tag=1.2.3", "--only=release", "--latest-strategy=sometimes"),
 		want:     static(`unknown latest strategy "sometimes": use one of auto, force, skip`, `--latest-strategy|UPDATE_LATEST_STRATEGY`),
 		registry: true,
 	},
 	{
-		// UNCLEAR (ci/pipeline.go, pipeline.preflight): as above, the setting (TAG_TYPE_OVERRIDE) is not named.
+		// as above, the setting (TAG_TYPE_OVERRIDE) is named
 		name:     "bad TAG_TYPE_OVERRIDE",
 		args:     release("--ref=1.2.3", "--tag=1.2.3", "--only=release", "--tag-type-override=heavy"),
 		want:     static(`unknown tag type "heavy": use "annotated" or "lightweight"`, `--tag-type-override|TAG_TYPE_OVERRIDE`),
@@ -144,8 +143,8 @@ var badCases = []badCase{
 		registry: true,
 	},
 	{
-		// BUG (ci/manifests.go, Shipyard.manifests): a registry that cannot be reached is reported as
-		// "the linux/amd64 image … is missing (run the build stage first)", sending the user to rebuild.
+		// a registry that cannot be reached is not "missing, run the build stage first" (a rebuild
+		// would not help)
 		name: "unreachable build registry (manifests)",
 		args: func(e *badEnv) []string {
 			return []string{"manifests", "--target", "traefik", "--set", fmt.Sprintf("REGISTRY=127.0.0.1:%d/x", e.closed), "--set", "TAG=t",
@@ -155,7 +154,7 @@ var badCases = []badCase{
 		wantNot: []string{`run the build stage first`},
 	},
 	{
-		// BUG (ci/manifests.go, Shipyard.manifests): as above, a refused password is reported as a missing image.
+		// as above: a refused password is not a missing image
 		name: "wrong registry password (manifests)",
 		args: func(e *badEnv) []string {
 			return []string{"manifests", "--target", "traefik", "--set", fmt.Sprintf("REGISTRY=127.0.0.1:%d/x", e.auth), "--set", "TAG=t",
@@ -166,8 +165,7 @@ var badCases = []badCase{
 		wantNot: []string{`run the build stage first`},
 	},
 	{
-		// BUG (ci/release.go, pipeline.release): the same misdiagnosis: an unreachable build registry is
-		// reported as "the merged image … is missing (run the manifests stage first)".
+		// the same for release: an unreachable build registry is not "missing, run the manifests stage first"
 		name: "unreachable build registry (release)",
 		args: func(e *badEnv) []string {
 			return []string{"release", "--ref=1.2.3", "--tag=1.2.3", "--only=release",
@@ -179,8 +177,7 @@ var badCases = []badCase{
 		registry: true,
 	},
 	{
-		// UNCLEAR (internal/registry, Client.describe): "giving up after 5 attempts: Get …/v2/: EOF"
-		// does not say the registry cannot be reached or what to check.
+		// the message says the registry cannot be reached, not only "Get …/v2/: EOF"
 		name: "unreachable release registry",
 		args: func(e *badEnv) []string {
 			return []string{"release", "--ref=1.2.3", "--tag=1.2.3", "--only=release", "--tag-type-override=annotated",
@@ -191,8 +188,7 @@ var badCases = []badCase{
 		registry: true,
 	},
 	{
-		// BUG (ci/plan.go, Shipyard.Plan): plan has no --gitlab-url/--project-id/--gitlab-token, so it
-		// cannot show the decision release takes when the GitLab API is configured.
+		// plan takes the GitLab flags like release, so it shows the decision release would take
 		name: "unreachable GitLab API falls through (plan)",
 		args: func(e *badEnv) []string {
 			return []string{"plan", "--ref=1.2.3", "--tag=1.2.3", fmt.Sprintf("--gitlab-url=http://127.0.0.1:%d", e.closed),
