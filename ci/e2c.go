@@ -361,7 +361,11 @@ func (e *E2C) remoteCLI(ctx context.Context, addr, user string, cli *dagger.File
 		port = "22"
 	}
 	if cli == nil {
-		cli = dag.Container().From("registry.dagger.io/engine:" + engineVersion).File("/usr/local/bin/dagger")
+		image := "registry.dagger.io/engine:" + engineVersion
+		cli = dag.Container().From(image).File("/usr/local/bin/dagger")
+		if _, err := cli.Sync(ctx); err != nil {
+			return nil, fmt.Errorf("cannot get the dagger CLI from %s (%v): pass --dagger-cli=$(command -v dagger)", image, err)
+		}
 	}
 	knownHost := fmt.Sprintf("[%s]:%s %s\n", host, port, strings.TrimSpace(e.SSHHostKey))
 	if port == "22" {
@@ -382,9 +386,9 @@ func (e *E2C) remoteCLI(ctx context.Context, addr, user string, cli *dagger.File
 
 // checkRemoteVersion fails within 30 s when the builder's engine is unreachable or of another version.
 func (e *E2C) checkRemoteVersion(ctx context.Context, ctr *dagger.Container, addr string) error {
-	out, err := ctr.WithExec([]string{"timeout", "30", "dagger", "core", "version"}).Stdout(ctx)
+	out, err := ctr.WithExec([]string{"timeout", "30", "dagger", "-vv", "--progress=plain", "core", "version"}).Stdout(ctx)
 	if err != nil {
-		return fmt.Errorf("the builder's engine at %s is unreachable within 30s (is the instance up, its engine running and SSH allowed?): %s", addr, execOutput(err))
+		return fmt.Errorf("the builder's engine at %s is unreachable within 30s (is the instance up, its engine running and SSH allowed?): %s", addr, e2c.SSHFailureReason(execOutput(err)))
 	}
 	if v := strings.TrimSpace(out); v != engineVersion {
 		return fmt.Errorf("the builder's engine at %s is %s, this module needs %s: install the same engine version on the builder", addr, v, engineVersion)

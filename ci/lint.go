@@ -68,7 +68,9 @@ func (m *Shipyard) lintContainer(extra []string) *dagger.Container {
 func debianWith(pkgs ...string) *dagger.Container {
 	return dag.Container().From("debian:bookworm-slim").
 		WithEnvVariable("DEBIAN_FRONTEND", "noninteractive").
-		WithMountedCache("/var/cache/apt/archives", dag.CacheVolume("shipyard-apt-archives")).
+		// locked: apt refuses to share its archive directory with a concurrent apt
+		WithMountedCache("/var/cache/apt/archives", dag.CacheVolume("shipyard-apt-archives"),
+			dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModeLocked}).
 		WithExec([]string{"sh", "-c", "rm -f /etc/apt/apt.conf.d/docker-clean; apt-get update -q && apt-get install -y -q --no-install-recommends " +
 			strings.Join(pkgs, " ")})
 }

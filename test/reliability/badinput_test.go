@@ -3,6 +3,7 @@ package reliability
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -50,6 +51,30 @@ type badCase struct {
 	registry bool
 }
 
+// fakeHostKey is a well-formed SSH host key line nobody serves.
+const fakeHostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDbGNEfbXJg0MeIc9huEIKtwO1y8oDDTtgQnyra3R/px"
+
+// stateDir writes the state file of a job whose instance exists on paper only.
+func stateDir(job int) string {
+	dir, err := os.MkdirTemp("", "shipyard-state-")
+	if err != nil {
+		panic(err)
+	}
+	st := fmt.Sprintf(`{"instance_id":"i-0123456789abcdef0","public_ip":"203.0.113.7","strategy":"template","region":"eu-north-1","job_id":"%d"}`, job)
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf(".e2c_instance_state_%d", job)), []byte(st), 0o644); err != nil {
+		panic(err)
+	}
+	return dir
+}
+
+// daggerPath is the dagger CLI on PATH, handed to the builder container.
+func daggerPath() string {
+	p, _ := exec.LookPath("dagger")
+	return p
+}
+
+func static2(args ...string) func(*badEnv) []string { return func(*badEnv) []string { return args } }
+
 func static(res ...string) func(*badEnv) []string { return func(*badEnv) []string { return res } }
 
 func release(extra ...string) func(e *badEnv) []string {
@@ -60,6 +85,25 @@ func release(extra ...string) func(e *badEnv) []string {
 const unreachable = `(?i)(unreachable|cannot reach|can't reach|could not reach|not reachable|cannot connect|connection refused)`
 
 var badCases = []badCase{
+	{
+		// every missing ARM-builder setting is reported at once, before anything is launched
+		name: "missing AWS settings",
+		args: static2("arm-builder", "--job-id=42", "--strategy=existing", "setup"),
+		want: static(`E2C_INSTANCE_ID`, `AWS credentials missing`),
+	},
+	{
+		// the builder's engine does not answer: a clear error within 30 s, not minutes of retries
+		name: "unreachable remote engine",
+		args: func(e *badEnv) []string {
+			return []string{"arm-builder", "--job-id=43", "--launch-template-id=lt-0123456789abcdef0",
+				"--ssh-key=env:SHIPYARD_RELIABILITY_SSH_KEY", "--ssh-host-key=" + fakeHostKey,
+				fmt.Sprintf("--ssh-addr-override=127.0.0.1:%d", e.closed), "--state-dir=" + stateDir(43),
+				"build", "--target=traefik", "--platform=linux/arm64", "--dagger-cli=" + daggerPath()}
+		},
+		env:     []string{"SHIPYARD_RELIABILITY_SSH_KEY=not-a-real-key"},
+		want:    static(`builder's engine at 127\.0\.0\.1:[0-9]+ is unreachable within 30s`, `(?i)connection refused`),
+		wantNot: []string{`failed to resolve image`},
+	},
 	{
 		name: "malformed bake HCL",
 		edit: func(src string) (string, string) {
