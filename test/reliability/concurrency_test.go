@@ -1,0 +1,61 @@
+package reliability
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Two releases (1.2.3 and 1.2.4) started together against the same registry end with latest on
+// 1.2.4 for every image, in every trial.
+func TestConcurrentReleases(t *testing.T) {
+	needEngine(t)
+	port := closedPort(t)
+	host := startRegistry(t, port, "")
+	build := host + "/build"
+	seedMerged(t, build, "1.2.3")
+	seedMerged(t, build, "1.2.4")
+	digest := func(ref string) string {
+		r, err := name.ParseReference(ref, name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := remote.Head(r, remote.WithContext(context.Background()))
+		if err != nil {
+			t.Fatalf("HEAD %s: %v", ref, err)
+		}
+		return d.Digest.String()
+	}
+	const trials = 20
+	for i := 0; i < trials; i++ {
+		project := fmt.Sprintf("race%02d", i)
+		var wg sync.WaitGroup
+		results := make([]result, 2)
+		for j, v := range []string{"1.2.3", "1.2.4"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[j] = daggerCall(t, 10*time.Minute, nil, "release", "--ref="+v, "--tag="+v, "--only=release",
+					"--tag-type-override=annotated", "--build-registry="+build, "--release-registry="+host+"/rel",
+					"--project="+project, "--registry-tunnel", fmt.Sprintf("tcp://localhost:%d", port))
+			}()
+		}
+		wg.Wait()
+		for j, r := range results {
+			if r.Err != nil {
+				t.Fatalf("trial %d: release %d failed: %v\n%s", i, j, r.Err, tail(r.Stderr, 30))
+			}
+		}
+		for _, target := range defaultTargets {
+			repo := fmt.Sprintf("%s/rel/%s-%s", host, project, target)
+			if got, want := digest(repo+":latest"), digest(repo+":1.2.4"); got != want {
+				t.Errorf("trial %d: latest of %s is %s, want 1.2.4's %s", i, repo, got, want)
+			}
+		}
+	}
+}
