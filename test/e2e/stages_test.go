@@ -65,11 +65,3 @@ func TestTestStage(t *testing.T) {
 		t.Errorf("failure does not name the failing test:\n%s", tail(all, 60))
 	}
 }
-
-func tail(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}

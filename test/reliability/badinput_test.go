@@ -318,7 +318,7 @@ func TestBadInput(t *testing.T) {
 			case c.ok && r.Err != nil:
 				t.Errorf("the call failed; this input must fall through, not fail: %v\n%s", r.Err, tail(r.Stderr, 40))
 			case c.ok:
-				text = r.all()
+				text = r.All()
 			case r.Err == nil:
 				t.Errorf("the call succeeded on bad input; it must fail\nstdout:\n%s", r.Stdout)
 			case text == "":
@@ -344,12 +344,4 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

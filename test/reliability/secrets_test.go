@@ -121,7 +121,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		if r.Err != nil {
 			t.Logf("%s: %s", c.name, strings.TrimSpace(errorMessage(r.Stderr)))
 		}
-		if !strings.Contains(r.all(), c.want) {
+		if !strings.Contains(r.All(), c.want) {
 			t.Errorf("%s: the output does not show %q:\n%s\n%s", c.name, c.want, r.Stdout, tail(r.Stderr, 30))
 		}
 		if found := leaks([]byte(r.Stdout)); len(found) > 0 {

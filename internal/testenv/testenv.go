@@ -1,0 +1,182 @@
+// Package testenv holds what the end-to-end test packages share: finding the repository, checking
+// the engine, running the dagger CLI, copying the repository and starting throwaway registries.
+// Only tests import it.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Root is the repository root: $SHIPYARD_ROOT, else the nearest directory up with a dagger.json.
+func Root() string {
+	if r := os.Getenv("SHIPYARD_ROOT"); r != "" {
+		return r
+	}
+	dir, _ := os.Getwd()
+	for dir != "/" {
+		if _, err := os.Stat(filepath.Join(dir, "dagger.json")); err == nil {
+			return dir
+		}
+		dir = filepath.Dir(dir)
+	}
+	return ""
+}
+
+// CheckEngine tells whether a dagger CLI on PATH reaches an engine (run outside the module, so it
+// is not loaded just for the check).
+func CheckEngine() error {
+	if _, err := exec.LookPath("dagger"); err != nil {
+		return fmt.Errorf("the dagger CLI is not on PATH")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "dagger", "core", "version")
+	cmd.Dir = os.TempDir()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("dagger core version: %v: %s", err, out)
+	}
+	return nil
+}
+
+// NeedEngine fails the test (never skips) when CheckEngine failed, saying how to start one.
+func NeedEngine(t *testing.T, engineErr error) {
+	t.Helper()
+	if engineErr != nil {
+		t.Fatalf("no Dagger engine: %v\nstart one with: hack/engine up && eval \"$(hack/engine env)\" (or run hack/test)", engineErr)
+	}
+}
+
+// Result is what one dagger CLI run printed.
+type Result struct {
+	Stdout, Stderr string
+	Err            error
+	Took           time.Duration
+}
+
+// All is everything the run printed.
+func (r Result) All() string { return r.Stdout + "\n" + r.Stderr }
+
+// Dagger runs the dagger CLI in dir with extra NAME=VALUE environment variables.
+func Dagger(t *testing.T, dir string, timeout time.Duration, env []string, args ...string) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "dagger", args...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start)
+	t.Logf("dagger %s: %s (%v)", strings.Join(args, " "), took.Round(time.Second), err)
+	return Result{Stdout: out.String(), Stderr: errb.String(), Err: err, Took: took}
+}
+
+// CopyRepo copies the repository's tracked and untracked (not ignored) files into a temp dir.
+func CopyRepo(t *testing.T, root string) string {
+	t.Helper()
+	dst := t.TempDir()
+	cmd := exec.Command("sh", "-c", `git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents -p {} "$DST" 2>/dev/null; true`)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "DST="+dst)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("copying the repository: %v: %s", err, out)
+	}
+	return dst
+}
+
+// StartRegistry runs Debian's docker-registry on 127.0.0.1:port with its own storage until the
+// test ends. With a non-empty htpasswd file it requires HTTP basic authentication. The engine's
+// config (hack/engine) treats 127.0.0.1:5000-5009 as plain-HTTP registries.
+func StartRegistry(t *testing.T, port int, htpasswd string) string {
+	t.Helper()
+	dir := t.TempDir()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	conf := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n",
+		filepath.Join(dir, "data"), addr)
+	if htpasswd != "" {
+		conf += fmt.Sprintf("auth:\n  htpasswd:\n    realm: shipyard-tests\n    path: %s\n", htpasswd)
+	}
+	cfg := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		t.Fatalf("docker-registry is not installed (apt-get install docker-registry; hack/engine up does it)")
+	}
+	cmd := exec.Command(bin, "serve", cfg)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	logf, err := os.Create(filepath.Join(dir, "registry.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting docker-registry on %s: %v", addr, err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_, _ = cmd.Process.Wait()
+		logf.Close()
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + addr + "/v2/"); err == nil {
+			resp.Body.Close()
+			return addr
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "registry.log"))
+	t.Fatalf("docker-registry did not answer on %s within 15s (port in use? ss -ltnp): %s", addr, log)
+	return ""
+}
+
+// FreeRegistryPort finds a free port in the engine's plain-HTTP range (127.0.0.1:5000-5009), for
+// registries the engine itself pushes to.
+func FreeRegistryPort(t *testing.T, from int) int {
+	t.Helper()
+	for p := from; p <= 5009; p++ {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err == nil {
+			l.Close()
+			return p
+		}
+	}
+	t.Fatalf("no free port in 127.0.0.1:%d-5009 for a test registry", from)
+	return 0
+}
+
+// ClosedPort returns a loopback port nothing listens on (a kernel-chosen port, released).
+func ClosedPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
+}
+
+// Tail is the last n lines of s.
+func Tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
