@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -12,12 +13,15 @@ import (
 	"shipyard/ci/internal/dagger"
 	"shipyard/internal/bake"
 	"shipyard/internal/dockerctx"
+	"shipyard/internal/plan"
 )
 
 // Images is the result of a build: one container per bake target and platform.
 type Images struct {
 	// The images built, one per target and platform
 	Images []*Image
+	// +private
+	Pipeline *Shipyard
 }
 
 // Image is one bake target built for one platform.
@@ -41,39 +45,40 @@ func (m *Shipyard) Build(
 	// Platforms to build (default linux/amd64); a target that declares platforms is built only for those it supports
 	// +optional
 	platform []string,
-	// Bake variable overrides, as NAME=VALUE (e.g. TAG=1.2.3)
-	// +optional
-	set []string,
 ) (*Images, error) {
-	targets, err := m.resolve(ctx, target, set)
+	f, err := m.bakeFile(ctx, m.Set)
 	if err != nil {
 		return nil, err
 	}
-	return m.build(ctx, targets, platform)
+	targets, err := f.Resolve(target...)
+	if err != nil {
+		return nil, err
+	}
+	matrix, err := bake.Matrix(targets, platform)
+	if err != nil {
+		return nil, err
+	}
+	return m.build(ctx, targets, matrix, "local engine")
 }
 
-// build builds the matrix in parallel, each target × platform in its own span.
-func (m *Shipyard) build(ctx context.Context, targets []*bake.Target, platform []string) (*Images, error) {
-	plan, err := bake.Matrix(targets, platform)
-	if err != nil {
-		return nil, err
-	}
+// build builds target × platform entries in parallel, each in its own span naming where it runs.
+func (m *Shipyard) build(ctx context.Context, targets []*bake.Target, entries []bake.Entry, where string) (*Images, error) {
 	b := &builder{m: m, byName: map[string]*bake.Target{}, built: map[string]*dagger.Container{}}
 	for _, t := range targets {
 		b.byName[t.Name] = t
 	}
-	imgs := make([]*Image, len(plan))
+	imgs := make([]*Image, len(entries))
 	g, gctx := errgroup.WithContext(ctx)
-	for i, p := range plan {
+	for i, p := range entries {
 		g.Go(func() error {
-			ctx, span := Tracer().Start(gctx, fmt.Sprintf("build %s [%s]", p.Target.Name, p.Platform))
+			ctx, span := Tracer().Start(gctx, fmt.Sprintf("build %s [%s] on %s", p.Target.Name, p.Platform, where))
 			defer span.End()
 			ctr, err := b.container(ctx, p.Target, p.Platform)
 			if err != nil {
 				return err
 			}
 			if ctr, err = ctr.Sync(ctx); err != nil {
-				return fmt.Errorf("build %s [%s]: %s", p.Target.Name, p.Platform, execOutput(err))
+				return fmt.Errorf("build %s [%s] on %s: %s", p.Target.Name, p.Platform, where, execOutput(err))
 			}
 			imgs[i] = &Image{Target: p.Target.Name, Platform: p.Platform, Tags: p.Target.Tags, Container: ctr}
 			return nil
@@ -82,7 +87,7 @@ func (m *Shipyard) build(ctx context.Context, targets []*bake.Target, platform [
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return &Images{Images: imgs}, nil
+	return &Images{Images: imgs, Pipeline: m}, nil
 }
 
 // Container returns the image built for a target and platform
@@ -109,30 +114,43 @@ func (i *Images) describe() string {
 	return strings.Join(s, ", ")
 }
 
-// resolve reads the bake file and returns the requested targets.
-func (m *Shipyard) resolve(ctx context.Context, names, set []string) ([]*bake.Target, error) {
-	f, err := m.bakeFile(ctx, set)
-	if err != nil {
-		return nil, err
-	}
-	return f.Resolve(names...)
-}
-
-// bakeFile reads and evaluates the bake file with NAME=VALUE overrides.
+// bakeFile reads and evaluates the bake file with NAME=VALUE overrides, followed by the override
+// files buildx reads after it (docker-bake.override.json, then docker-bake.override.hcl, next to
+// it) that exist in the source.
 func (m *Shipyard) bakeFile(ctx context.Context, set []string) (*bake.File, error) {
 	src, err := m.Source.File(m.BakeFile).Contents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the bake file %s: %v (pass --bake-file with its path inside --source)", m.BakeFile, err)
 	}
-	vars := map[string]string{}
+	files := []bake.SourceFile{{Name: m.BakeFile, Data: []byte(src)}}
+	for _, name := range bake.OverrideFiles(m.BakeFile) {
+		if name == filepath.Clean(m.BakeFile) || !m.hasFile(ctx, name) {
+			continue
+		}
+		data, err := m.Source.File(name).Contents(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading the bake override file %s: %v", name, err)
+		}
+		files = append(files, bake.SourceFile{Name: name, Data: []byte(data)})
+	}
+	// the pipeline's own variables apply where the bake file declares them (like environment
+	// variables in buildx); every other name set must be declared
+	vars, builtins := map[string]string{}, map[string]string{}
 	for _, kv := range set {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return nil, fmt.Errorf("bad --set %q: use NAME=VALUE", kv)
 		}
-		vars[k] = v
+		if plan.BuiltinVar(k) {
+			builtins[k] = v
+		} else {
+			vars[k] = v
+		}
 	}
-	return bake.Parse(m.BakeFile, []byte(src), bake.Options{Vars: vars})
+	return bake.ParseFiles(files, bake.Options{Vars: vars, LookupEnv: func(name string) (string, bool) {
+		v, ok := builtins[name]
+		return v, ok
+	}})
 }
 
 // builder turns bake targets into lazily built containers, sharing targets used as contexts.
@@ -169,11 +187,16 @@ func (b *builder) container(ctx context.Context, t *bake.Target, platform string
 	for _, k := range keys {
 		args = append(args, dagger.BuildArg{Name: k, Value: t.Args[k]})
 	}
+	secrets, err := b.m.buildSecrets(ctx, t)
+	if err != nil {
+		return nil, err
+	}
 	ctr := dir.DockerBuild(dagger.DirectoryDockerBuildOpts{
 		Dockerfile: dockerfile,
 		Platform:   dagger.Platform(platform),
 		BuildArgs:  args,
 		Target:     t.Target,
+		Secrets:    secrets,
 	})
 	labels := make([]string, 0, len(t.Labels))
 	for k := range t.Labels {
@@ -237,4 +260,113 @@ func (b *builder) withContexts(ctx context.Context, t *bake.Target, dir *dagger.
 	}
 	name := contextsDir + "/Dockerfile." + t.Name
 	return dir.WithNewFile(name, rewritten), name, nil
+}
+
+// entries turns the plan's builds into bake entries.
+func (r *run) entries(builds []plan.Build) ([]bake.Entry, []*bake.Target) {
+	byName := map[string]*bake.Target{}
+	for _, t := range r.in.Targets {
+		byName[t.Name] = t
+	}
+	out := make([]bake.Entry, 0, len(builds))
+	for _, b := range builds {
+		out = append(out, bake.Entry{Target: byName[b.Target], Platform: b.Platform})
+	}
+	return out, r.in.Targets
+}
+
+// build runs the build stage: local and QEMU builds on this engine while the remote ARM
+// builds run on the builder's engine, which this call sets up and always tears down unless a
+// separate CI job (build_arm_ec2) owns it.
+func (r *run) build(ctx context.Context) error {
+	remote := r.plan.BuildsOn(plan.Remote)
+	var sess *armSession
+	if len(remote) > 0 {
+		switch {
+		case r.dryRun:
+			r.logf("dry run: the ARM builder would be set up for %d build(s) and torn down after", len(remote))
+			remote = nil
+		case r.in.Only != "":
+			r.logf("build: the %d ARM build(s) routed to the EC2 builder are run by the build_arm_ec2 job (arm-builder)", len(remote))
+			remote = nil
+		default:
+			var err error
+			sess, err = r.m.armSession(ctx, r.ci)
+			if err != nil {
+				return err
+			}
+			defer sess.close(ctx, r.logf)
+			state, why, err := sess.setup(ctx, r.logf)
+			if err != nil {
+				return err
+			}
+			r.in.BuilderRuns32Bit = sess.runs32Bit()
+			if state != plan.BuilderReady || r.in.BuilderRuns32Bit != nil {
+				if err := r.replan(state, why); err != nil {
+					return err
+				}
+			}
+			remote = r.plan.BuildsOn(plan.Remote)
+		}
+	}
+	local := append(r.plan.BuildsOn(plan.Local), r.plan.BuildsOn(plan.QEMU)...)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return r.buildHere(gctx, local) })
+	var after *plan.Plan // the routing after the builder was lost mid-build
+	if len(remote) > 0 {
+		g.Go(func() error {
+			var err error
+			after, err = r.buildOnBuilder(gctx, sess, remote)
+			return err
+		})
+	}
+	err := g.Wait()
+	if after != nil {
+		r.plan = after
+	}
+	return err
+}
+
+// buildHere builds and pushes builds on the local engine (native or QEMU).
+func (r *run) buildHere(ctx context.Context, builds []plan.Build) error {
+	if len(builds) == 0 {
+		return nil
+	}
+	entries, targets := r.entries(builds)
+	imgs, err := r.m.build(ctx, targets, entries, "local engine")
+	if err != nil {
+		return err
+	}
+	if r.dryRun {
+		for _, img := range imgs.Images {
+			r.logf("dry run: built %s [%s], not pushed", img.Target, img.Platform)
+		}
+		return nil
+	}
+	pushed, err := imgs.publish(ctx)
+	for _, pb := range pushed {
+		if pb.Ref != "" {
+			r.logf("pushed %s [%s] %s@%s", pb.Target, pb.Platform, pb.Ref, pb.Digest)
+		}
+	}
+	return err
+}
+
+// buildSecrets are the secrets a target asks for, named by their bake id (the Dockerfile's
+// RUN --mount=type=secret,id=ID); the plan already refused a run that lacks one.
+func (m *Shipyard) buildSecrets(ctx context.Context, t *bake.Target) ([]*dagger.Secret, error) {
+	var out []*dagger.Secret
+	for _, s := range t.Secrets {
+		for i, id := range m.BuildSecretIDs {
+			if id != s.ID {
+				continue
+			}
+			value, err := m.BuildSecrets[i].Plaintext(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("target %s: reading the build secret %s: %v", t.Name, id, err)
+			}
+			out = append(out, dag.SetSecret(id, value))
+		}
+	}
+	return out, nil
 }

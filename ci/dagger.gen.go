@@ -57,21 +57,78 @@ func convertSlice[I any, O any](in []I, f func(I) O) []O {
 
 func (r Shipyard) MarshalJSON() ([]byte, error) {
 	var concrete struct {
-		Source   *dagger.Directory
-		BakeFile string
-		GoImage  string
+		Source               *dagger.Directory
+		BakeFile             string
+		GitDir               *dagger.Directory
+		Project              string
+		ProjectFrom          string
+		BuildRegistry        string
+		ReleaseRegistry      string
+		Set                  []string
+		RegistryTunnel       []*dagger.Service
+		InsecureRegistry     []string
+		Arm64                bool
+		Armv7                bool
+		ArmBuilderSetting    string
+		AuthHosts            []string
+		AuthUsers            []string
+		AuthSecrets          []*dagger.Secret
+		Ci                   CiContext
+		BuildSecretIDs       []string
+		BuildSecrets         []*dagger.Secret
+		UpdateLatestStrategy string
+		TagTypeOverride      string
+		Ec2                  Ec2Settings
 	}
 	concrete.Source = r.Source
 	concrete.BakeFile = r.BakeFile
-	concrete.GoImage = r.GoImage
+	concrete.GitDir = r.GitDir
+	concrete.Project = r.Project
+	concrete.ProjectFrom = r.ProjectFrom
+	concrete.BuildRegistry = r.BuildRegistry
+	concrete.ReleaseRegistry = r.ReleaseRegistry
+	concrete.Set = r.Set
+	concrete.RegistryTunnel = r.RegistryTunnel
+	concrete.InsecureRegistry = r.InsecureRegistry
+	concrete.Arm64 = r.Arm64
+	concrete.Armv7 = r.Armv7
+	concrete.ArmBuilderSetting = r.ArmBuilderSetting
+	concrete.AuthHosts = r.AuthHosts
+	concrete.AuthUsers = r.AuthUsers
+	concrete.AuthSecrets = r.AuthSecrets
+	concrete.Ci = r.Ci
+	concrete.BuildSecretIDs = r.BuildSecretIDs
+	concrete.BuildSecrets = r.BuildSecrets
+	concrete.UpdateLatestStrategy = r.UpdateLatestStrategy
+	concrete.TagTypeOverride = r.TagTypeOverride
+	concrete.Ec2 = r.Ec2
 	return json.Marshal(&concrete)
 }
 
 func (r *Shipyard) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
-		Source   *dagger.Directory
-		BakeFile string
-		GoImage  string
+		Source               *dagger.Directory
+		BakeFile             string
+		GitDir               *dagger.Directory
+		Project              string
+		ProjectFrom          string
+		BuildRegistry        string
+		ReleaseRegistry      string
+		Set                  []string
+		RegistryTunnel       []*dagger.Service
+		InsecureRegistry     []string
+		Arm64                bool
+		Armv7                bool
+		ArmBuilderSetting    string
+		AuthHosts            []string
+		AuthUsers            []string
+		AuthSecrets          []*dagger.Secret
+		Ci                   CiContext
+		BuildSecretIDs       []string
+		BuildSecrets         []*dagger.Secret
+		UpdateLatestStrategy string
+		TagTypeOverride      string
+		Ec2                  Ec2Settings
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -79,7 +136,26 @@ func (r *Shipyard) UnmarshalJSON(bs []byte) error {
 	}
 	r.Source = concrete.Source
 	r.BakeFile = concrete.BakeFile
-	r.GoImage = concrete.GoImage
+	r.GitDir = concrete.GitDir
+	r.Project = concrete.Project
+	r.ProjectFrom = concrete.ProjectFrom
+	r.BuildRegistry = concrete.BuildRegistry
+	r.ReleaseRegistry = concrete.ReleaseRegistry
+	r.Set = concrete.Set
+	r.RegistryTunnel = concrete.RegistryTunnel
+	r.InsecureRegistry = concrete.InsecureRegistry
+	r.Arm64 = concrete.Arm64
+	r.Armv7 = concrete.Armv7
+	r.ArmBuilderSetting = concrete.ArmBuilderSetting
+	r.AuthHosts = concrete.AuthHosts
+	r.AuthUsers = concrete.AuthUsers
+	r.AuthSecrets = concrete.AuthSecrets
+	r.Ci = concrete.Ci
+	r.BuildSecretIDs = concrete.BuildSecretIDs
+	r.BuildSecrets = concrete.BuildSecrets
+	r.UpdateLatestStrategy = concrete.UpdateLatestStrategy
+	r.TagTypeOverride = concrete.TagTypeOverride
+	r.Ec2 = concrete.Ec2
 	return nil
 }
 
@@ -109,77 +185,57 @@ func (r *TestRun) UnmarshalJSON(bs []byte) error {
 
 func (r Images) MarshalJSON() ([]byte, error) {
 	var concrete struct {
-		Images []*Image
+		Images   []*Image
+		Pipeline *Shipyard
 	}
 	concrete.Images = r.Images
+	concrete.Pipeline = r.Pipeline
 	return json.Marshal(&concrete)
 }
 
 func (r *Images) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
-		Images []*Image
+		Images   []*Image
+		Pipeline *Shipyard
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
 		return err
 	}
 	r.Images = concrete.Images
+	r.Pipeline = concrete.Pipeline
 	return nil
 }
 
-func (r E2C) MarshalJSON() ([]byte, error) {
+func (r ArmBuilder) MarshalJSON() ([]byte, error) {
 	var concrete struct {
-		M                  *Shipyard
-		Settings           string
-		AwsAccessKeyID     *dagger.Secret
-		AwsSecretAccessKey *dagger.Secret
-		SSHKey             *dagger.Secret
-		SSHHostKey         string
-		Ec2Endpoint        string
-		Ec2Tunnel          *dagger.Service
-		StateDir           *dagger.Directory
-		RemoteSocket       string
+		M        *Shipyard
+		Ref      string
+		Tag      string
+		StateDir *dagger.Directory
 	}
 	concrete.M = r.M
-	concrete.Settings = r.Settings
-	concrete.AwsAccessKeyID = r.AwsAccessKeyID
-	concrete.AwsSecretAccessKey = r.AwsSecretAccessKey
-	concrete.SSHKey = r.SSHKey
-	concrete.SSHHostKey = r.SSHHostKey
-	concrete.Ec2Endpoint = r.Ec2Endpoint
-	concrete.Ec2Tunnel = r.Ec2Tunnel
+	concrete.Ref = r.Ref
+	concrete.Tag = r.Tag
 	concrete.StateDir = r.StateDir
-	concrete.RemoteSocket = r.RemoteSocket
 	return json.Marshal(&concrete)
 }
 
-func (r *E2C) UnmarshalJSON(bs []byte) error {
+func (r *ArmBuilder) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
-		M                  *Shipyard
-		Settings           string
-		AwsAccessKeyID     *dagger.Secret
-		AwsSecretAccessKey *dagger.Secret
-		SSHKey             *dagger.Secret
-		SSHHostKey         string
-		Ec2Endpoint        string
-		Ec2Tunnel          *dagger.Service
-		StateDir           *dagger.Directory
-		RemoteSocket       string
+		M        *Shipyard
+		Ref      string
+		Tag      string
+		StateDir *dagger.Directory
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
 		return err
 	}
 	r.M = concrete.M
-	r.Settings = concrete.Settings
-	r.AwsAccessKeyID = concrete.AwsAccessKeyID
-	r.AwsSecretAccessKey = concrete.AwsSecretAccessKey
-	r.SSHKey = concrete.SSHKey
-	r.SSHHostKey = concrete.SSHHostKey
-	r.Ec2Endpoint = concrete.Ec2Endpoint
-	r.Ec2Tunnel = concrete.Ec2Tunnel
+	r.Ref = concrete.Ref
+	r.Tag = concrete.Tag
 	r.StateDir = concrete.StateDir
-	r.RemoteSocket = concrete.RemoteSocket
 	return nil
 }
 
@@ -332,155 +388,71 @@ func dispatch(ctx context.Context) (rerr error) {
 func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName string, inputArgs map[string][]byte) (_ any, err error) {
 	_ = inputArgs
 	switch parentName {
-	case "E2C":
+	case "ArmBuilder":
 		switch fnName {
 		case "Build":
-			var parent E2C
+			var parent ArmBuilder
 			err = json.Unmarshal(parentJSON, &parent)
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			var platform []string
-			if inputArgs["platform"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["platform"]), &platform)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platform", err))
-				}
-			}
-			var target []string
-			if inputArgs["target"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["target"]), &target)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg target", err))
-				}
-			}
-			var set []string
-			if inputArgs["set"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["set"]), &set)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg set", err))
-				}
-			}
-			var username string
-			if inputArgs["username"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["username"]), &username)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg username", err))
-				}
-			}
-			var password *dagger.Secret
-			if inputArgs["password"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["password"]), &password)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg password", err))
-				}
-			}
-			var daggerCli *dagger.File
-			if inputArgs["daggerCli"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["daggerCli"]), &daggerCli)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg daggerCli", err))
-				}
-			}
-			var module string
-			if inputArgs["module"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["module"]), &module)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg module", err))
-				}
-			}
-			return (*E2C).Build(&parent, ctx, platform, target, set, username, password, daggerCli, module)
+			return (*ArmBuilder).Build(&parent, ctx)
 		case "Cleanup":
-			var parent E2C
+			var parent ArmBuilder
 			err = json.Unmarshal(parentJSON, &parent)
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			var daggerCli *dagger.File
-			if inputArgs["daggerCli"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["daggerCli"]), &daggerCli)
+			return (*ArmBuilder).Cleanup(&parent, ctx)
+		case "ProvisionScript":
+			var parent ArmBuilder
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var sshHostPrivateKey *dagger.Secret
+			if inputArgs["sshHostPrivateKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sshHostPrivateKey"]), &sshHostPrivateKey)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg daggerCli", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshHostPrivateKey", err))
 				}
 			}
-			return (*E2C).Cleanup(&parent, ctx, daggerCli)
+			var sshClientPublicKey string
+			if inputArgs["sshClientPublicKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sshClientPublicKey"]), &sshClientPublicKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshClientPublicKey", err))
+				}
+			}
+			var sshUser string
+			if inputArgs["sshUser"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sshUser"]), &sshUser)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshUser", err))
+				}
+			}
+			return (*ArmBuilder).ProvisionScript(&parent, ctx, sshHostPrivateKey, sshClientPublicKey, sshUser)
 		case "Reap":
-			var parent E2C
+			var parent ArmBuilder
 			err = json.Unmarshal(parentJSON, &parent)
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			return (*E2C).Reap(&parent, ctx)
-		case "Run":
-			var parent E2C
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var platform []string
-			if inputArgs["platform"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["platform"]), &platform)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platform", err))
-				}
-			}
-			var target []string
-			if inputArgs["target"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["target"]), &target)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg target", err))
-				}
-			}
-			var set []string
-			if inputArgs["set"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["set"]), &set)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg set", err))
-				}
-			}
-			var username string
-			if inputArgs["username"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["username"]), &username)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg username", err))
-				}
-			}
-			var password *dagger.Secret
-			if inputArgs["password"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["password"]), &password)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg password", err))
-				}
-			}
-			var daggerCli *dagger.File
-			if inputArgs["daggerCli"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["daggerCli"]), &daggerCli)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg daggerCli", err))
-				}
-			}
-			var module string
-			if inputArgs["module"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["module"]), &module)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg module", err))
-				}
-			}
-			return (*E2C).Run(&parent, ctx, platform, target, set, username, password, daggerCli, module)
+			return (*ArmBuilder).Reap(&parent, ctx)
 		case "Setup":
-			var parent E2C
+			var parent ArmBuilder
 			err = json.Unmarshal(parentJSON, &parent)
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			return (*E2C).Setup(&parent, ctx)
+			return (*ArmBuilder).Setup(&parent, ctx)
 		case "Teardown":
-			var parent E2C
+			var parent ArmBuilder
 			err = json.Unmarshal(parentJSON, &parent)
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			return (*E2C).Teardown(&parent, ctx)
+			return (*ArmBuilder).Teardown(&parent, ctx)
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}
@@ -513,28 +485,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			var username string
-			if inputArgs["username"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["username"]), &username)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg username", err))
-				}
-			}
-			var password *dagger.Secret
-			if inputArgs["password"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["password"]), &password)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg password", err))
-				}
-			}
-			var platformTag string
-			if inputArgs["platformTag"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["platformTag"]), &platformTag)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platformTag", err))
-				}
-			}
-			return (*Images).Publish(&parent, ctx, username, password, platformTag)
+			return (*Images).Publish(&parent, ctx)
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}
@@ -546,32 +497,256 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			var jobId string
-			if inputArgs["jobId"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["jobId"]), &jobId)
+			var ref string
+			if inputArgs["ref"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["ref"]), &ref)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg jobId", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg ref", err))
 				}
 			}
-			var pipelineId string
-			if inputArgs["pipelineId"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["pipelineId"]), &pipelineId)
+			var tag string
+			if inputArgs["tag"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tag"]), &tag)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg pipelineId", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tag", err))
 				}
 			}
-			var region string
-			if inputArgs["region"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["region"]), &region)
+			var stateDir *dagger.Directory
+			if inputArgs["stateDir"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["stateDir"]), &stateDir)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg region", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg stateDir", err))
 				}
 			}
-			var strategy string
-			if inputArgs["strategy"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["strategy"]), &strategy)
+			return (*Shipyard).ArmBuilder(&parent, ref, tag, stateDir), nil
+		case "Build":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var target []string
+			if inputArgs["target"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["target"]), &target)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg strategy", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg target", err))
+				}
+			}
+			var platform []string
+			if inputArgs["platform"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["platform"]), &platform)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platform", err))
+				}
+			}
+			return (*Shipyard).Build(&parent, ctx, target, platform)
+		case "Check":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var goImage string
+			if inputArgs["goImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["goImage"]), &goImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg goImage", err))
+				}
+			}
+			return (*Shipyard).Check(&parent, ctx, goImage)
+		case "Lint":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var packages []string
+			if inputArgs["packages"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["packages"]), &packages)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg packages", err))
+				}
+			}
+			return (*Shipyard).Lint(&parent, ctx, packages)
+		case "Plan":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var ref string
+			if inputArgs["ref"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["ref"]), &ref)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg ref", err))
+				}
+			}
+			var tag string
+			if inputArgs["tag"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tag"]), &tag)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tag", err))
+				}
+			}
+			var only string
+			if inputArgs["only"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["only"]), &only)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg only", err))
+				}
+			}
+			var format string
+			if inputArgs["format"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg format", err))
+				}
+			}
+			return (*Shipyard).Plan(&parent, ctx, ref, tag, only, format)
+		case "Release":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var ref string
+			if inputArgs["ref"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["ref"]), &ref)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg ref", err))
+				}
+			}
+			var tag string
+			if inputArgs["tag"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tag"]), &tag)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tag", err))
+				}
+			}
+			var only string
+			if inputArgs["only"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["only"]), &only)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg only", err))
+				}
+			}
+			var dryRun bool
+			if inputArgs["dryRun"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dryRun"]), &dryRun)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dryRun", err))
+				}
+			}
+			return (*Shipyard).Release(&parent, ctx, ref, tag, only, dryRun)
+		case "Test":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var target string
+			if inputArgs["target"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["target"]), &target)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg target", err))
+				}
+			}
+			var command []string
+			if inputArgs["command"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["command"]), &command)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg command", err))
+				}
+			}
+			return (*Shipyard).Test(&parent, ctx, target, command)
+		case "WithArmAccess":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var awsAccessKeyId *dagger.Secret
+			if inputArgs["awsAccessKeyId"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["awsAccessKeyId"]), &awsAccessKeyId)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg awsAccessKeyId", err))
+				}
+			}
+			var awsSecretAccessKey *dagger.Secret
+			if inputArgs["awsSecretAccessKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["awsSecretAccessKey"]), &awsSecretAccessKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg awsSecretAccessKey", err))
+				}
+			}
+			var awsSessionToken *dagger.Secret
+			if inputArgs["awsSessionToken"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["awsSessionToken"]), &awsSessionToken)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg awsSessionToken", err))
+				}
+			}
+			var sshPrivateKey *dagger.Secret
+			if inputArgs["sshPrivateKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sshPrivateKey"]), &sshPrivateKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshPrivateKey", err))
+				}
+			}
+			var sshHostKey string
+			if inputArgs["sshHostKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sshHostKey"]), &sshHostKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshHostKey", err))
+				}
+			}
+			var sshUser string
+			if inputArgs["sshUser"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sshUser"]), &sshUser)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshUser", err))
+				}
+			}
+			var sshPort int
+			if inputArgs["sshPort"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sshPort"]), &sshPort)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshPort", err))
+				}
+			}
+			var remoteSocket string
+			if inputArgs["remoteSocket"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["remoteSocket"]), &remoteSocket)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg remoteSocket", err))
+				}
+			}
+			var daggerCli *dagger.File
+			if inputArgs["daggerCli"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["daggerCli"]), &daggerCli)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg daggerCli", err))
+				}
+			}
+			var moduleSource *dagger.Directory
+			if inputArgs["moduleSource"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["moduleSource"]), &moduleSource)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg moduleSource", err))
+				}
+			}
+			return (*Shipyard).WithArmAccess(&parent, awsAccessKeyId, awsSecretAccessKey, awsSessionToken, sshPrivateKey, sshHostKey, sshUser, sshPort, remoteSocket, daggerCli, moduleSource), nil
+		case "WithArmInstance":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var instanceStrategy string
+			if inputArgs["instanceStrategy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["instanceStrategy"]), &instanceStrategy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg instanceStrategy", err))
 				}
 			}
 			var instanceId string
@@ -616,11 +791,11 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg subnets", err))
 				}
 			}
-			var project string
-			if inputArgs["project"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["project"]), &project)
+			var region string
+			if inputArgs["region"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["region"]), &region)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg project", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg region", err))
 				}
 			}
 			var ttl string
@@ -630,165 +805,256 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg ttl", err))
 				}
 			}
-			var waitTimeout string
-			if inputArgs["waitTimeout"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["waitTimeout"]), &waitTimeout)
+			var endpoint string
+			if inputArgs["endpoint"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["endpoint"]), &endpoint)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg waitTimeout", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg endpoint", err))
 				}
 			}
-			var awsAccessKeyId *dagger.Secret
-			if inputArgs["awsAccessKeyId"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["awsAccessKeyId"]), &awsAccessKeyId)
+			var tunnel *dagger.Service
+			if inputArgs["tunnel"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tunnel"]), &tunnel)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg awsAccessKeyId", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tunnel", err))
 				}
 			}
-			var awsSecretAccessKey *dagger.Secret
-			if inputArgs["awsSecretAccessKey"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["awsSecretAccessKey"]), &awsSecretAccessKey)
+			var onBuilderLoss string
+			if inputArgs["onBuilderLoss"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["onBuilderLoss"]), &onBuilderLoss)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg awsSecretAccessKey", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg onBuilderLoss", err))
 				}
 			}
-			var sshKey *dagger.Secret
-			if inputArgs["sshKey"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["sshKey"]), &sshKey)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshKey", err))
-				}
-			}
-			var sshHostKey string
-			if inputArgs["sshHostKey"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["sshHostKey"]), &sshHostKey)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshHostKey", err))
-				}
-			}
-			var sshUser string
-			if inputArgs["sshUser"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["sshUser"]), &sshUser)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshUser", err))
-				}
-			}
-			var sshPort int
-			if inputArgs["sshPort"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["sshPort"]), &sshPort)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshPort", err))
-				}
-			}
-			var remoteSocket string
-			if inputArgs["remoteSocket"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["remoteSocket"]), &remoteSocket)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg remoteSocket", err))
-				}
-			}
-			var ec2Endpoint string
-			if inputArgs["ec2Endpoint"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["ec2Endpoint"]), &ec2Endpoint)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg ec2Endpoint", err))
-				}
-			}
-			var ec2Tunnel *dagger.Service
-			if inputArgs["ec2Tunnel"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["ec2Tunnel"]), &ec2Tunnel)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg ec2Tunnel", err))
-				}
-			}
-			var sshAddrOverride string
-			if inputArgs["sshAddrOverride"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["sshAddrOverride"]), &sshAddrOverride)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshAddrOverride", err))
-				}
-			}
-			var stateDir *dagger.Directory
-			if inputArgs["stateDir"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["stateDir"]), &stateDir)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg stateDir", err))
-				}
-			}
-			return (*Shipyard).ArmBuilder(&parent, jobId, pipelineId, region, strategy, instanceId, launchTemplateId, launchTemplateVersion, useSpot, spotMaxPrice, subnets, project, ttl, waitTimeout, awsAccessKeyId, awsSecretAccessKey, sshKey, sshHostKey, sshUser, sshPort, remoteSocket, ec2Endpoint, ec2Tunnel, sshAddrOverride, stateDir), nil
-		case "Build":
+			return (*Shipyard).WithArmInstance(&parent, instanceStrategy, instanceId, launchTemplateId, launchTemplateVersion, useSpot, spotMaxPrice, subnets, region, ttl, endpoint, tunnel, onBuilderLoss), nil
+		case "WithArmProvisioning":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			var target []string
-			if inputArgs["target"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["target"]), &target)
+			var engineUrl string
+			if inputArgs["engineUrl"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["engineUrl"]), &engineUrl)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg target", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg engineUrl", err))
 				}
 			}
-			var platform []string
-			if inputArgs["platform"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["platform"]), &platform)
+			var engineSha256 string
+			if inputArgs["engineSha256"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["engineSha256"]), &engineSha256)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platform", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg engineSha256", err))
 				}
 			}
-			var set []string
-			if inputArgs["set"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["set"]), &set)
+			var mirror []string
+			if inputArgs["mirror"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg set", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
 				}
 			}
-			return (*Shipyard).Build(&parent, ctx, target, platform, set)
-		case "Check":
+			var entitlement []string
+			if inputArgs["entitlement"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["entitlement"]), &entitlement)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg entitlement", err))
+				}
+			}
+			var env []string
+			if inputArgs["env"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["env"]), &env)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg env", err))
+				}
+			}
+			var networkCidr string
+			if inputArgs["networkCidr"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["networkCidr"]), &networkCidr)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg networkCidr", err))
+				}
+			}
+			var readyTimeout string
+			if inputArgs["readyTimeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["readyTimeout"]), &readyTimeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg readyTimeout", err))
+				}
+			}
+			return (*Shipyard).WithArmProvisioning(&parent, engineUrl, engineSha256, mirror, entitlement, env, networkCidr, readyTimeout), nil
+		case "WithAwsWebIdentity":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			return (*Shipyard).Check(&parent, ctx)
-		case "Lint":
+			var roleArn string
+			if inputArgs["roleArn"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["roleArn"]), &roleArn)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg roleArn", err))
+				}
+			}
+			var webIdentityToken *dagger.Secret
+			if inputArgs["webIdentityToken"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["webIdentityToken"]), &webIdentityToken)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg webIdentityToken", err))
+				}
+			}
+			var sessionName string
+			if inputArgs["sessionName"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sessionName"]), &sessionName)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sessionName", err))
+				}
+			}
+			return (*Shipyard).WithAwsWebIdentity(&parent, roleArn, webIdentityToken, sessionName), nil
+		case "WithBuildSecret":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			var packages []string
-			if inputArgs["packages"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["packages"]), &packages)
+			var id string
+			if inputArgs["id"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["id"]), &id)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg packages", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg id", err))
 				}
 			}
-			return (*Shipyard).Lint(&parent, ctx, packages)
-		case "Manifests":
+			var secret *dagger.Secret
+			if inputArgs["secret"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["secret"]), &secret)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg secret", err))
+				}
+			}
+			return (*Shipyard).WithBuildSecret(&parent, id, secret), nil
+		case "WithGitlab":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			var target []string
-			if inputArgs["target"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["target"]), &target)
+			var commitRefName string
+			if inputArgs["commitRefName"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["commitRefName"]), &commitRefName)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg target", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg commitRefName", err))
 				}
 			}
-			var platform []string
-			if inputArgs["platform"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["platform"]), &platform)
+			var commitTag string
+			if inputArgs["commitTag"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["commitTag"]), &commitTag)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platform", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg commitTag", err))
 				}
 			}
-			var set []string
-			if inputArgs["set"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["set"]), &set)
+			var commitTagMessage string
+			if inputArgs["commitTagMessage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["commitTagMessage"]), &commitTagMessage)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg set", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg commitTagMessage", err))
+				}
+			}
+			var defaultBranch string
+			if inputArgs["defaultBranch"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["defaultBranch"]), &defaultBranch)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg defaultBranch", err))
+				}
+			}
+			var mergeRequestIid string
+			if inputArgs["mergeRequestIid"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mergeRequestIid"]), &mergeRequestIid)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mergeRequestIid", err))
+				}
+			}
+			var commitSha string
+			if inputArgs["commitSha"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["commitSha"]), &commitSha)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg commitSha", err))
+				}
+			}
+			var serverUrl string
+			if inputArgs["serverUrl"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["serverUrl"]), &serverUrl)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg serverUrl", err))
+				}
+			}
+			var projectId string
+			if inputArgs["projectId"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["projectId"]), &projectId)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg projectId", err))
+				}
+			}
+			var jobToken *dagger.Secret
+			if inputArgs["jobToken"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["jobToken"]), &jobToken)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg jobToken", err))
+				}
+			}
+			var pipelineId string
+			if inputArgs["pipelineId"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["pipelineId"]), &pipelineId)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg pipelineId", err))
+				}
+			}
+			var jobId string
+			if inputArgs["jobId"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["jobId"]), &jobId)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg jobId", err))
+				}
+			}
+			var projectName string
+			if inputArgs["projectName"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["projectName"]), &projectName)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg projectName", err))
+				}
+			}
+			return (*Shipyard).WithGitlab(&parent, commitRefName, commitTag, commitTagMessage, defaultBranch, mergeRequestIid, commitSha, serverUrl, projectId, jobToken, pipelineId, jobId, projectName), nil
+		case "WithLatest":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var updateLatestStrategy string
+			if inputArgs["updateLatestStrategy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["updateLatestStrategy"]), &updateLatestStrategy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg updateLatestStrategy", err))
+				}
+			}
+			var tagTypeOverride string
+			if inputArgs["tagTypeOverride"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tagTypeOverride"]), &tagTypeOverride)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tagTypeOverride", err))
+				}
+			}
+			return (*Shipyard).WithLatest(&parent, updateLatestStrategy, tagTypeOverride), nil
+		case "WithRegistryAuth":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var address string
+			if inputArgs["address"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["address"]), &address)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg address", err))
 				}
 			}
 			var username string
@@ -798,420 +1064,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg username", err))
 				}
 			}
-			var password *dagger.Secret
-			if inputArgs["password"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["password"]), &password)
+			var secret *dagger.Secret
+			if inputArgs["secret"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["secret"]), &secret)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg password", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg secret", err))
 				}
 			}
-			var platformTag string
-			if inputArgs["platformTag"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["platformTag"]), &platformTag)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platformTag", err))
-				}
-			}
-			var revision string
-			if inputArgs["revision"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["revision"]), &revision)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg revision", err))
-				}
-			}
-			var registryTunnel []*dagger.Service
-			if inputArgs["registryTunnel"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["registryTunnel"]), &registryTunnel)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryTunnel", err))
-				}
-			}
-			return (*Shipyard).Manifests(&parent, ctx, target, platform, set, username, password, platformTag, revision, registryTunnel)
-		case "Plan":
-			var parent Shipyard
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var ref string
-			if inputArgs["ref"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["ref"]), &ref)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg ref", err))
-				}
-			}
-			var tag string
-			if inputArgs["tag"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["tag"]), &tag)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tag", err))
-				}
-			}
-			var defaultBranch string
-			if inputArgs["defaultBranch"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["defaultBranch"]), &defaultBranch)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg defaultBranch", err))
-				}
-			}
-			var mergeRequest string
-			if inputArgs["mergeRequest"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["mergeRequest"]), &mergeRequest)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mergeRequest", err))
-				}
-			}
-			var buildRegistry string
-			if inputArgs["buildRegistry"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["buildRegistry"]), &buildRegistry)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildRegistry", err))
-				}
-			}
-			var releaseRegistry string
-			if inputArgs["releaseRegistry"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["releaseRegistry"]), &releaseRegistry)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg releaseRegistry", err))
-				}
-			}
-			var releaseRegistryUser string
-			if inputArgs["releaseRegistryUser"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["releaseRegistryUser"]), &releaseRegistryUser)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg releaseRegistryUser", err))
-				}
-			}
-			var releaseRegistryPassword *dagger.Secret
-			if inputArgs["releaseRegistryPassword"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["releaseRegistryPassword"]), &releaseRegistryPassword)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg releaseRegistryPassword", err))
-				}
-			}
-			var project string
-			if inputArgs["project"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["project"]), &project)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg project", err))
-				}
-			}
-			var latestStrategy string
-			if inputArgs["latestStrategy"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["latestStrategy"]), &latestStrategy)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg latestStrategy", err))
-				}
-			}
-			var tagTypeOverride string
-			if inputArgs["tagTypeOverride"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["tagTypeOverride"]), &tagTypeOverride)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tagTypeOverride", err))
-				}
-			}
-			var tagMessage string
-			if inputArgs["tagMessage"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["tagMessage"]), &tagMessage)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tagMessage", err))
-				}
-			}
-			var gitlabUrl string
-			if inputArgs["gitlabUrl"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["gitlabUrl"]), &gitlabUrl)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg gitlabUrl", err))
-				}
-			}
-			var projectId string
-			if inputArgs["projectId"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["projectId"]), &projectId)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg projectId", err))
-				}
-			}
-			var gitlabToken *dagger.Secret
-			if inputArgs["gitlabToken"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["gitlabToken"]), &gitlabToken)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg gitlabToken", err))
-				}
-			}
-			var gitDir *dagger.Directory
-			if inputArgs["gitDir"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["gitDir"]), &gitDir)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg gitDir", err))
-				}
-			}
-			var arm64 bool
-			if inputArgs["arm64"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["arm64"]), &arm64)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg arm64", err))
-				}
-			}
-			var armv7 bool
-			if inputArgs["armv7"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["armv7"]), &armv7)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg armv7", err))
-				}
-			}
-			var armBuilder string
-			if inputArgs["armBuilder"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["armBuilder"]), &armBuilder)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg armBuilder", err))
-				}
-			}
-			var set []string
-			if inputArgs["set"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["set"]), &set)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg set", err))
-				}
-			}
-			var registryTunnel []*dagger.Service
-			if inputArgs["registryTunnel"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["registryTunnel"]), &registryTunnel)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryTunnel", err))
-				}
-			}
-			return (*Shipyard).Plan(&parent, ctx, ref, tag, defaultBranch, mergeRequest, buildRegistry, releaseRegistry, releaseRegistryUser, releaseRegistryPassword, project, latestStrategy, tagTypeOverride, tagMessage, gitlabUrl, projectId, gitlabToken, gitDir, arm64, armv7, armBuilder, set, registryTunnel)
-		case "Release":
-			var parent Shipyard
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var ref string
-			if inputArgs["ref"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["ref"]), &ref)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg ref", err))
-				}
-			}
-			var tag string
-			if inputArgs["tag"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["tag"]), &tag)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tag", err))
-				}
-			}
-			var defaultBranch string
-			if inputArgs["defaultBranch"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["defaultBranch"]), &defaultBranch)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg defaultBranch", err))
-				}
-			}
-			var mergeRequest string
-			if inputArgs["mergeRequest"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["mergeRequest"]), &mergeRequest)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mergeRequest", err))
-				}
-			}
-			var only string
-			if inputArgs["only"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["only"]), &only)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg only", err))
-				}
-			}
-			var dryRun bool
-			if inputArgs["dryRun"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["dryRun"]), &dryRun)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dryRun", err))
-				}
-			}
-			var buildRegistry string
-			if inputArgs["buildRegistry"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["buildRegistry"]), &buildRegistry)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildRegistry", err))
-				}
-			}
-			var buildRegistryUser string
-			if inputArgs["buildRegistryUser"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["buildRegistryUser"]), &buildRegistryUser)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildRegistryUser", err))
-				}
-			}
-			var buildRegistryPassword *dagger.Secret
-			if inputArgs["buildRegistryPassword"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["buildRegistryPassword"]), &buildRegistryPassword)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildRegistryPassword", err))
-				}
-			}
-			var releaseRegistry string
-			if inputArgs["releaseRegistry"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["releaseRegistry"]), &releaseRegistry)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg releaseRegistry", err))
-				}
-			}
-			var releaseRegistryUser string
-			if inputArgs["releaseRegistryUser"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["releaseRegistryUser"]), &releaseRegistryUser)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg releaseRegistryUser", err))
-				}
-			}
-			var releaseRegistryPassword *dagger.Secret
-			if inputArgs["releaseRegistryPassword"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["releaseRegistryPassword"]), &releaseRegistryPassword)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg releaseRegistryPassword", err))
-				}
-			}
-			var project string
-			if inputArgs["project"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["project"]), &project)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg project", err))
-				}
-			}
-			var latestStrategy string
-			if inputArgs["latestStrategy"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["latestStrategy"]), &latestStrategy)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg latestStrategy", err))
-				}
-			}
-			var tagTypeOverride string
-			if inputArgs["tagTypeOverride"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["tagTypeOverride"]), &tagTypeOverride)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tagTypeOverride", err))
-				}
-			}
-			var tagMessage string
-			if inputArgs["tagMessage"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["tagMessage"]), &tagMessage)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tagMessage", err))
-				}
-			}
-			var gitlabUrl string
-			if inputArgs["gitlabUrl"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["gitlabUrl"]), &gitlabUrl)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg gitlabUrl", err))
-				}
-			}
-			var projectId string
-			if inputArgs["projectId"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["projectId"]), &projectId)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg projectId", err))
-				}
-			}
-			var gitlabToken *dagger.Secret
-			if inputArgs["gitlabToken"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["gitlabToken"]), &gitlabToken)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg gitlabToken", err))
-				}
-			}
-			var gitDir *dagger.Directory
-			if inputArgs["gitDir"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["gitDir"]), &gitDir)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg gitDir", err))
-				}
-			}
-			var arm64 bool
-			if inputArgs["arm64"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["arm64"]), &arm64)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg arm64", err))
-				}
-			}
-			var armv7 bool
-			if inputArgs["armv7"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["armv7"]), &armv7)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg armv7", err))
-				}
-			}
-			var armBuilder string
-			if inputArgs["armBuilder"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["armBuilder"]), &armBuilder)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg armBuilder", err))
-				}
-			}
-			var revision string
-			if inputArgs["revision"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["revision"]), &revision)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg revision", err))
-				}
-			}
-			var set []string
-			if inputArgs["set"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["set"]), &set)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg set", err))
-				}
-			}
-			var registryTunnel []*dagger.Service
-			if inputArgs["registryTunnel"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["registryTunnel"]), &registryTunnel)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryTunnel", err))
-				}
-			}
-			return (*Shipyard).Release(&parent, ctx, ref, tag, defaultBranch, mergeRequest, only, dryRun, buildRegistry, buildRegistryUser, buildRegistryPassword, releaseRegistry, releaseRegistryUser, releaseRegistryPassword, project, latestStrategy, tagTypeOverride, tagMessage, gitlabUrl, projectId, gitlabToken, gitDir, arm64, armv7, armBuilder, revision, set, registryTunnel)
-		case "Test":
-			var parent Shipyard
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var testTarget string
-			if inputArgs["testTarget"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["testTarget"]), &testTarget)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg testTarget", err))
-				}
-			}
-			var serviceTarget string
-			if inputArgs["serviceTarget"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["serviceTarget"]), &serviceTarget)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg serviceTarget", err))
-				}
-			}
-			var serviceAlias string
-			if inputArgs["serviceAlias"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["serviceAlias"]), &serviceAlias)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg serviceAlias", err))
-				}
-			}
-			var command []string
-			if inputArgs["command"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["command"]), &command)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg command", err))
-				}
-			}
-			var set []string
-			if inputArgs["set"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["set"]), &set)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg set", err))
-				}
-			}
-			return (*Shipyard).Test(&parent, ctx, testTarget, serviceTarget, serviceAlias, command, set)
+			return (*Shipyard).WithRegistryAuth(&parent, address, username, secret), nil
 		case "":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1232,14 +1092,77 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bakeFile", err))
 				}
 			}
-			var goImage string
-			if inputArgs["goImage"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["goImage"]), &goImage)
+			var gitDir *dagger.Directory
+			if inputArgs["gitDir"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["gitDir"]), &gitDir)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg goImage", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg gitDir", err))
 				}
 			}
-			return New(source, bakeFile, goImage), nil
+			var project string
+			if inputArgs["project"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["project"]), &project)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg project", err))
+				}
+			}
+			var buildRegistry string
+			if inputArgs["buildRegistry"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["buildRegistry"]), &buildRegistry)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildRegistry", err))
+				}
+			}
+			var releaseRegistry string
+			if inputArgs["releaseRegistry"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["releaseRegistry"]), &releaseRegistry)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg releaseRegistry", err))
+				}
+			}
+			var set []string
+			if inputArgs["set"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["set"]), &set)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg set", err))
+				}
+			}
+			var registryTunnel []*dagger.Service
+			if inputArgs["registryTunnel"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["registryTunnel"]), &registryTunnel)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryTunnel", err))
+				}
+			}
+			var insecureRegistry []string
+			if inputArgs["insecureRegistry"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["insecureRegistry"]), &insecureRegistry)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg insecureRegistry", err))
+				}
+			}
+			var arm64 bool
+			if inputArgs["arm64"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["arm64"]), &arm64)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg arm64", err))
+				}
+			}
+			var armv7 bool
+			if inputArgs["armv7"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["armv7"]), &armv7)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg armv7", err))
+				}
+			}
+			var armBuilder string
+			if inputArgs["armBuilder"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["armBuilder"]), &armBuilder)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg armBuilder", err))
+				}
+			}
+			return New(ctx, source, bakeFile, gitDir, project, buildRegistry, releaseRegistry, set, registryTunnel, insecureRegistry, arm64, armv7, armBuilder)
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

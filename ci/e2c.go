@@ -2,390 +2,776 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/sync/errgroup"
 
 	"shipyard/ci/internal/dagger"
 	"shipyard/internal/e2c"
+	"shipyard/internal/plan"
+	"shipyard/internal/provision"
 )
 
 // engineVersion is the Dagger engine version this module pins; a remote engine must match it.
 const engineVersion = "v0.19.10"
 
-// E2C builds ARM images natively on an EC2 instance's Dagger engine, in the seed's phases.
-type E2C struct {
-	// +private
-	M *Shipyard
-	// The E2C_* settings as JSON (the form the variables are read in)
-	// +private
-	Settings string
-	// +private
-	AwsAccessKeyID *dagger.Secret
-	// +private
-	AwsSecretAccessKey *dagger.Secret
-	// +private
-	SSHKey *dagger.Secret
-	// +private
-	SSHHostKey string
-	// +private
-	Ec2Endpoint string
-	// +private
-	Ec2Tunnel *dagger.Service
-	// +private
-	StateDir *dagger.Directory
-	// +private
-	RemoteSocket string
+// Ec2Settings are the ARM builder's settings, named after the seed's E2C_* variables.
+type Ec2Settings struct {
+	InstanceStrategy      string
+	InstanceID            string
+	LaunchTemplateID      string
+	LaunchTemplateVersion string
+	OnBuilderLoss         string
+	UseSpot               bool
+	SpotMaxPrice          string
+	Subnets               []string
+	Region                string
+	TTL                   string
+	Endpoint              string
+	Tunnel                *dagger.Service
+	AccessKeyID           *dagger.Secret
+	SecretAccessKey       *dagger.Secret
+	SessionToken          *dagger.Secret
+	// GitLab OIDC: the role assumed with the job's ID token (WithAwsWebIdentity)
+	RoleARN          string
+	WebIdentityToken *dagger.Secret
+	RoleSessionName  string
+	SSHKey           *dagger.Secret
+	SSHHostKey       string
+	SSHUser          string
+	SSHPort          int
+	RemoteSocket     string
+	DaggerCli        *dagger.File
+	// ModuleSource is this module's tree (dagger.json at its top) for `dagger call -m` on the builder
+	ModuleSource *dagger.Directory
+	// How the module provisions a builder it launches with per-job keys (WithArmProvisioning)
+	EngineURL    string
+	EngineSHA256 string
+	Mirrors      []string
+	Entitlements []string
+	EngineEnv    []string
+	NetworkCIDR  string
+	ReadyTimeout string
 }
 
-// ArmBuilder: build ARM images natively on an EC2 instance's Dagger engine (phases: setup, build, cleanup, teardown, reap)
-func (m *Shipyard) ArmBuilder(
-	// CI job id: names the state file and tags the instance ($CI_JOB_ID)
-	jobId string,
-	// CI pipeline id, written into the instance tags ($CI_PIPELINE_ID; "local" on a laptop)
-	// +default="local"
-	pipelineId string,
-	// AWS region ($E2C_REGION)
-	// +default="eu-north-1"
-	region string,
-	// existing (start and stop one instance) or template (launch from a launch template, terminate after) ($E2C_STRATEGY)
+// WithArmInstance sets the EC2 instance that builds the ARM images natively (used with --arm-builder=ec2)
+func (m *Shipyard) WithArmInstance(
+	// existing (start and stop one instance) or template (launch one, terminate it after) ($E2C_INSTANCE_STRATEGY)
 	// +default="template"
-	strategy string,
+	instanceStrategy string,
 	// Instance of the existing strategy ($E2C_INSTANCE_ID)
 	// +optional
 	instanceId string,
 	// Launch template of the template strategy ($E2C_LAUNCH_TEMPLATE_ID)
 	// +optional
 	launchTemplateId string,
-	// Launch template version: $Latest, $Default or a number
+	// Launch template version: $Latest, $Default or a number ($E2C_LAUNCH_TEMPLATE_VERSION)
 	// +optional
 	launchTemplateVersion string,
 	// Request a spot instance, falling back to on-demand without capacity ($E2C_USE_SPOT)
 	// +optional
 	useSpot bool,
-	// Spot price cap in USD per hour; a cap raises the risk of interruption ($E2C_SPOT_MAX_PRICE)
+	// Spot price cap in USD per hour ($E2C_SPOT_MAX_PRICE)
 	// +optional
 	spotMaxPrice string,
 	// Subnets tried in order when there is no capacity ($E2C_SUBNETS)
 	// +optional
 	subnets []string,
-	// Project name in the instance tags ($CI_PROJECT_PATH)
-	// +default="shipyard"
-	project string,
-	// Instance lifetime after which the reaper terminates it
+	// AWS region ($AWS_DEFAULT_REGION)
+	// +default="eu-north-1"
+	region string,
+	// Instance lifetime after which any later run's reaper terminates it
 	// +default="3h"
 	ttl string,
-	// How long to wait for the instance to run with a public IP
-	// +default="5m"
-	waitTimeout string,
-	// AWS access key id (env:AWS_ACCESS_KEY_ID)
+	// EC2 API endpoint (empty: AWS's own), e.g. a VPC endpoint or an EC2-compatible API
+	// +optional
+	endpoint string,
+	// Tunnel to an EC2 API endpoint on the engine host's loopback, e.g. tcp://localhost:5010
+	// +optional
+	tunnel *dagger.Service,
+	// When the builder is lost mid-build: qemu (build those images here), on-demand (one on-demand builder in its place) or fail ($E2C_ON_BUILDER_LOSS)
+	// +default="qemu"
+	onBuilderLoss string,
+) *Shipyard {
+	c := *m
+	e := m.Ec2
+	e.OnBuilderLoss = onBuilderLoss
+	e.InstanceStrategy, e.InstanceID, e.LaunchTemplateID, e.LaunchTemplateVersion = instanceStrategy, instanceId, launchTemplateId, launchTemplateVersion
+	e.UseSpot, e.SpotMaxPrice, e.Subnets, e.Region, e.TTL, e.Endpoint, e.Tunnel = useSpot, spotMaxPrice, subnets, region, ttl, endpoint, tunnel
+	c.Ec2 = e
+	return &c
+}
+
+// WithArmAccess sets the credentials for EC2 and for the builder's SSH
+func (m *Shipyard) WithArmAccess(
+	// env:AWS_ACCESS_KEY_ID
 	// +optional
 	awsAccessKeyId *dagger.Secret,
-	// AWS secret access key (env:AWS_SECRET_ACCESS_KEY)
+	// env:AWS_SECRET_ACCESS_KEY
 	// +optional
 	awsSecretAccessKey *dagger.Secret,
-	// SSH private key of the builder's user (env:E2C_SSH_PRIVATE_KEY)
+	// env:AWS_SESSION_TOKEN, for temporary credentials
 	// +optional
-	sshKey *dagger.Secret,
-	// The builder's SSH host public key ("ssh-ed25519 AAAA…"), verified on every connection ($E2C_SSH_HOST_KEY)
+	awsSessionToken *dagger.Secret,
+	// The builder user's SSH private key, raw or base64-encoded as the seed documents (env:E2C_SSH_PRIVATE_KEY); with --ssh-host-key for an image that has its own keys, without both the module provisions a launched builder with per-job keys
+	// +optional
+	sshPrivateKey *dagger.Secret,
+	// The builder's SSH host public key ("ssh-ed25519 AAAA…"), verified on every connection ($E2C_SSH_HOST_KEY); without it and --ssh-private-key the module generates the job's keys and pins the generated host key
 	// +optional
 	sshHostKey string,
-	// SSH user on the builder
+	// SSH user on the builder ($E2C_SSH_USER)
 	// +default="root"
 	sshUser string,
 	// SSH port of the builder
 	// +default=22
 	sshPort int,
-	// The remote engine's unix socket on the builder
+	// The builder engine's unix socket
 	// +default="/run/dagger/engine.sock"
 	remoteSocket string,
-	// EC2 API endpoint (empty: AWS); for tests, e.g. http://127.0.0.1:5010 with --ec2-tunnel
+	// The dagger CLI that drives the builder's engine (default: the one of the pinned engine image)
 	// +optional
-	ec2Endpoint string,
-	// Tunnel to an EC2 API on the engine host's loopback, e.g. tcp://localhost:5010
+	daggerCli *dagger.File,
+	// This module as the dagger CLI runs it on the builder (default: this module's own source)
 	// +optional
-	ec2Tunnel *dagger.Service,
-	// TEST-ONLY: dial this host:port instead of the instance's public IP (a fake EC2 hands out addresses nothing listens on)
+	// +defaultPath="/"
+	// +ignore=["*", "!dagger.json", "!go.mod", "!go.sum", "!ci", "!ci/**", "!internal", "!internal/**", "internal/**/testdata/fuzz"]
+	moduleSource *dagger.Directory,
+) *Shipyard {
+	c := *m
+	e := m.Ec2
+	e.AccessKeyID, e.SecretAccessKey, e.SessionToken, e.SSHKey = awsAccessKeyId, awsSecretAccessKey, awsSessionToken, sshPrivateKey
+	e.SSHHostKey, e.SSHUser, e.SSHPort, e.RemoteSocket, e.DaggerCli, e.ModuleSource = sshHostKey, sshUser, sshPort, remoteSocket, daggerCli, moduleSource
+	c.Ec2 = e
+	return &c
+}
+
+// WithAwsWebIdentity takes EC2 credentials from an IAM role assumed with an OIDC ID token (GitLab id_tokens) instead of access keys
+func (m *Shipyard) WithAwsWebIdentity(
+	// The IAM role to assume, arn:aws:iam::<account id>:role/<name> ($AWS_ROLE_ARN)
+	roleArn string,
+	// The job's OIDC ID token, e.g. env:GITLAB_OIDC_TOKEN (an id_tokens entry with aud sts.amazonaws.com)
+	webIdentityToken *dagger.Secret,
+	// The role session's name in CloudTrail (default: shipyard-<pipeline id>-<job id>, or shipyard-local)
 	// +optional
-	sshAddrOverride string,
+	sessionName string,
+) *Shipyard {
+	c := *m
+	e := m.Ec2
+	e.RoleARN, e.WebIdentityToken, e.RoleSessionName = roleArn, webIdentityToken, sessionName
+	c.Ec2 = e
+	return &c
+}
+
+// WithArmProvisioning sets how the module provisions the builder it launches with per-job keys (template strategy without SSH keys) and what provision-script renders
+func (m *Shipyard) WithArmProvisioning(
+	// The builder's engine bundle: https, http with --engine-sha-256, or file (docs/arm-builder.md); empty: the engine is baked into the image
+	// +optional
+	engineUrl string,
+	// sha256 of the engine bundle in hex, checked before it is installed
+	// +optional
+	engineSha256 string,
+	// Registry mirrors of the builder's engine: HOST=MIRROR[,MIRROR]; the --insecure-registry hosts are plain HTTP there too
+	// +optional
+	mirror []string,
+	// Insecure entitlements the builder's engine grants: network.host, security.insecure
+	// +optional
+	entitlement []string,
+	// Extra environment of the builder's engine: NAME=VALUE (proxies, DAGGER_GO_SDK_MANIFEST_DIGEST)
+	// +optional
+	env []string,
+	// The builder engine's container network (default 10.87.0.0/16): change it when the VPC uses that range
+	// +optional
+	networkCidr string,
+	// How long setup waits, once the instance runs, for SSH with the pinned host key and, for a builder it provisions, for its readiness ($E2C_READY_TIMEOUT)
+	// +default="10m"
+	readyTimeout string,
+) *Shipyard {
+	c := *m
+	e := m.Ec2
+	e.EngineURL, e.EngineSHA256, e.Mirrors, e.Entitlements, e.EngineEnv = engineUrl, engineSha256, mirror, entitlement, env
+	e.NetworkCIDR, e.ReadyTimeout = networkCidr, readyTimeout
+	c.Ec2 = e
+	return &c
+}
+
+// provisioningSet tells whether WithArmProvisioning set anything that only a provisioned builder uses.
+func (e Ec2Settings) provisioningSet() bool {
+	return e.EngineURL != "" || e.EngineSHA256 != "" || len(e.Mirrors) > 0 || len(e.Entitlements) > 0 || len(e.EngineEnv) > 0 || e.NetworkCIDR != ""
+}
+
+// provisionOptions are the options of the builder's provisioning script (internal/provision).
+func (m *Shipyard) provisionOptions(user string, keys provision.Keys) (provision.Options, error) {
+	e := m.Ec2
+	regs, rerr := provision.ParseRegistries(e.Mirrors, m.InsecureRegistry)
+	env, eerr := provision.ParseEnv(e.EngineEnv)
+	if err := errors.Join(rerr, eerr); err != nil {
+		return provision.Options{}, fmt.Errorf("with-arm-provisioning: %v", err)
+	}
+	o := provision.Options{
+		SSHUser: user, Keys: keys, EngineURL: e.EngineURL, EngineSHA256: e.EngineSHA256,
+		Registries: regs, InsecureEntitlements: e.Entitlements, Env: env, NetworkCIDR: e.NetworkCIDR,
+	}
+	return o, o.Validate()
+}
+
+// ArmBuilder is the EC2 ARM builder in the phases a GitLab job runs it (setup in before_script, build in script, cleanup and teardown in after_script)
+func (m *Shipyard) ArmBuilder(
+	// Branch or tag (default: WithGitlab's)
+	// +optional
+	ref string,
+	// Version tag (default: WithGitlab's)
+	// +optional
+	tag string,
 	// Directory holding the state file .e2c_instance_state_<job-id> written by setup
 	// +optional
 	// +defaultPath="/"
 	// +ignore=["*", "!.e2c_instance_state_*"]
 	stateDir *dagger.Directory,
-) *E2C {
-	return &E2C{
-		M: m,
-		Settings: mustJSON(map[string]string{
-			"CI_JOB_ID": jobId, "CI_PIPELINE_ID": pipelineId, "E2C_REGION": region, "E2C_STRATEGY": strategy,
-			"E2C_INSTANCE_ID": instanceId, "E2C_LAUNCH_TEMPLATE_ID": launchTemplateId,
-			"E2C_LAUNCH_TEMPLATE_VERSION": launchTemplateVersion, "E2C_USE_SPOT": strconv.FormatBool(useSpot),
-			"E2C_SPOT_MAX_PRICE": spotMaxPrice, "E2C_SUBNETS": strings.Join(subnets, ","), "E2C_PROJECT": project,
-			"E2C_TTL": ttl, "E2C_WAIT_TIMEOUT": waitTimeout, "E2C_SSH_USER": sshUser,
-			"E2C_SSH_PORT": strconv.Itoa(sshPort), "E2C_SSH_ADDR_OVERRIDE": sshAddrOverride,
-		}),
-		AwsAccessKeyID: awsAccessKeyId, AwsSecretAccessKey: awsSecretAccessKey,
-		SSHKey: sshKey, SSHHostKey: sshHostKey, Ec2Endpoint: ec2Endpoint, Ec2Tunnel: ec2Tunnel,
-		StateDir: stateDir, RemoteSocket: remoteSocket,
+) *ArmBuilder {
+	return &ArmBuilder{M: m, Ref: ref, Tag: tag, StateDir: stateDir}
+}
+
+// ArmBuilder runs the phases of the EC2 ARM builder.
+type ArmBuilder struct {
+	// +private
+	M *Shipyard
+	// +private
+	Ref string
+	// +private
+	Tag string
+	// +private
+	StateDir *dagger.Directory
+}
+
+// settings are the builder's settings under the seed's variable names (internal/e2c reads them).
+func (m *Shipyard) ec2Env(jobID string) func(string) string {
+	e := m.Ec2
+	vals := map[string]string{
+		"E2C_INSTANCE_STRATEGY": e.InstanceStrategy, "E2C_INSTANCE_ID": e.InstanceID,
+		"E2C_LAUNCH_TEMPLATE_ID": e.LaunchTemplateID, "E2C_LAUNCH_TEMPLATE_VERSION": e.LaunchTemplateVersion,
+		"E2C_USE_SPOT": strconv.FormatBool(e.UseSpot), "E2C_SPOT_MAX_PRICE": e.SpotMaxPrice,
+		"E2C_SUBNETS": strings.Join(e.Subnets, ","), "AWS_DEFAULT_REGION": e.Region, "E2C_TTL": e.TTL,
+		"E2C_SSH_USER": e.SSHUser, "E2C_PROJECT": m.Project, "CI_PIPELINE_ID": m.Ci.PipelineID, "CI_JOB_ID": jobID,
+		"E2C_READY_TIMEOUT": e.ReadyTimeout,
 	}
-}
-
-func mustJSON(m map[string]string) string {
-	b, _ := json.Marshal(m)
-	return string(b)
-}
-
-// setting is one of the E2C_* settings.
-func (e *E2C) setting(k string) string {
-	var m map[string]string
-	_ = json.Unmarshal([]byte(e.Settings), &m)
-	return m[k]
-}
-
-// config reads the settings the same way the E2C_* variables are read, then checks them all at once.
-func (e *E2C) config() (e2c.Config, error) {
-	cfg, err := e2c.ConfigFromEnv(e.setting)
-	if err != nil {
-		return cfg, err
+	if e.SSHPort != 0 {
+		vals["E2C_SSH_PORT"] = strconv.Itoa(e.SSHPort)
 	}
-	return cfg, cfg.Preflight()
+	if vals["AWS_DEFAULT_REGION"] == "" {
+		vals["AWS_DEFAULT_REGION"] = "eu-north-1"
+	}
+	if vals["E2C_SSH_USER"] == "" {
+		vals["E2C_SSH_USER"] = "root"
+	}
+	if vals["CI_PIPELINE_ID"] == "" {
+		vals["CI_PIPELINE_ID"] = "local"
+	}
+	return func(k string) string { return vals[k] }
 }
 
-func (e *E2C) manager(ctx context.Context, log func(string)) (*e2c.Manager, e2c.Config, error) {
-	cfg, err := e.config()
+// armSession is one job's builder: its manager, state and the SSH keys to reach it.
+type armSession struct {
+	m     *Shipyard
+	jobID string
+	api   e2c.EC2API
+	mgr   *e2c.Manager
+	cfg   e2c.Config
+	state e2c.State
+	up    bool
+	// provision: the module generates this job's keys and launches the builder with user data
+	// that installs them (template strategy without --ssh-private-key/--ssh-host-key)
+	provision bool
+	// hostKey is the pinned host key line, clientKey the client's private key (OpenSSH PEM): given
+	// with with-arm-access, generated by setup, or read from the state file; never logged
+	hostKey, clientKey string
+	// runs32 is whether the builder's CPU runs 32-bit ARM code; nil until setup asked it
+	runs32 *bool
+}
+
+// armSession prepares the builder of this run (nothing is launched yet).
+func (m *Shipyard) armSession(ctx context.Context, ci CiContext) (*armSession, error) {
+	jobID := ci.JobID
+	if jobID == "" {
+		jobID = fmt.Sprintf("local-%d", time.Now().UnixNano())
+	}
+	s := &armSession{m: m, jobID: jobID}
+	cfg, err := e2c.ConfigFromEnv(m.ec2Env(jobID))
 	var errs []error
+	if err == nil {
+		err = cfg.Preflight()
+	}
 	if err != nil {
 		errs = append(errs, err)
 	}
-	if e.AwsAccessKeyID == nil || e.AwsSecretAccessKey == nil {
-		errs = append(errs, errors.New("AWS credentials missing: pass --aws-access-key-id=env:AWS_ACCESS_KEY_ID --aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY"))
+	e := m.Ec2
+	// a web identity (GitLab OIDC) wins over access keys, which are then never read
+	if e.WebIdentityToken == nil && (e.AccessKeyID == nil || e.SecretAccessKey == nil) {
+		errs = append(errs, errors.New("AWS credentials missing: with-arm-access --aws-access-key-id=env:AWS_ACCESS_KEY_ID --aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY, or with-aws-web-identity --role-arn=\"$AWS_ROLE_ARN\" --web-identity-token=env:GITLAB_OIDC_TOKEN"))
+	}
+	switch given := e.SSHKey != nil || e.SSHHostKey != ""; {
+	case given && (e.SSHKey == nil || e.SSHHostKey == ""):
+		errs = append(errs, errors.New("give both with-arm-access --ssh-private-key=env:E2C_SSH_PRIVATE_KEY and --ssh-host-key=\"$E2C_SSH_HOST_KEY\" (an image with its own keys), or neither (strategy template: the module provisions the builder with keys made for this job)"))
+	case given && cfg.Strategy == e2c.StrategyTemplate && e.provisioningSet():
+		errs = append(errs, errors.New("with-arm-provisioning configures a builder the module provisions with per-job keys, but --ssh-private-key and --ssh-host-key say the image has its own: drop one of them"))
+	case !given && cfg.Strategy == e2c.StrategyExisting:
+		errs = append(errs, errors.New("the existing strategy needs the builder's keys: with-arm-access --ssh-private-key=env:E2C_SSH_PRIVATE_KEY --ssh-host-key=\"$E2C_SSH_HOST_KEY\"; provision the instance once with `arm-builder provision-script` (docs/arm-builder.md)"))
+	case !given:
+		s.provision = true
 	}
 	if len(errs) > 0 {
-		return nil, cfg, fmt.Errorf("e2c preflight:\n%v", errors.Join(errs...))
+		return nil, fmt.Errorf("ARM builder preflight (--arm-builder=ec2):\n%v", errors.Join(errs...))
 	}
-	ak, err := e.AwsAccessKeyID.Plaintext(ctx)
+	s.cfg = cfg
+	api, err := m.ec2Client(ctx, cfg.Region)
 	if err != nil {
-		return nil, cfg, fmt.Errorf("reading the AWS access key id secret: %v", err)
+		return nil, err
 	}
-	sk, err := e.AwsSecretAccessKey.Plaintext(ctx)
-	if err != nil {
-		return nil, cfg, fmt.Errorf("reading the AWS secret access key secret: %v", err)
-	}
-	var opts []func(*ec2.Options)
-	if e.Ec2Tunnel != nil {
-		dial, err := tunnelDialer(ctx, []*dagger.Service{e.Ec2Tunnel})
+	s.api, s.mgr = api, e2c.NewManager(api, cfg, logLine)
+	return s, nil
+}
+
+func (m *Shipyard) ec2Client(ctx context.Context, region string) (e2c.EC2API, error) {
+	e := m.Ec2
+	var httpClient *http.Client
+	if e.Tunnel != nil {
+		dial, err := tunnelDialer(ctx, []*dagger.Service{e.Tunnel})
 		if err != nil {
-			return nil, cfg, err
+			return nil, err
 		}
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.DialContext = dial
-		opts = append(opts, func(o *ec2.Options) { o.HTTPClient = &http.Client{Transport: tr} })
+		httpClient = &http.Client{Transport: tr}
 	}
-	client, err := e2c.NewClient(ctx, cfg.Region, e.Ec2Endpoint, ak, sk, opts...)
+	var opts []func(*ec2.Options)
+	if httpClient != nil {
+		opts = append(opts, func(o *ec2.Options) { o.HTTPClient = httpClient })
+	}
+	if e.WebIdentityToken != nil {
+		tok, err := e.WebIdentityToken.Plaintext(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading the web identity token secret: %v", err)
+		}
+		w := e2c.WebIdentity{RoleARN: e.RoleARN, Token: tok, SessionName: m.roleSessionName()}
+		creds, err := w.AssumeRole(ctx, region, e.Endpoint, httpClient)
+		if err != nil {
+			return nil, err
+		}
+		logLine(fmt.Sprintf("e2c: assumed role %s as session %s (credentials until %s)", e.RoleARN, w.SessionName, creds.Expires.UTC().Format(time.RFC3339)))
+		opts = append(opts, e2c.WithSessionToken(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken))
+		return e2c.NewClient(ctx, region, e.Endpoint, creds.AccessKeyID, creds.SecretAccessKey, opts...)
+	}
+	ak, err := e.AccessKeyID.Plaintext(ctx)
 	if err != nil {
-		return nil, cfg, err
+		return nil, fmt.Errorf("reading the AWS access key id secret: %v", err)
 	}
-	return e2c.NewManager(client, cfg, log), cfg, nil
+	sk, err := e.SecretAccessKey.Plaintext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the AWS secret access key secret: %v", err)
+	}
+	if e.SessionToken != nil {
+		tok, err := e.SessionToken.Plaintext(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading the AWS session token secret: %v", err)
+		}
+		opts = append(opts, e2c.WithSessionToken(ak, sk, tok))
+	}
+	return e2c.NewClient(ctx, region, e.Endpoint, ak, sk, opts...)
+}
+
+// roleSessionName names the assumed role's session after the pipeline and job, so CloudTrail
+// shows which job launched a builder.
+func (m *Shipyard) roleSessionName() string {
+	switch {
+	case m.Ec2.RoleSessionName != "":
+		return m.Ec2.RoleSessionName
+	case m.Ci.PipelineID != "" && m.Ci.JobID != "":
+		return "shipyard-" + m.Ci.PipelineID + "-" + m.Ci.JobID
+	}
+	return "shipyard-local"
 }
 
 func logLine(s string) { fmt.Fprintln(os.Stderr, s) }
 
-// Setup: reap expired builders, start or launch this job's instance, wait for SSH, and return the state file
-func (e *E2C) Setup(ctx context.Context) (*dagger.File, error) {
-	mgr, cfg, err := e.manager(ctx, logLine)
-	if err != nil {
-		return nil, err
-	}
-	if reaped, err := mgr.Reap(ctx, time.Now()); err != nil {
-		logLine("e2c: reaping expired builders failed (continuing): " + err.Error())
-	} else if len(reaped) > 0 {
-		logLine("e2c: reaped expired builders " + strings.Join(reaped, ", "))
-	}
-	var last e2c.State
-	st, err := mgr.Setup(ctx, func(s e2c.State) error { last = s; return nil })
-	if errors.Is(err, e2c.ErrNoCapacity) {
-		logLine("e2c: WARNING: no EC2 capacity anywhere; the ARM images will be built with QEMU instead")
-		return e.stateFile(e2c.State{Strategy: "qemu-fallback", Region: cfg.Region, JobID: cfg.JobID})
-	}
-	if err != nil {
-		if last.InstanceID != "" {
-			logLine("e2c: setup failed after launching " + last.InstanceID + "; teardown will find it by its job tag")
-		}
-		return nil, err
-	}
-	if e.SSHKey != nil && e.SSHHostKey != "" {
-		if err := e.checkSSH(ctx, mgr.SSHAddr(st), cfg.SSHUser); err != nil {
-			return nil, fmt.Errorf("instance %s is running but SSH is not ready: %v", st.InstanceID, err)
-		}
-		logLine("e2c: SSH to " + mgr.SSHAddr(st) + " verified with the pinned host key")
-	}
-	return e.stateFile(st)
-}
-
-func (e *E2C) stateFile(s e2c.State) (*dagger.File, error) {
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return dag.Directory().WithNewFile(e2c.StateFileName(s.JobID), string(b)+"\n").File(e2c.StateFileName(s.JobID)), nil
-}
-
-func (e *E2C) checkSSH(ctx context.Context, addr, user string) error {
-	key, err := e.SSHKey.Plaintext(ctx)
-	if err != nil {
-		return fmt.Errorf("reading the SSH key secret: %v", err)
-	}
-	signer, err := ssh.ParsePrivateKey([]byte(key))
-	if err != nil {
-		return errors.New("the SSH key secret is not a valid private key (pass an unencrypted OpenSSH private key)")
-	}
-	host, _, _, _, err := ssh.ParseAuthorizedKey([]byte(e.SSHHostKey))
-	if err != nil {
-		return fmt.Errorf("--ssh-host-key is not an SSH public key line (\"ssh-ed25519 AAAA…\"): %v", err)
-	}
-	return e2c.CheckSSH(ctx, addr, user, signer, host, 2*time.Minute)
-}
-
-// readState reads this job's state file from --state-dir; ok is false when there is none.
-func (e *E2C) readState(ctx context.Context) (e2c.State, string, bool, error) {
-	name := e2c.StateFileName(e.setting("CI_JOB_ID"))
-	if e.StateDir == nil {
-		return e2c.State{}, "", false, nil
-	}
-	ok, err := e.StateDir.Exists(ctx, name)
-	if err != nil || !ok {
-		return e2c.State{}, "", false, nil
-	}
-	path := filepath.Join(os.TempDir(), name)
-	if _, err := e.StateDir.File(name).Export(ctx, path); err != nil {
-		return e2c.State{}, "", false, fmt.Errorf("reading the state file %s: %v", name, err)
-	}
-	st, err := e2c.ReadState(path)
-	return st, path, err == nil, err
-}
-
-// Build the ARM platforms of the bake targets on the builder's engine and pushes them by digest
-func (e *E2C) Build(
-	ctx context.Context,
-	// Platforms to build on the builder
-	// +default=["linux/arm64"]
-	platform []string,
-	// Bake targets or groups (default: the default group)
-	// +optional
-	target []string,
-	// Bake variable overrides, as NAME=VALUE (e.g. REGISTRY=…, TAG=1.2.3)
-	// +optional
-	set []string,
-	// Registry user for the pushes
-	// +optional
-	username string,
-	// Registry password for the pushes
-	// +optional
-	password *dagger.Secret,
-	// The dagger CLI binary to drive the remote engine with (default: the one in the pinned engine image)
-	// +optional
-	daggerCli *dagger.File,
-	// The module to run on the builder: "." is this repository, else a module reference
-	// +default="."
-	module string,
-) (string, error) {
-	st, _, ok, err := e.readState(ctx)
-	if err != nil {
-		return "", err
-	}
-	if !ok {
-		return "", fmt.Errorf("no state file %s in --state-dir: run `dagger call e2c … setup export --path %s` first",
-			e2c.StateFileName(e.setting("CI_JOB_ID")), e2c.StateFileName(e.setting("CI_JOB_ID")))
-	}
-	if st.InstanceID == "" {
-		logLine("e2c: WARNING: no builder instance (no capacity): building " + strings.Join(platform, ", ") + " with QEMU here")
-		imgs, err := e.M.Build(ctx, target, platform, set)
-		if err != nil {
-			return "", err
-		}
-		return imgs.Publish(ctx, username, password, "{tag}-{arch}")
-	}
-	cfg, err := e.config()
-	if err != nil {
-		return "", err
-	}
-	if e.SSHKey == nil || e.SSHHostKey == "" {
-		return "", errors.New("the remote build needs --ssh-key and --ssh-host-key (the builder's host key is always verified)")
-	}
-	mgr := e2c.NewManager(nil, cfg, logLine)
-	addr := mgr.SSHAddr(st)
-	ctr, err := e.remoteCLI(ctx, addr, cfg.SSHUser, daggerCli)
-	if err != nil {
-		return "", err
-	}
-	if err := e.checkRemoteVersion(ctx, ctr, addr); err != nil {
-		return "", err
-	}
-	args := []string{"dagger", "call", "--progress=plain", "-m", module, "--source", "/src", "--bake-file", e.M.BakeFile, "build"}
-	for _, p := range platform {
-		args = append(args, "--platform", p)
-	}
-	for _, t := range target {
-		args = append(args, "--target", t)
-	}
-	for _, s := range set {
-		args = append(args, "--set", s)
-	}
-	args = append(args, "publish")
-	if username != "" && password != nil {
-		args = append(args, "--username", username, "--password", "env:REGISTRY_PASSWORD")
-		ctr = ctr.WithSecretVariable("REGISTRY_PASSWORD", password)
-	}
-	ctx, span := Tracer().Start(ctx, fmt.Sprintf("remote build [%s] on %s", strings.Join(platform, ", "), addr))
+// setup reaps expired builders, starts or launches this job's instance and waits for SSH with
+// the pinned host key (and, for a builder it provisions, for its readiness file), then asks the
+// builder whether it runs 32-bit ARM code. Without EC2 capacity it reports BuilderNoCapacity
+// (QEMU takes over).
+func (s *armSession) setup(ctx context.Context, logf func(string, ...any)) (plan.BuilderState, string, error) {
+	ctx, span := Tracer().Start(ctx, "arm builder setup (EC2)")
 	defer span.End()
-	out, err := ctr.WithDirectory("/src", e.M.Source).WithWorkdir("/src").WithExec(args).Stdout(ctx)
-	if err != nil {
-		return "", fmt.Errorf("remote build on %s: %s", addr, execOutput(err))
+	if s.provision {
+		if err := s.provisionJob(logf); err != nil {
+			return "", "", err
+		}
 	}
-	return out, nil
+	if reaped, err := s.mgr.Reap(ctx, time.Now()); err != nil {
+		logf("e2c: reaping expired builders failed (continuing): %v", err)
+	} else if len(reaped) > 0 {
+		logf("e2c: reaped expired builders %s", strings.Join(reaped, ", "))
+	}
+	st, err := s.mgr.Setup(ctx, func(st e2c.State) error { s.state = st; return nil })
+	if errors.Is(err, e2c.ErrNoCapacity) {
+		logf("e2c: WARNING: no EC2 capacity anywhere; the ARM images are built with QEMU instead")
+		s.state = e2c.State{Strategy: e2c.StrategyQEMUFallback, Region: s.cfg.Region, JobID: s.jobID}
+		return plan.BuilderNoCapacity, "no EC2 capacity", nil
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("setting up the ARM builder: %v", err)
+	}
+	s.state, s.up = st, true
+	if s.provision {
+		s.state.SSHHostKey, s.state.SSHPrivateKey = s.hostKey, s.clientKey
+	}
+	addr := s.mgr.SSHAddr(st)
+	target, err := s.target(ctx, addr)
+	if err != nil {
+		return "", "", err
+	}
+	ready, what := "", "SSH verified with the pinned host key"
+	if s.provision {
+		ready, what = provision.ReadyFile, "provisioned, SSH verified with the pinned host key"
+	}
+	if err := target.Wait(ctx, ready, s.cfg.ReadyWait(), func(l string) { logf("%s", l) }); err != nil {
+		return "", "", fmt.Errorf("ARM builder %s is running but not ready: %v", st.InstanceID, err)
+	}
+	logf("e2c: builder %s up at %s, %s", st.InstanceID, addr, what)
+	s.runs32 = ask32Bit(ctx, target, logf)
+	s.state.Runs32BitARM = s.runs32
+	return plan.BuilderReady, "", nil
 }
 
-// remoteCLI is a container with the dagger CLI and SSH set up to use the builder's engine.
-func (e *E2C) remoteCLI(ctx context.Context, addr, user string, cli *dagger.File) (*dagger.Container, error) {
+// provisionJob generates this job's keys and renders the user data that installs them, with the
+// engine bundle and registries of WithArmProvisioning, for the launch.
+func (s *armSession) provisionJob(logf func(string, ...any)) error {
+	keys, err := provision.NewJobKeys()
+	if err != nil {
+		return err
+	}
+	o, err := s.m.provisionOptions(s.cfg.SSHUser, keys)
+	if err != nil {
+		return fmt.Errorf("provisioning the ARM builder: %v", err)
+	}
+	script, err := provision.UserData(o)
+	if err != nil {
+		return fmt.Errorf("provisioning the ARM builder: %v", err)
+	}
+	s.cfg.UserData = script
+	if err := s.cfg.Preflight(); err != nil {
+		return err
+	}
+	s.hostKey, s.clientKey = keys.HostPublic, keys.ClientPrivate
+	s.mgr = e2c.NewManager(s.api, s.cfg, logLine)
+	host, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(keys.HostPublic))
+	engine := o.EngineURL
+	if engine == "" {
+		engine = "the image's own (no bundle URL)"
+	}
+	logf("e2c: provisioning the builder with keys made for job %s: host key %s (pinned), user data %d bytes, engine %s",
+		s.jobID, ssh.FingerprintSHA256(host), len(script), engine)
+	return nil
+}
+
+// ask32Bit asks the builder whether its CPU runs 32-bit ARM code (linux/arm/v7): the planner
+// builds arm/v7 natively there only if it does. When the builder cannot tell, QEMU here builds it.
+func ask32Bit(ctx context.Context, target e2c.SSHTarget, logf func(string, ...any)) *bool {
+	ok, why, err := target.Runs32BitARM(ctx)
+	if err != nil {
+		logf("e2c: WARNING: %v; linux/arm/v7 is built with QEMU here", err)
+		return &ok
+	}
+	answer := "no"
+	if ok {
+		answer = "yes"
+	}
+	logf("e2c: does the builder run 32-bit ARM code (linux/arm/v7 natively)? %s: %s", answer, why)
+	return &ok
+}
+
+// runs32Bit is what setup learnt about 32-bit ARM code on the builder (nil: not asked).
+func (s *armSession) runs32Bit() *bool { return s.runs32 }
+
+// adopt takes the state a previous phase of this job wrote, with the job's keys when setup
+// generated them.
+func (s *armSession) adopt(st e2c.State) error {
+	s.state = st
+	if st.SSHPrivateKey != "" && st.SSHHostKey != "" {
+		s.hostKey, s.clientKey = st.SSHHostKey, st.SSHPrivateKey
+		return nil
+	}
+	if s.provision && st.InstanceID != "" {
+		return fmt.Errorf("the state file %s names instance %s but not the keys setup made for it: run arm-builder setup of this version again", e2c.StateFileName(s.jobID), st.InstanceID)
+	}
+	return nil
+}
+
+// keys are the client's private key and the pinned host key: this job's generated ones, or
+// those given with with-arm-access (read once).
+func (s *armSession) keys(ctx context.Context) (client, host string, err error) {
+	if s.clientKey == "" && s.m.Ec2.SSHKey != nil {
+		key, err := s.m.Ec2.SSHKey.Plaintext(ctx)
+		if err != nil {
+			return "", "", fmt.Errorf("reading the SSH key secret: %v", err)
+		}
+		s.clientKey, s.hostKey = e2c.DecodePrivateKey(key), s.m.Ec2.SSHHostKey
+	}
+	if s.clientKey == "" || s.hostKey == "" {
+		return "", "", errors.New("no SSH keys for the builder: run arm-builder setup first, or give with-arm-access --ssh-private-key and --ssh-host-key")
+	}
+	return s.clientKey, strings.TrimSpace(s.hostKey), nil
+}
+
+// target is the builder at addr with the pinned host key.
+func (s *armSession) target(ctx context.Context, addr string) (e2c.SSHTarget, error) {
+	client, host, err := s.keys(ctx)
+	if err != nil {
+		return e2c.SSHTarget{}, err
+	}
+	signer, err := ssh.ParsePrivateKey([]byte(client))
+	if err != nil {
+		return e2c.SSHTarget{}, errors.New("the SSH key secret is not a valid private key (pass an unencrypted OpenSSH private key, raw or base64-encoded)")
+	}
+	hostKey, _, _, _, err := ssh.ParseAuthorizedKey([]byte(host))
+	if err != nil {
+		return e2c.SSHTarget{}, fmt.Errorf("--ssh-host-key is not an SSH public key line (\"ssh-ed25519 AAAA…\"): %v", err)
+	}
+	return e2c.SSHTarget{Addr: addr, User: s.cfg.SSHUser, Signer: signer, HostKey: hostKey}, nil
+}
+
+// close tears the builder down, with a fresh context: it must run even when the build failed or
+// the call was cancelled.
+func (s *armSession) close(ctx context.Context, logf func(string, ...any)) {
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
+	defer cancel()
+	_, span := Tracer().Start(tctx, "arm builder teardown (EC2)")
+	defer span.End()
+	if s.state.InstanceID != "" {
+		if err := s.mgr.Teardown(tctx, s.state); err != nil {
+			logf("e2c: teardown of %s failed: %v; searching by job tag", s.state.InstanceID, err)
+		}
+	}
+	n, err := s.mgr.TeardownJob(tctx, s.jobID)
+	if err != nil {
+		logf("e2c: WARNING: teardown by job tag %s failed: %v (the next run's reaper terminates it after its TTL)", s.jobID, err)
+		return
+	}
+	logf("e2c: teardown: builder of job %s torn down (%d found by job tag)", s.jobID, n)
+}
+
+// builderLost: the builder went away in the middle of a build (its instance stopped running, or
+// its engine stopped answering).
+type builderLost struct{ id, why string }
+
+func (e *builderLost) Error() string {
+	return fmt.Sprintf("the EC2 ARM builder %s was lost in the build phase: %s", e.id, e.why)
+}
+
+// builderUnreachable: the builder's engine did not answer before its builds started (SSH
+// refused, a wrong host key, another engine version). That is the builder's set-up, not a loss:
+// falling back would hide it behind a slow QEMU build, so the call fails and says why.
+type builderUnreachable struct{ err error }
+
+func (e *builderUnreachable) Error() string { return e.err.Error() }
+
+// buildWatched is build while EC2 is asked every e2c.WatchEvery whether the instance still runs
+// (a lost instance cancels the build at once); a build that fails otherwise is then told apart:
+// the builder is lost (the instance is gone or its engine does not answer) or the build failed.
+func (s *armSession) buildWatched(ctx context.Context, r *run, builds []plan.Build) (string, error) {
+	id := s.state.InstanceID
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		if why := s.mgr.WatchLost(wctx, id, e2c.WatchEvery); why != "" {
+			cancel(&builderLost{id: id, why: why})
+		}
+	}()
+	out, err := s.build(wctx, r, builds)
+	var lost *builderLost
+	var unreachable *builderUnreachable
+	switch {
+	case err == nil:
+		return out, nil
+	case errors.As(context.Cause(wctx), &lost):
+		return out, lost
+	case ctx.Err() != nil:
+		return out, err // the caller stopped (the local builds failed, or the call was cancelled)
+	}
+	if why := s.mgr.Lost(ctx, id); why != "" {
+		return out, &builderLost{id: id, why: why}
+	}
+	if errors.As(err, &unreachable) {
+		return out, fmt.Errorf("%w; the instance %s runs, so its set-up is wrong: nothing was built there, and no fallback hides it", unreachable, id)
+	}
+	addr := s.mgr.SSHAddr(s.state)
+	if ctr, cerr := s.remoteCLI(ctx, addr); cerr == nil {
+		if verr := checkRemoteVersion(ctx, ctr, addr); verr != nil {
+			return out, &builderLost{id: id, why: fmt.Sprintf("its engine stopped answering (%v) after: %v", verr, err)}
+		}
+	}
+	return out, err
+}
+
+// buildOnBuilder runs the remote builds; when the builder is lost mid-build it does what
+// --on-builder-loss says (plan.AfterLoss): the same builds with QEMU here, one on-demand builder
+// in its place, or fail. It returns the plan the run ends with when the routing changed.
+func (r *run) buildOnBuilder(ctx context.Context, s *armSession, builds []plan.Build) (*plan.Plan, error) {
+	for retried := false; ; retried = true {
+		out, err := s.buildWatched(ctx, r, builds)
+		if out != "" {
+			r.logf("%s", strings.TrimSpace(out))
+		}
+		var lost *builderLost
+		if !errors.As(err, &lost) {
+			return nil, err
+		}
+		act, why := plan.AfterLoss(r.in.OnBuilderLoss, s.cfg.Strategy, retried)
+		r.logf("e2c: WARNING: %v; %s", lost, why)
+		if act == plan.ActFail {
+			return nil, fmt.Errorf("%w (--on-builder-loss=fail; qemu or on-demand would carry on)", lost)
+		}
+		if act == plan.ActRetryOnDemand {
+			s.close(ctx, r.logf)
+			s.cfg.UseSpot = false
+			s.mgr = e2c.NewManager(s.api, s.cfg, logLine)
+			state, swhy, err := s.setup(ctx, r.logf)
+			if err != nil {
+				return nil, fmt.Errorf("%v; the on-demand builder in its place failed too: %v", lost, err)
+			}
+			if state == plan.BuilderReady {
+				continue
+			}
+			lost = &builderLost{id: lost.id, why: lost.why + "; no on-demand builder in its place: " + swhy}
+		}
+		in := r.in
+		in.Builder, in.BuilderWhy = plan.BuilderFailed, lost.Error()
+		p, err := plan.Make(in)
+		if err != nil {
+			return nil, err
+		}
+		var again []plan.Build
+		for _, b := range p.BuildsOn(plan.QEMU) {
+			if slices.ContainsFunc(builds, func(o plan.Build) bool { return o.Target == b.Target && o.Platform == b.Platform }) {
+				again = append(again, b)
+				r.logf("build %s [%s] on qemu: %s", b.Target, b.Platform, b.Why)
+			}
+		}
+		return p, r.buildHere(ctx, again)
+	}
+}
+
+// build runs the remote builds on the builder's engine: the module itself, run by the dagger
+// CLI over SSH, builds and pushes them by digest.
+func (s *armSession) build(ctx context.Context, r *run, builds []plan.Build) (string, error) {
+	addr := s.mgr.SSHAddr(s.state)
+	ctr, err := s.remoteCLI(ctx, addr)
+	if err != nil {
+		return "", err
+	}
+	if err := checkRemoteVersion(ctx, ctr, addr); err != nil {
+		return "", &builderUnreachable{err}
+	}
+	byPlatform := map[string][]string{}
+	var order []string
+	for _, b := range builds {
+		if _, ok := byPlatform[b.Platform]; !ok {
+			order = append(order, b.Platform)
+		}
+		byPlatform[b.Platform] = append(byPlatform[b.Platform], b.Target)
+	}
+	var out strings.Builder
+	for _, p := range order {
+		args := []string{"dagger", "call", "--progress=plain", "-m", "/module", "--source", "/src", "--bake-file", s.m.BakeFile}
+		for _, kv := range plan.Vars(r.in.Ref, s.m.BuildRegistry, r.ci.Revision, s.m.Set) {
+			args = append(args, "--set", kv)
+		}
+		for _, ins := range s.m.InsecureRegistry {
+			args = append(args, "--insecure-registry", ins)
+		}
+		run := ctr
+		for i, h := range s.m.AuthHosts {
+			env := fmt.Sprintf("REGISTRY_PASSWORD_%d", i)
+			args = append(args, "with-registry-auth", "--address", h, "--username", s.m.AuthUsers[i], "--secret", "env:"+env)
+			run = run.WithSecretVariable(env, s.m.AuthSecrets[i])
+		}
+		args = append(args, "build", "--platform", p)
+		for _, t := range byPlatform[p] {
+			args = append(args, "--target", t)
+		}
+		args = append(args, "publish")
+		where := "EC2 builder " + s.state.InstanceID
+		bctx, span := Tracer().Start(ctx, fmt.Sprintf("build %s [%s] on %s", strings.Join(byPlatform[p], ", "), p, where))
+		res, err := run.WithExec(args).Stdout(bctx)
+		span.End()
+		if err != nil {
+			return out.String(), fmt.Errorf("remote build [%s] on %s (%s): %s", p, where, addr, execOutput(err))
+		}
+		out.WriteString(res)
+	}
+	return out.String(), nil
+}
+
+// remoteCLI is a container with the dagger CLI, this module and the repository, with SSH set
+// up to use the builder's engine: the client key as a secret, a known_hosts holding only the
+// pinned host key.
+func (s *armSession) remoteCLI(ctx context.Context, addr string) (*dagger.Container, error) {
+	m := s.m
 	host, port, ok := strings.Cut(addr, ":")
 	if !ok {
 		port = "22"
 	}
+	cli := m.Ec2.DaggerCli
 	if cli == nil {
 		image := "registry.dagger.io/engine:" + engineVersion
 		cli = dag.Container().From(image).File("/usr/local/bin/dagger")
 		if _, err := cli.Sync(ctx); err != nil {
-			return nil, fmt.Errorf("cannot get the dagger CLI from %s (%v): pass --dagger-cli=$(command -v dagger)", image, err)
+			return nil, fmt.Errorf("cannot get the dagger CLI from %s (%v): pass with-arm-access --dagger-cli=$(command -v dagger)", image, err)
 		}
 	}
-	knownHost := fmt.Sprintf("[%s]:%s %s\n", host, port, strings.TrimSpace(e.SSHHostKey))
+	key, hostKey, err := s.keys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	knownHost := fmt.Sprintf("[%s]:%s %s\n", host, port, hostKey)
 	if port == "22" {
-		knownHost = fmt.Sprintf("%s %s\n", host, strings.TrimSpace(e.SSHHostKey))
+		knownHost = fmt.Sprintf("%s %s\n", host, hostKey)
 	}
 	sshConfig := "Host *\n  IdentityFile /root/.ssh/id_builder\n  UserKnownHostsFile /root/.ssh/known_hosts\n" +
 		"  StrictHostKeyChecking yes\n  ConnectTimeout 10\n  ServerAliveInterval 15\n  BatchMode yes\n"
-	runner := fmt.Sprintf("ssh://%s@%s:%s%s", user, host, port, e.RemoteSocket)
+	socket := m.Ec2.RemoteSocket
+	if socket == "" {
+		socket = provision.EngineSocket
+	}
+	runner := fmt.Sprintf("ssh://%s@%s:%s%s", s.cfg.SSHUser, host, port, socket)
+	// the module's own tree: CurrentModule().Source() is only its source directory (ci/), without
+	// the dagger.json and the included packages `dagger call -m` needs
+	module := m.Ec2.ModuleSource
+	if module == nil {
+		return nil, errors.New("the module's own source is missing: call with-arm-access")
+	}
 	return debianWith("openssh-client", "ca-certificates", "git").
 		WithFile("/usr/local/bin/dagger", cli, dagger.ContainerWithFileOpts{Permissions: 0o755}).
-		WithMountedSecret("/root/.ssh/id_builder", e.SSHKey, dagger.ContainerWithMountedSecretOpts{Mode: 0o600}).
+		WithMountedSecret("/root/.ssh/id_builder", dag.SetSecret("shipyard-builder-ssh-key-"+s.jobID, key), dagger.ContainerWithMountedSecretOpts{Mode: 0o600}).
 		WithNewFile("/root/.ssh/known_hosts", knownHost).
 		WithNewFile("/root/.ssh/config", sshConfig).
+		WithDirectory("/module", module).
+		WithDirectory("/src", m.Source).
+		WithWorkdir("/src").
 		WithEnvVariable("_EXPERIMENTAL_DAGGER_RUNNER_HOST", runner).
 		WithEnvVariable("DAGGER_NO_NAG", "1").
 		WithEnvVariable("CACHEBUST", time.Now().String()), nil
 }
 
 // checkRemoteVersion fails within 30 s when the builder's engine is unreachable or of another version.
-func (e *E2C) checkRemoteVersion(ctx context.Context, ctr *dagger.Container, addr string) error {
+func checkRemoteVersion(ctx context.Context, ctr *dagger.Container, addr string) error {
 	out, err := ctr.WithExec([]string{"timeout", "30", "dagger", "-vv", "--progress=plain", "core", "version"}).Stdout(ctx)
 	if err != nil {
 		return fmt.Errorf("the builder's engine at %s is unreachable within 30s (is the instance up, its engine running and SSH allowed?): %s", addr, e2c.SSHFailureReason(execOutput(err)))
@@ -396,28 +782,116 @@ func (e *E2C) checkRemoteVersion(ctx context.Context, ctr *dagger.Container, add
 	return nil
 }
 
-// Cleanup: prune the builder engine's cache when the instance is kept (existing strategy); a launched one is terminated at teardown
-func (e *E2C) Cleanup(ctx context.Context,
-	// The dagger CLI binary to drive the remote engine with (default: the one in the pinned engine image)
-	// +optional
-	daggerCli *dagger.File,
-) (string, error) {
-	st, _, ok, err := e.readState(ctx)
+// session opens this job's builder session for a phase.
+func (a *ArmBuilder) session(ctx context.Context) (*armSession, *run, error) {
+	r, err := a.M.newRun(ctx, a.Ref, a.Tag, "", false)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := a.M.armSession(ctx, r.ci)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, r, nil
+}
+
+// readState reads this job's state file from the state directory; ok is false when there is none.
+func (a *ArmBuilder) readState(ctx context.Context, jobID string) (e2c.State, bool, error) {
+	name := e2c.StateFileName(jobID)
+	if a.StateDir == nil {
+		return e2c.State{}, false, nil
+	}
+	if ok, err := a.StateDir.Exists(ctx, name); err != nil || !ok {
+		return e2c.State{}, false, nil
+	}
+	path := filepath.Join(os.TempDir(), name)
+	if _, err := a.StateDir.File(name).Export(ctx, path); err != nil {
+		return e2c.State{}, false, fmt.Errorf("reading the state file %s: %v", name, err)
+	}
+	defer os.Remove(path) // it may hold the job's client key
+	st, err := e2c.ReadState(path)
+	return st, err == nil, err
+}
+
+// Setup reaps expired builders, starts or launches this job's instance (provisioned with keys made for this job unless the image has its own), waits until it is ready, and returns the state file (before_script)
+func (a *ArmBuilder) Setup(ctx context.Context) (*dagger.File, error) {
+	s, _, err := a.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := s.setup(ctx, func(f string, args ...any) { logLine(fmt.Sprintf(f, args...)) }); err != nil {
+		if s.state.InstanceID != "" {
+			logLine("e2c: setup failed after launching " + s.state.InstanceID + "; teardown will find it by its job tag")
+		}
+		return nil, err
+	}
+	name := e2c.StateFileName(s.jobID)
+	// mode 0600: for a provisioned builder it holds the job's client key, which the later phases log in with
+	return dag.Directory().WithNewFile(name, e2c.FormatState(s.state), dagger.DirectoryWithNewFileOpts{Permissions: 0o600}).File(name), nil
+}
+
+// Build builds the ARM platforms the plan routes to the builder, on its engine, and pushes them by digest (script)
+func (a *ArmBuilder) Build(ctx context.Context) (string, error) {
+	s, r, err := a.session(ctx)
+	if err != nil {
+		return "", err
+	}
+	st, ok, err := a.readState(ctx, s.jobID)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", fmt.Errorf("no state file %s in the state directory: run `arm-builder setup export --path %s` first (before_script)", e2c.StateFileName(s.jobID), e2c.StateFileName(s.jobID))
+	}
+	if err := s.adopt(st); err != nil {
+		return "", err
+	}
+	if st.Strategy == e2c.StrategyQEMUFallback || st.InstanceID == "" {
+		if err := r.replan(plan.BuilderNoCapacity, "no EC2 capacity"); err != nil {
+			return "", err
+		}
+		// the ARM builds this job owns, under QEMU here; the amd64 ones are the build job's
+		var arm []plan.Build
+		for _, b := range r.plan.BuildsOn(plan.QEMU) {
+			arm = append(arm, b)
+		}
+		return r.log.String(), r.buildHere(ctx, arm)
+	}
+	// what setup learnt about 32-bit ARM code routes linux/arm/v7: natively there, or QEMU here
+	// (the build job planned it for the builder, so this job owns it either way)
+	r.in.BuilderRuns32Bit = st.Runs32BitARM
+	if err := r.replan(plan.BuilderReady, ""); err != nil {
+		return "", err
+	}
+	// a builder lost mid-build is handled as in the one-call path (--on-builder-loss); one
+	// launched in its place is torn down by the job's teardown phase, which finds it by job tag
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return r.buildHere(gctx, r.plan.BuildsOn(plan.QEMU)) })
+	g.Go(func() error {
+		_, err := r.buildOnBuilder(gctx, s, r.plan.BuildsOn(plan.Remote))
+		return err
+	})
+	err = g.Wait()
+	return r.log.String(), err
+}
+
+// Cleanup prunes the builder engine's cache when the instance is kept (existing strategy) (after_script)
+func (a *ArmBuilder) Cleanup(ctx context.Context) (string, error) {
+	s, _, err := a.session(ctx)
+	if err != nil {
+		return "", err
+	}
+	st, ok, err := a.readState(ctx, s.jobID)
 	if err != nil || !ok || st.InstanceID == "" {
 		return "e2c cleanup: no builder instance for this job: nothing to clean", err
 	}
 	if st.Strategy != e2c.StrategyExisting {
 		return "e2c cleanup: instance " + st.InstanceID + " is terminated at teardown: nothing to clean", nil
 	}
-	cfg, err := e.config()
-	if err != nil {
+	if err := s.adopt(st); err != nil {
 		return "", err
 	}
-	if e.SSHKey == nil || e.SSHHostKey == "" {
-		return "e2c cleanup: no --ssh-key/--ssh-host-key: the kept instance's cache is left as is", nil
-	}
-	addr := e2c.NewManager(nil, cfg, logLine).SSHAddr(st)
-	ctr, err := e.remoteCLI(ctx, addr, cfg.SSHUser, daggerCli)
+	ctr, err := s.remoteCLI(ctx, s.mgr.SSHAddr(st))
 	if err != nil {
 		return "", err
 	}
@@ -428,35 +902,29 @@ func (e *E2C) Cleanup(ctx context.Context,
 	return "e2c cleanup: pruned the builder engine's cache\n" + out, nil
 }
 
-// Teardown: stop or terminate this job's instance; idempotent, and finds the instance by its job tag when there is no state file
-func (e *E2C) Teardown(ctx context.Context) (string, error) {
-	var lines []string
-	mgr, _, err := e.manager(ctx, func(s string) { logLine(s); lines = append(lines, s) })
+// Teardown stops or terminates this job's instance; idempotent, and finds the instance by its job tag when there is no state file (after_script)
+func (a *ArmBuilder) Teardown(ctx context.Context) (string, error) {
+	s, _, err := a.session(ctx)
 	if err != nil {
 		return "", err
 	}
-	_, path, ok, err := e.readState(ctx)
-	if err != nil {
+	if st, ok, err := a.readState(ctx, s.jobID); err != nil {
 		logLine("e2c teardown: unreadable state file (" + err.Error() + "); searching by job tag")
+	} else if ok {
+		s.state = st
 	}
-	if !ok {
-		path = filepath.Join(os.TempDir(), "no-state-file")
-	}
-	n, err := mgr.Cleanup(ctx, path, e.setting("CI_JOB_ID"))
-	if err != nil {
-		return strings.Join(lines, "\n"), err
-	}
-	lines = append(lines, fmt.Sprintf("e2c teardown: %d instance(s) of job %s torn down", n, e.setting("CI_JOB_ID")))
+	var lines []string
+	s.close(ctx, func(f string, args ...any) { l := fmt.Sprintf(f, args...); logLine(l); lines = append(lines, l) })
 	return strings.Join(lines, "\n"), nil
 }
 
-// Reap: terminate every builder of this project whose expiry tag has passed
-func (e *E2C) Reap(ctx context.Context) (string, error) {
-	mgr, _, err := e.manager(ctx, logLine)
+// Reap terminates every builder of this project whose expiry tag has passed
+func (a *ArmBuilder) Reap(ctx context.Context) (string, error) {
+	s, _, err := a.session(ctx)
 	if err != nil {
 		return "", err
 	}
-	ids, err := mgr.Reap(ctx, time.Now())
+	ids, err := s.mgr.Reap(ctx, time.Now())
 	if err != nil {
 		return "", err
 	}
@@ -466,52 +934,36 @@ func (e *E2C) Reap(ctx context.Context) (string, error) {
 	return "e2c reap: terminated or stopped " + strings.Join(ids, ", "), nil
 }
 
-// Run all phases in one go (setup, build, cleanup, teardown), as on a laptop; teardown runs on every exit path
-func (e *E2C) Run(
+// ProvisionScript renders the one-time setup script of a long-lived builder (existing strategy) with keys you keep: run it once as root there (sudo sh builder.sh)
+func (a *ArmBuilder) ProvisionScript(
 	ctx context.Context,
-	// Platforms to build on the builder
-	// +default=["linux/arm64"]
-	platform []string,
-	// Bake targets or groups (default: the default group)
+	// The builder's SSH host private key, ed25519 in OpenSSH form (hack/provision-builder keys makes one), e.g. file:builder-keys/host_ed25519
+	sshHostPrivateKey *dagger.Secret,
+	// The client's public key line the builder authorises ("ssh-ed25519 AAAA… comment"), e.g. "$(cat builder-keys/client_ed25519.pub)"
+	sshClientPublicKey string,
+	// The login user the client key is authorised for: admin (Debian), ubuntu (Ubuntu) or root (default: with-arm-access's --ssh-user)
 	// +optional
-	target []string,
-	// Bake variable overrides, as NAME=VALUE (e.g. REGISTRY=…, TAG=1.2.3)
-	// +optional
-	set []string,
-	// Registry user for the pushes
-	// +optional
-	username string,
-	// Registry password for the pushes
-	// +optional
-	password *dagger.Secret,
-	// The dagger CLI binary to drive the remote engine with (default: the one in the pinned engine image)
-	// +optional
-	daggerCli *dagger.File,
-	// The module to run on the builder: "." is this repository, else a module reference
-	// +default="."
-	module string,
-) (out string, err error) {
-	defer func() {
-		// a fresh context: teardown must run even when the build was cancelled
-		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
-		defer cancel()
-		msg, terr := e.Teardown(tctx)
-		out += "\n" + msg
-		if terr != nil {
-			err = errors.Join(err, fmt.Errorf("teardown: %v", terr))
-		}
-	}()
-	state, err := e.Setup(ctx)
-	if err != nil {
-		return "", fmt.Errorf("setup: %v", err)
+	sshUser string,
+) (*dagger.File, error) {
+	if sshUser == "" {
+		sshUser = a.M.ec2Env("")("E2C_SSH_USER")
 	}
-	// later phases read the state like a CI job does: from the state directory
-	name := e2c.StateFileName(e.setting("CI_JOB_ID"))
-	e.StateDir = dag.Directory().WithFile(name, state)
-	built, err := e.Build(ctx, platform, target, set, username, password, daggerCli, module)
+	hostPrivate, err := sshHostPrivateKey.Plaintext(ctx)
 	if err != nil {
-		return built, fmt.Errorf("build: %v", err)
+		return nil, fmt.Errorf("reading the host key secret: %v", err)
 	}
-	cleaned, err := e.Cleanup(ctx, daggerCli)
-	return built + "\n" + cleaned, err
+	keys, err := provision.GivenKeys(e2c.DecodePrivateKey(hostPrivate), sshClientPublicKey)
+	if err != nil {
+		return nil, err
+	}
+	o, err := a.M.provisionOptions(sshUser, keys)
+	if err != nil {
+		return nil, err
+	}
+	script, err := provision.UserData(o)
+	if err != nil {
+		return nil, err
+	}
+	// mode 0600: the script holds the host's private key
+	return dag.Directory().WithNewFile("builder.sh", script, dagger.DirectoryWithNewFileOpts{Permissions: 0o600}).File("builder.sh"), nil
 }

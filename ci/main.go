@@ -1,40 +1,246 @@
 // Shipyard is pipeline-as-code for container releases: lint, test, build every target of a bake
 // file per platform, merge multi-arch manifests, and release with a `latest` tag that is never wrong.
 //
-// This package only wires containers; every decision lives in a pure package under internal/.
+// This package only wires containers and executes a plan (internal/plan); every decision lives
+// in a pure package under internal/. Configuration is given once: the constructor and the With…
+// functions hold it, the verbs (release, plan, lint, test, build, arm-builder) use it.
+//
 // Errors are wrapped with %v, not %w: the Go SDK reports a wrapped engine error by its innermost
 // message, which would drop the context (stage, image, attempts) these wrappers add.
 package main
 
 import (
+	"context"
+
 	"shipyard/ci/internal/dagger"
 )
 
 // Shipyard runs the pipeline of one repository.
 type Shipyard struct {
-	// The repository the pipeline runs on
 	// +private
 	Source *dagger.Directory
-	// Path of the bake file inside the source
 	// +private
 	BakeFile string
-	// Go toolchain image for the module's own checks
 	// +private
-	GoImage string
+	GitDir *dagger.Directory
+	// +private
+	Project string
+	// Where Project came from (repoconfig.From…)
+	// +private
+	ProjectFrom string
+	// +private
+	BuildRegistry string
+	// +private
+	ReleaseRegistry string
+	// +private
+	Set []string
+	// +private
+	RegistryTunnel []*dagger.Service
+	// +private
+	InsecureRegistry []string
+	// +private
+	Arm64 bool
+	// +private
+	Armv7 bool
+	// +private
+	ArmBuilderSetting string
+
+	// Registry credentials, one entry per host (WithRegistryAuth)
+	// +private
+	AuthHosts []string
+	// +private
+	AuthUsers []string
+	// +private
+	AuthSecrets []*dagger.Secret
+
+	// The pipeline's ref (WithGitlab; release's --ref/--tag win)
+	// +private
+	Ci CiContext
+
+	// Build secrets by bake secret id (WithBuildSecret)
+	// +private
+	BuildSecretIDs []string
+	// +private
+	BuildSecrets []*dagger.Secret
+
+	// +private
+	UpdateLatestStrategy string
+	// +private
+	TagTypeOverride string
+
+	// +private
+	Ec2 Ec2Settings
 }
 
-// New creates the pipeline for a repository.
+// CiContext is what GitLab tells a job about its pipeline.
+type CiContext struct {
+	Ref           string
+	Tag           string
+	TagMessage    string
+	DefaultBranch string
+	MergeRequest  string
+	Revision      string
+	ServerURL     string
+	ProjectID     string
+	Token         *dagger.Secret
+	PipelineID    string
+	JobID         string
+}
+
+// New configures the pipeline of a repository.
 func New(
+	ctx context.Context,
 	// The repository the pipeline runs on (default: the module's own repository)
 	// +defaultPath="/"
-	// +ignore=[".git", "**/node_modules", "**/__pycache__", "**/dist", "*.md", "docs", "bench/out", ".e2c_instance_state_*"]
+	// +ignore=[".git", "**/node_modules", "**/__pycache__", "**/dist", "*.md", "docs", "bench/out", ".e2c_instance_state_*", ".env"]
 	source *dagger.Directory,
 	// Path of the bake file inside the source
 	// +default="docker-bake-production.hcl"
 	bakeFile string,
-	// Go toolchain image for the module's own checks
-	// +default="golang:1.26-bookworm"
-	goImage string,
+	// The repository's checkout holding its .git (only .git is read): tells annotated from lightweight tags, and the commit time
+	// +optional
+	// +defaultPath="/"
+	// +ignore=["*", "!.git", "!.git/**"]
+	gitDir *dagger.Directory,
+	// Project name: released images are <release-registry>/<project>-<target> ($CI_PROJECT_NAME); default: shipyard.hcl's project, else with-gitlab's --project-name, else app
+	// +optional
+	project string,
+	// Build registry image prefix ($CI_REGISTRY_IMAGE); default: the bake file's REGISTRY
+	// +optional
+	buildRegistry string,
+	// Release registry image prefix ($RELEASE_REGISTRY_IMAGE)
+	// +optional
+	releaseRegistry string,
+	// Bake overrides: NAME=VALUE for a variable
+	// +optional
+	set []string,
+	// Tunnels to registries on the engine host's loopback, e.g. tcp://localhost:5000
+	// +optional
+	registryTunnel []*dagger.Service,
+	// Registries spoken to over plain HTTP (host:port); only the loopback (127.0.0.1, localhost) is by default
+	// +optional
+	insecureRegistry []string,
+	// Build linux/arm64 too ($BUILD_ARM64)
+	// +optional
+	arm64 bool,
+	// Build linux/arm/v7 too ($BUILD_ARMV7)
+	// +optional
+	armv7 bool,
+	// Where ARM images are built: qemu (emulated on this engine) or ec2 (natively on an EC2 instance's engine) ($ARM_BUILDER)
+	// +default="qemu"
+	armBuilder string,
+) (*Shipyard, error) {
+	m := &Shipyard{
+		Source: source, BakeFile: bakeFile, GitDir: gitDir, Project: project,
+		BuildRegistry: buildRegistry, ReleaseRegistry: releaseRegistry, Set: set,
+		RegistryTunnel: registryTunnel, InsecureRegistry: insecureRegistry,
+		Arm64: arm64, Armv7: armv7, ArmBuilderSetting: armBuilder, UpdateLatestStrategy: "auto",
+		Ci: CiContext{DefaultBranch: "main"},
+	}
+	if err := m.resolveProject(ctx); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// WithRegistryAuth adds credentials for one registry host (the build or the release registry)
+func (m *Shipyard) WithRegistryAuth(
+	// Registry host, e.g. $CI_REGISTRY (an image prefix such as registry.example.com/group/app is cut to its host)
+	address string,
+	// User name ($CI_REGISTRY_USER)
+	username string,
+	// Password or token (env:CI_REGISTRY_PASSWORD)
+	secret *dagger.Secret,
 ) *Shipyard {
-	return &Shipyard{Source: source, BakeFile: bakeFile, GoImage: goImage}
+	c := *m
+	c.AuthHosts = append(append([]string(nil), m.AuthHosts...), hostOf(address))
+	c.AuthUsers = append(append([]string(nil), m.AuthUsers...), username)
+	c.AuthSecrets = append(append([]*dagger.Secret(nil), m.AuthSecrets...), secret)
+	return &c
+}
+
+// WithGitlab takes the pipeline's context from GitLab's predefined variables
+func (m *Shipyard) WithGitlab(
+	// $CI_COMMIT_REF_NAME
+	// +optional
+	commitRefName string,
+	// $CI_COMMIT_TAG
+	// +optional
+	commitTag string,
+	// $CI_COMMIT_TAG_MESSAGE (a message means an annotated tag)
+	// +optional
+	commitTagMessage string,
+	// $CI_DEFAULT_BRANCH
+	// +default="main"
+	defaultBranch string,
+	// $CI_MERGE_REQUEST_IID: set for merge request pipelines
+	// +optional
+	mergeRequestIid string,
+	// $CI_COMMIT_SHA
+	// +optional
+	commitSha string,
+	// $CI_SERVER_URL, for the tag API
+	// +optional
+	serverUrl string,
+	// $CI_PROJECT_ID, for the tag API
+	// +optional
+	projectId string,
+	// env:CI_JOB_TOKEN, for the tag API (read only if git cannot tell the tag type)
+	// +optional
+	jobToken *dagger.Secret,
+	// $CI_PIPELINE_ID (tags the ARM builder instance)
+	// +optional
+	pipelineId string,
+	// $CI_JOB_ID (names the ARM builder's state file and tags its instance)
+	// +optional
+	jobId string,
+	// $CI_PROJECT_NAME: names the project when neither --project nor shipyard.hcl does
+	// +optional
+	projectName string,
+) *Shipyard {
+	c := *m
+	c.Ci = CiContext{
+		Ref: commitRefName, Tag: commitTag, TagMessage: commitTagMessage, DefaultBranch: defaultBranch,
+		MergeRequest: mergeRequestIid, Revision: commitSha, ServerURL: serverUrl, ProjectID: projectId,
+		Token: jobToken, PipelineID: pipelineId, JobID: jobId,
+	}
+	c.withRepoName(projectName)
+	return &c
+}
+
+// WithLatest sets how a release treats the latest tag
+func (m *Shipyard) WithLatest(
+	// auto (only forward, never to a pre-release), force or skip ($UPDATE_LATEST_STRATEGY)
+	// +default="auto"
+	updateLatestStrategy string,
+	// annotated or lightweight, skipping tag type detection ($TAG_TYPE_OVERRIDE)
+	// +optional
+	tagTypeOverride string,
+) *Shipyard {
+	c := *m
+	c.UpdateLatestStrategy, c.TagTypeOverride = updateLatestStrategy, tagTypeOverride
+	return &c
+}
+
+// WithBuildSecret gives a build secret a bake target asks for (secret = ["id=ID,env=…"]); Dockerfiles read it with RUN --mount=type=secret,id=ID
+func (m *Shipyard) WithBuildSecret(
+	// The bake secret id
+	id string,
+	// The value (env:NAME or file:PATH)
+	secret *dagger.Secret,
+) *Shipyard {
+	c := *m
+	c.BuildSecretIDs = append(append([]string(nil), m.BuildSecretIDs...), id)
+	c.BuildSecrets = append(append([]*dagger.Secret(nil), m.BuildSecrets...), secret)
+	return &c
+}
+
+// hostOf cuts an image prefix to its registry host.
+func hostOf(address string) string {
+	for i, r := range address {
+		if r == '/' {
+			return address[:i]
+		}
+	}
+	return address
 }

@@ -4,133 +4,118 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
-	"shipyard/ci/internal/dagger"
-	"shipyard/internal/bake"
 	"shipyard/internal/naming"
 	"shipyard/internal/registry"
 )
 
-// Merged is one multi-platform index pushed to the build registry.
-type Merged struct {
-	Target    string
-	Ref       string
-	Digest    string
-	Platforms []string
-}
-
-// Manifests: merge the per-platform images of every bake target into one multi-arch index per tag
-func (m *Shipyard) Manifests(
-	ctx context.Context,
-	// Bake targets or groups (default: the bake file's default group)
-	// +optional
-	target []string,
-	// Platforms that were built (default linux/amd64, narrowed to what each target supports)
-	// +optional
-	platform []string,
-	// Bake variable overrides, as NAME=VALUE (e.g. TAG=1.2.3)
-	// +optional
-	set []string,
-	// Registry user
-	// +optional
-	username string,
-	// Registry password or token
-	// +optional
-	password *dagger.Secret,
-	// Per-platform tag form the build used
-	// +default="{tag}-{arch}"
-	platformTag string,
-	// Commit the images were built from (index annotation)
-	// +optional
-	revision string,
-	// Tunnels to registries on the engine host's loopback, e.g. tcp://localhost:5000
-	// +optional
-	registryTunnel []*dagger.Service,
-) (string, error) {
-	merged, err := m.manifests(ctx, target, platform, set, username, password, platformTag, revision, registryTunnel)
+// manifests merges, for every target, exactly the platforms the plan built (wherever they were
+// built) into one index per tag. The same inputs give the same index digest: the created
+// annotation is SOURCE_DATE_EPOCH or the commit's time, never the clock.
+func (r *run) manifests(ctx context.Context) error {
+	client, err := r.m.registry(ctx)
 	if err != nil {
-		return "", err
+		return err
 	}
-	var b strings.Builder
-	for _, mg := range merged {
-		fmt.Fprintf(&b, "%s %s@%s (%s)\n", mg.Target, mg.Ref, mg.Digest, strings.Join(mg.Platforms, ", "))
-	}
-	return b.String(), nil
-}
-
-func (m *Shipyard) manifests(ctx context.Context, names, platforms, set []string, username string, password *dagger.Secret,
-	platformTag, revision string, tunnels []*dagger.Service) ([]Merged, error) {
-	targets, err := m.resolve(ctx, names, set)
-	if err != nil {
-		return nil, err
-	}
-	matrix, err := bake.Matrix(targets, platforms)
-	if err != nil {
-		return nil, err
-	}
-	vars, err := m.bakeVariables(ctx, set)
-	if err != nil {
-		return nil, err
-	}
-	var creds []registryCreds
-	var out []Merged
-	byTarget := map[string][]bake.Entry{}
-	var order []string
-	for _, e := range matrix {
-		if _, ok := byTarget[e.Target.Name]; !ok {
-			order = append(order, e.Target.Name)
+	created := r.created(ctx)
+	for _, mg := range r.plan.Merges {
+		ctx, span := Tracer().Start(ctx, "merge "+mg.Target+" ["+strings.Join(mg.Platforms, ", ")+"]")
+		if r.dryRun {
+			// a dry run pushed nothing: the per-platform images it would merge are not there
+			for _, full := range mg.Tags {
+				r.logf("dry run: would merge %s [%s] into %s", mg.Target, strings.Join(mg.Platforms, ", "), full)
+			}
+			span.End()
+			continue
 		}
-		byTarget[e.Target.Name] = append(byTarget[e.Target.Name], e)
-		if len(e.Target.Tags) > 0 {
-			creds = append(creds, registryCreds{host: naming.Host(e.Target.Tags[0]), user: username, password: password})
-		}
-	}
-	client, err := registryClient(ctx, creds, tunnels)
-	if err != nil {
-		return nil, err
-	}
-	for _, name := range order {
-		entries := byTarget[name]
-		t := entries[0].Target
-		if len(t.Tags) == 0 {
-			return nil, fmt.Errorf("target %s has no tags in the bake file: add tags = [\"REGISTRY/NAME:TAG\"]", name)
-		}
-		repo, tag := naming.SplitTag(t.Tags[0])
-		ctx, span := Tracer().Start(ctx, "merge "+name)
-		var srcs, plats []string
-		for _, e := range entries {
-			ref := repo + ":" + naming.PlatformTag(platformTag, tag, e.Platform)
+		var srcs []string
+		for i, ref := range mg.Sources {
 			digest, err := client.Digest(ctx, ref)
 			if err != nil {
 				span.End()
-				return nil, fmt.Errorf("manifests %s: %v", name, missingOr(err, fmt.Sprintf("the %s image %s is missing (run the build stage first)", e.Platform, ref)))
+				return fmt.Errorf("manifests %s: %v", mg.Target, missingOr(err, fmt.Sprintf("the %s image %s is missing (run the build stage first)", mg.Platforms[i], ref)))
 			}
+			repo, _ := naming.SplitTag(ref)
 			srcs = append(srcs, repo+"@"+digest)
-			plats = append(plats, e.Platform)
 		}
-		ann := map[string]string{
-			registry.AnnotationVersion: tag,
-			registry.AnnotationCreated: time.Now().UTC().Format(time.RFC3339),
+		_, tag := naming.SplitTag(mg.Tags[0])
+		ann := map[string]string{registry.AnnotationVersion: tag}
+		if created != "" {
+			ann[registry.AnnotationCreated] = created
 		}
-		if revision != "" {
-			ann[registry.AnnotationRevision] = revision
+		if r.ci.Revision != "" {
+			ann[registry.AnnotationRevision] = r.ci.Revision
 		}
-		if src := vars["SOURCE_URL"]; src != "" {
+		if src := r.file.Variables["SOURCE_URL"]; src != "" {
 			ann[registry.AnnotationSource] = src
 		}
-		for _, full := range t.Tags {
+		for _, full := range mg.Tags {
 			digest, err := client.MergeIndex(ctx, full, srcs, ann)
 			if err != nil {
 				span.End()
-				return nil, fmt.Errorf("manifests %s: merging into %s: %v", name, full, err)
+				return fmt.Errorf("manifests %s: merging into %s: %v", mg.Target, full, err)
 			}
-			out = append(out, Merged{Target: name, Ref: full, Digest: digest, Platforms: plats})
+			r.logf("manifest %s %s@%s (%s)", mg.Target, full, digest, strings.Join(mg.Platforms, ", "))
 		}
 		span.End()
 	}
-	return out, nil
+	return nil
+}
+
+// created is the index's creation time: SOURCE_DATE_EPOCH (a bake variable or --set), else the
+// commit time of the revision in the git directory, else none (the annotation is left out).
+func (r *run) created(ctx context.Context) string {
+	epoch := r.file.Variables["SOURCE_DATE_EPOCH"]
+	if epoch == "" {
+		epoch = r.commitTime(ctx)
+	}
+	if n, err := strconv.ParseInt(strings.TrimSpace(epoch), 10, 64); err == nil {
+		return time.Unix(n, 0).UTC().Format(time.RFC3339)
+	}
+	return ""
+}
+
+// commitTime asks git for the commit time of the revision (HEAD when none is given).
+func (r *run) commitTime(ctx context.Context) string {
+	dir, err := r.m.gitDirOnDisk(ctx)
+	if err != nil {
+		return ""
+	}
+	rev := r.ci.Revision
+	if rev == "" {
+		rev = "HEAD"
+	}
+	out, err := exec.CommandContext(ctx, "git", "--git-dir", dir, "show", "-s", "--format=%ct", rev+"^{commit}").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// gitDirOnDisk exports the repository's git directory into the function's file system once.
+func (m *Shipyard) gitDirOnDisk(ctx context.Context) (string, error) {
+	if m.GitDir == nil {
+		return "", errors.New("no git directory")
+	}
+	root := filepath.Join(os.TempDir(), "shipyard-git")
+	dir := filepath.Join(root, ".git")
+	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
+		return dir, nil
+	}
+	if _, err := m.GitDir.Export(ctx, root); err != nil {
+		return "", err
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		// a worktree or submodule checkout: .git is a file pointing elsewhere
+		return "", errors.New("the checkout's .git is not a directory (a git worktree or submodule?): pass --git-dir with a checkout whose .git is a directory")
+	}
+	return dir, nil
 }
 
 // missingOr says what to do when an image is really missing; any other registry failure
@@ -140,13 +125,4 @@ func missingOr(err error, missing string) error {
 		return fmt.Errorf("%s: %v", missing, err)
 	}
 	return err
-}
-
-// bakeVariables are the bake file's variables after overrides.
-func (m *Shipyard) bakeVariables(ctx context.Context, set []string) (map[string]string, error) {
-	f, err := m.bakeFile(ctx, set)
-	if err != nil {
-		return nil, err
-	}
-	return f.Variables, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"shipyard/ci/internal/dagger"
 	"shipyard/internal/naming"
+	"shipyard/internal/retry"
 )
 
 // Published is one per-platform image pushed to the build registry.
@@ -23,19 +25,8 @@ type Published struct {
 }
 
 // Publish every image under its bake tags with a per-platform suffix (1.0.0-amd64) and print what was pushed as JSON
-func (i *Images) Publish(
-	ctx context.Context,
-	// Registry user (for the registry of the bake tags)
-	// +optional
-	username string,
-	// Registry password or token
-	// +optional
-	password *dagger.Secret,
-	// Per-platform tag form; {tag} and {arch} are replaced
-	// +default="{tag}-{arch}"
-	platformTag string,
-) (string, error) {
-	out, err := i.publish(ctx, username, password, platformTag)
+func (i *Images) Publish(ctx context.Context) (string, error) {
+	out, err := i.publish(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -43,8 +34,12 @@ func (i *Images) Publish(
 	return string(b), err
 }
 
-func (i *Images) publish(ctx context.Context, username string, password *dagger.Secret, platformTag string) ([]Published, error) {
+func (i *Images) publish(ctx context.Context) ([]Published, error) {
 	out := make([]Published, len(i.Images))
+	var creds []registryCreds
+	if i.Pipeline != nil {
+		creds = i.Pipeline.creds()
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	for n, img := range i.Images {
 		g.Go(func() error {
@@ -52,11 +47,10 @@ func (i *Images) publish(ctx context.Context, username string, password *dagger.
 				return fmt.Errorf("target %s has no tags in the bake file: add tags = [\"REGISTRY/NAME:TAG\"]", img.Target)
 			}
 			repo, tag := naming.SplitTag(img.Tags[0])
-			ref := repo + ":" + naming.PlatformTag(platformTag, tag, img.Platform)
+			ref := repo + ":" + naming.PlatformTag(naming.DefaultPlatformTag, tag, img.Platform)
 			ctx, span := Tracer().Start(gctx, fmt.Sprintf("push %s [%s]", img.Target, img.Platform))
 			defer span.End()
-			ctr := withAuth(img.Container, []registryCreds{{host: naming.Host(repo), user: username, password: password}})
-			pushed, err := publishWithRetry(ctx, ctr, ref)
+			pushed, err := publishWithRetry(ctx, withAuth(img.Container, creds), ref)
 			if err != nil {
 				return fmt.Errorf("push %s [%s] to %s: %v", img.Target, img.Platform, ref, err)
 			}
@@ -68,38 +62,27 @@ func (i *Images) publish(ctx context.Context, username string, password *dagger.
 	return out, g.Wait()
 }
 
-// pushAttempts bounds the retries of a push that failed for a transient reason.
-const pushAttempts = 4
+// pushPolicy bounds the retries of a push that failed for a transient reason.
+var pushPolicy = retry.Policy{Attempts: 4, BaseDelay: time.Second}
 
-// publishWithRetry pushes, retrying with backoff when the registry failed transiently (5xx,
-// reset or dropped connections); refused credentials or access fail at once.
+// publishWithRetry pushes, retrying with backoff when the registry failed transiently (the
+// engine's message is turned into a typed error once, then internal/retry decides).
 func publishWithRetry(ctx context.Context, ctr *dagger.Container, ref string) (string, error) {
-	delay := time.Second
-	for attempt := 1; ; attempt++ {
-		pushed, err := ctr.Publish(ctx, ref)
-		if err == nil || attempt == pushAttempts || !transientPushError(err) || ctx.Err() != nil {
-			if err != nil && attempt > 1 {
-				err = fmt.Errorf("after %d attempts: %v", attempt, err)
+	var pushed string
+	attempts := 0
+	err := retry.Do(ctx, pushPolicy, func(ctx context.Context) error {
+		attempts++
+		var err error
+		if pushed, err = ctr.Publish(ctx, ref); err != nil {
+			var exec *dagger.ExecError
+			if errors.As(err, &exec) {
+				return retry.Permanent(err)
 			}
-			return pushed, err
+			return retry.FromEngineMessage(err.Error())
 		}
-		fmt.Fprintf(os.Stderr, "push %s failed (attempt %d of %d), retrying in %s: %v\n", ref, attempt, pushAttempts, delay, err)
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(delay):
-		}
-		delay *= 2
-	}
-}
-
-// transientPushError tells a failure worth retrying from a refusal (the engine's push errors are text).
-func transientPushError(err error) bool {
-	msg := strings.ToLower(err.Error())
-	for _, permanent := range []string{"401", "403", "unauthorized", "denied", "forbidden", "invalid reference", "not found"} {
-		if strings.Contains(msg, permanent) {
-			return false
-		}
-	}
-	return true
+		return nil
+	}, func(attempt int, delay time.Duration, err error) {
+		fmt.Fprintf(os.Stderr, "push %s failed (attempt %d of %d), retrying in %s: %v\n", ref, attempt, pushPolicy.Attempts, delay, err)
+	})
+	return pushed, err
 }

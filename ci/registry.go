@@ -22,8 +22,11 @@ type registryCreds struct {
 // registryClient builds a registry client with each registry's credentials. Registries on the
 // engine host's loopback (a local registry) are reached through tunnels: Go code running in a
 // function cannot see the host's 127.0.0.1, so `--registry-tunnel tcp://localhost:PORT` hands it in.
-func registryClient(ctx context.Context, creds []registryCreds, tunnels []*dagger.Service) (*registry.Client, error) {
-	opts := []registry.Option{registry.WithInsecure("127.0.0.1:*", "localhost:*", "10.*")}
+//
+// Only the loopback is spoken to over plain HTTP by default; any other registry must be named by
+// the user (--insecure-registry), never guessed from its address.
+func registryClient(ctx context.Context, creds []registryCreds, tunnels []*dagger.Service, insecure []string) (*registry.Client, error) {
+	opts := []registry.Option{registry.WithInsecure(append([]string{"127.0.0.1:*", "localhost:*"}, insecure...)...)}
 	for _, c := range creds {
 		if c.password == nil || c.host == "" {
 			continue

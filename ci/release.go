@@ -3,112 +3,98 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 
-	"shipyard/internal/bake"
 	"shipyard/internal/latest"
 	"shipyard/internal/naming"
 	"shipyard/internal/promote"
 	"shipyard/internal/tagtype"
 )
 
-// release copies every merged index from the build registry to the release registry by digest
-// (no rebuild), then moves latest on all images or none.
-func (p *pipeline) release(ctx context.Context) error {
-	targets, err := p.m.resolve(ctx, nil, p.bakeSet())
+// release copies every merged index of the plan from the build registry to the release registry
+// by digest (no rebuild), then moves latest on all images or none.
+func (r *run) release(ctx context.Context) error {
+	client, err := r.m.registry(ctx)
 	if err != nil {
 		return err
 	}
-	matrix, err := bake.Matrix(targets, p.platforms())
+	// a dry run made no index: its copies name the index by tag
+	images, err := r.releaseImages(ctx, client, !r.dryRun)
 	if err != nil {
 		return err
-	}
-	creds := []registryCreds{{host: naming.Host(p.releaseRegistry), user: p.releaseUser, password: p.releasePassword}}
-	seen := map[string]bool{}
-	var images []promote.Image
-	for _, e := range matrix {
-		t := e.Target
-		if seen[t.Name] {
-			continue
-		}
-		seen[t.Name] = true
-		if len(t.Tags) == 0 {
-			return fmt.Errorf("target %s has no tags in the bake file: add tags = [\"REGISTRY/NAME:TAG\"]", t.Name)
-		}
-		creds = append(creds, registryCreds{host: naming.Host(t.Tags[0]), user: p.buildUser, password: p.buildPassword})
-		images = append(images, promote.Image{
-			Name:   t.Name,
-			Source: t.Tags[0],
-			Dest:   naming.ReleaseRepo(p.releaseRegistry, p.project, t.Name),
-		})
-	}
-	client, err := registryClient(ctx, creds, p.tunnels)
-	if err != nil {
-		return err
-	}
-	// what was tested is what ships: the source is the index the manifests stage made, by digest
-	for i, img := range images {
-		digest, err := client.Digest(ctx, img.Source)
-		if err != nil {
-			return fmt.Errorf("release %s: %v", img.Name, missingOr(err, fmt.Sprintf("the merged image %s is missing (run the manifests stage first)", img.Source)))
-		}
-		repo, _ := naming.SplitTag(img.Source)
-		images[i].Source = repo + "@" + digest
-	}
-	typ, err := p.tagType(ctx)
-	if err != nil {
-		return err
-	}
-	strategy, err := latest.ParseStrategy(p.strategy)
-	if err != nil {
-		return err
-	}
-	decide := func(current string) (bool, string, error) {
-		d, err := latest.Decide(latest.Input{Tag: p.tag, Type: typ, Strategy: strategy, Current: current})
-		return d.Move, d.Reason, err
 	}
 	res, err := promote.Run(ctx, client, promote.Options{
-		Version: p.tag, Images: images, Decide: decide, DryRun: p.dryRun,
-		Log: func(s string) { p.logf("%s", s) },
+		Version: r.plan.Tag, Images: images, Decide: r.decider(), DryRun: r.dryRun,
+		Log: func(s string) { r.logf("%s", s) },
 	})
 	if err != nil {
 		return err
 	}
-	for _, r := range res.Released {
-		p.logf("released %s %s@%s from %s", r.Name, r.Ref, r.Digest, r.Source)
+	for _, rl := range res.Released {
+		r.logf("released %s %s@%s from %s", rl.Name, rl.Ref, rl.Digest, rl.Source)
 	}
-	for _, r := range res.Reasons {
-		p.logf("latest: %s", r)
+	for _, why := range res.Reasons {
+		r.logf("latest: %s", why)
 	}
 	return nil
 }
 
-// tagType runs the detection chain (override, git, tag message, GitLab API, heuristic) and logs each step.
-func (p *pipeline) tagType(ctx context.Context) (tagtype.Type, error) {
-	src := tagtype.Sources{Override: p.tagTypeOverride, TagMessage: p.tagMessage}
-	if p.gitDir != nil {
-		dir := filepath.Join(os.TempDir(), "shipyard-git")
-		if _, err := p.gitDir.Export(ctx, filepath.Join(dir, ".git")); err == nil {
-			src.GitDir = dir
-		} else {
-			p.logf("tag type: no git directory available (%v)", err)
+// releaseImages are the plan's copies; with resolve, each source is pinned to the digest of the
+// index the manifests stage made (what was tested is what ships).
+func (r *run) releaseImages(ctx context.Context, client promote.Registry, resolve bool) ([]promote.Image, error) {
+	var images []promote.Image
+	for _, c := range r.plan.Copies {
+		img := promote.Image{Name: c.Target, Source: c.From, Dest: c.To}
+		if resolve {
+			digest, err := client.Digest(ctx, c.From)
+			if err != nil {
+				return nil, fmt.Errorf("release %s: %v", c.Target, missingOr(err, fmt.Sprintf("the merged image %s is missing (run the manifests stage first)", c.From)))
+			}
+			repo, _ := naming.SplitTag(c.From)
+			img.Source = repo + "@" + digest
 		}
+		images = append(images, img)
 	}
-	if p.gitlabURL != "" && p.projectID != "" && p.gitlabToken != nil {
-		token, err := p.gitlabToken.Plaintext(ctx)
-		if err != nil {
-			return "", fmt.Errorf("reading the GitLab token secret: %v", err)
+	return images, nil
+}
+
+// decider is the latest policy of this release; the tag type is detected when first asked.
+func (r *run) decider() promote.Decider {
+	var typ tagtype.Type
+	return func(ctx context.Context, current string) (bool, string, error) {
+		if typ == "" {
+			t, err := r.tagType(ctx)
+			if err != nil {
+				return false, "", err
+			}
+			typ = t
 		}
-		src.GitLab = &tagtype.GitLabSource{BaseURL: p.gitlabURL, ProjectID: p.projectID, Token: token}
+		d, err := latest.Decide(latest.Input{Tag: r.plan.Tag, Type: typ, Strategy: r.plan.Latest.Strategy, Current: current})
+		return d.Move, d.Reason, err
 	}
-	res, err := tagtype.Detect(ctx, p.tag, src)
+}
+
+// tagType runs the detection chain (override, git, tag message, GitLab API, heuristic) and logs
+// each step; the GitLab token is read only if the chain gets that far.
+func (r *run) tagType(ctx context.Context) (tagtype.Type, error) {
+	src := tagtype.Sources{TagMessage: r.ci.TagMessage}
+	if dir, err := r.m.gitDirOnDisk(ctx); err == nil {
+		src.GitDir = filepath.Dir(dir)
+	} else {
+		r.logf("tag type: no git directory available (%v)", err)
+	}
+	if r.ci.ServerURL != "" && r.ci.ProjectID != "" && r.ci.Token != nil {
+		token := r.ci.Token
+		src.GitLab = &tagtype.GitLabSource{BaseURL: r.ci.ServerURL, ProjectID: r.ci.ProjectID,
+			Token: func(ctx context.Context) (string, error) { return token.Plaintext(ctx) }}
+	}
+	res, err := tagtype.Detect(ctx, r.plan.Tag, string(r.plan.Latest.TagTypeOverride), src.Chain()...)
 	for _, st := range res.Trail {
-		p.logf("tag type [%s]: %s", st.Source, st.Outcome)
+		r.logf("tag type [%s]: %s", st.Source, st.Outcome)
 	}
 	if err != nil {
 		return "", err
 	}
-	p.logf("tag %s is %s (decided by %s)", p.tag, res.Type, res.DecidedBy)
+	r.logf("tag %s is %s (decided by %s)", r.plan.Tag, res.Type, res.DecidedBy)
 	return res.Type, nil
 }

@@ -16,6 +16,9 @@ type image struct {
 	// Dockerfile recipes live in hack/mirror/standins/<Dir>; Build recipes are Go code.
 	Dir   string
 	Build func(m *mirror, platform dagger.Platform) *dagger.Container
+	// HostFiles are files of this machine the recipe copies from (hashed into the recipe, so a
+	// new host toolchain re-seeds the image).
+	HostFiles []string
 }
 
 // images is the declarative list of what the pipeline and the reference app pull.
@@ -26,6 +29,7 @@ var images = []image{
 		Platforms: []string{"linux/amd64"},
 		StandIn:   "golang:1.26-bookworm: Debian bookworm with the host's Go toolchain, git and openssh",
 		Build:     (*mirror).golang,
+		HostFiles: []string{"/usr/local/go/VERSION"},
 	},
 	{
 		Name:      "node:18-bookworm-slim",

@@ -2,16 +2,18 @@
 // and exports the Go SDK runtime image the engine needs to run Go modules.
 //
 // It runs against an engine that already has debian:bookworm-slim in its mirror (hack/engine does
-// that first) and skips every image whose recipe has not changed since it was last pushed.
+// that first) and skips every image whose recipe has not changed since it was last pushed, and
+// the Go SDK runtime image when the tarball was exported from the same recipe. When nothing is to
+// be done it does not connect to the engine at all (hack/engine up runs it on every call).
 package main
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -30,7 +32,7 @@ const recipeLabel = "dev.shipyard.mirror.recipe"
 const recipeVersion = "2"
 
 type mirror struct {
-	c        *dagger.Client
+	c        *dagger.Client // connected on first use: see connect
 	registry string
 	root     string
 	codegen  string
@@ -39,33 +41,56 @@ type mirror struct {
 func main() {
 	registry := flag.String("registry", "127.0.0.1:5000", "the mirror registry (host:port)")
 	codegen := flag.String("codegen", "", "path of the dagger codegen binary for the Go SDK runtime image")
-	sdkOut := flag.String("sdk-out", "", "where to export the Go SDK runtime image as an OCI tarball (empty: skip)")
+	sdkOut := flag.String("sdk-out", "", "where to export the Go SDK runtime image as an OCI tarball (empty: skip);\n"+
+		"its manifest digest goes to PATH.digest, the hash of its recipe to PATH.recipe")
+	sdkOnly := flag.Bool("sdk-only", false, "only build and export the Go SDK runtime image (do not seed the mirror)")
+	rebuild := flag.Bool("rebuild", false, "build the Go SDK runtime image again even if PATH.recipe matches, re-running\n"+
+		"every step instead of taking it from the engine's cache (what a fresh engine state does)")
 	root := flag.String("root", ".", "the repository root (for hack/mirror/standins)")
 	flag.Parse()
-	if err := run(context.Background(), *registry, *codegen, *sdkOut, *root); err != nil {
+	m := &mirror{registry: *registry, root: *root, codegen: *codegen}
+	err := m.run(context.Background(), *sdkOut, *sdkOnly, *rebuild)
+	m.close()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "mirror:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, registry, codegen, sdkOut, root string) error {
-	c, err := dagger.Connect(ctx, dagger.WithLogOutput(os.Stderr))
-	if err != nil {
-		return fmt.Errorf("connecting to the engine: %w (is it up? hack/engine status)", err)
-	}
-	defer c.Close()
-	m := &mirror{c: c, registry: registry, root: root, codegen: codegen}
-	for _, img := range images {
-		if err := m.seed(ctx, img); err != nil {
-			return fmt.Errorf("seeding %s: %w", img.Name, err)
+func (m *mirror) run(ctx context.Context, sdkOut string, sdkOnly, rebuild bool) error {
+	if !sdkOnly {
+		for _, img := range images {
+			if err := m.seed(ctx, img); err != nil {
+				return fmt.Errorf("seeding %s: %w", img.Name, err)
+			}
 		}
 	}
 	if sdkOut != "" {
-		if err := m.exportSDK(ctx, sdkOut); err != nil {
+		if err := m.exportSDK(ctx, sdkOut, rebuild); err != nil {
 			return fmt.Errorf("exporting the Go SDK runtime image: %w", err)
 		}
 	}
 	return nil
+}
+
+// connect connects to the engine the first time something has to be built.
+func (m *mirror) connect(ctx context.Context) error {
+	if m.c != nil {
+		return nil
+	}
+	c, err := dagger.Connect(ctx, dagger.WithLogOutput(os.Stderr))
+	if err != nil {
+		return fmt.Errorf("connecting to the engine: %w (is it up? hack/engine status)", err)
+	}
+	m.c = c
+	return nil
+}
+
+func (m *mirror) close() {
+	if m.c != nil {
+		m.c.Close()
+		m.c = nil
+	}
 }
 
 // ref is where an image name lives in the mirror (the docker.io layout).
@@ -82,14 +107,25 @@ func (m *mirror) base(platform dagger.Platform) *dagger.Container {
 }
 
 func (m *mirror) seed(ctx context.Context, img image) error {
-	hash, err := m.recipeHash(img)
+	recipe, err := m.recipeHash(img)
 	if err != nil {
 		return err
 	}
+	// the Debian base is part of what an image is made from: a base seeded again (another set of
+	// CA certificates, a newer Debian) rebuilds every image on it
+	base, err := m.baseDigest()
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256([]byte(recipe + " " + base))
+	hash := hex.EncodeToString(sum[:])[:16]
 	ref := m.ref(img.Name)
 	if m.upToDate(ref, hash) {
 		fmt.Fprintf(os.Stderr, "mirror: %s is up to date\n", img.Name)
 		return nil
+	}
+	if err := m.connect(ctx); err != nil {
+		return err
 	}
 	fmt.Fprintf(os.Stderr, "mirror: building %s for %s\n", img.Name, strings.Join(img.Platforms, ", "))
 	variants := make([]*dagger.Container, 0, len(img.Platforms))
@@ -111,21 +147,15 @@ func (m *mirror) build(img image, p dagger.Platform) *dagger.Container {
 	return dir.DockerBuild(dagger.DirectoryDockerBuildOpts{Platform: p})
 }
 
-// upToDate tells whether ref exists and was made from the same recipe.
+// upToDate tells whether ref exists and was made from the same recipe. A one-platform image is
+// pushed as a manifest, not an index: remote.Image reads either (linux/amd64 of an index; every
+// image has that platform).
 func (m *mirror) upToDate(ref, hash string) bool {
 	r, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
 		return false
 	}
-	idx, err := remote.Index(r)
-	if err != nil {
-		return false
-	}
-	mf, err := idx.IndexManifest()
-	if err != nil || len(mf.Manifests) == 0 {
-		return false
-	}
-	im, err := idx.Image(mf.Manifests[0].Digest)
+	im, err := remote.Image(r)
 	if err != nil {
 		return false
 	}
@@ -133,13 +163,14 @@ func (m *mirror) upToDate(ref, hash string) bool {
 	return err == nil && cf.Config.Labels[recipeLabel] == hash
 }
 
-// recipeHash covers the recipe's files (or the Go recipe's version) and its platforms.
+// recipeHash covers the recipe's files (or the Go recipe's version), the host files it reads and
+// its platforms.
 func (m *mirror) recipeHash(img image) (string, error) {
 	h := sha256.New()
 	fmt.Fprintln(h, recipeVersion, img.Name, img.StandIn, strings.Join(img.Platforms, ","))
+	var files []string
 	if img.Dir != "" {
 		dir := filepath.Join(m.root, "hack/mirror/standins", img.Dir)
-		var files []string
 		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 			if err == nil && !d.IsDir() {
 				files = append(files, p)
@@ -150,43 +181,50 @@ func (m *mirror) recipeHash(img image) (string, error) {
 			return "", fmt.Errorf("reading the recipe %s: %w", dir, err)
 		}
 		sort.Strings(files)
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return "", err
-			}
-			fmt.Fprintln(h, f)
-			h.Write(b)
+	}
+	for _, f := range append(files, img.HostFiles...) {
+		// the path relative to the recipe's directory, so a clone elsewhere hashes the same
+		rel := strings.TrimPrefix(f, filepath.Join(m.root, "hack/mirror/standins")+"/")
+		fmt.Fprintln(h, rel)
+		if err := copyFile(h, f); err != nil {
+			return "", fmt.Errorf("reading the recipe of %s: %w", img.Name, err)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
+// copyFile writes the file at path to w.
+func copyFile(w io.Writer, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
+}
+
 // golang is Debian with the host's Go toolchain: the same Go that builds this project.
 func (m *mirror) golang(p dagger.Platform) *dagger.Container {
+	return m.golangBuild(p, "")
+}
+
+// golangBuild is golang; a non-empty nonce makes the engine run its steps again instead of
+// answering from its cache (the nonce is not left in the image).
+func (m *mirror) golangBuild(p dagger.Platform, nonce string) *dagger.Container {
 	goroot := m.c.Host().Directory("/usr/local/go", dagger.HostDirectoryOpts{Exclude: []string{"test", "doc", "api", "misc"}})
-	return m.base(p).
-		WithEnvVariable("DEBIAN_FRONTEND", "noninteractive").
-		WithExec([]string{"sh", "-c", "apt-get update -q && apt-get install -y -q --no-install-recommends ca-certificates git openssh-client openssl gcc libc6-dev && rm -rf /var/lib/apt/lists/*"}).
+	ctr := m.base(p).WithEnvVariable("DEBIAN_FRONTEND", "noninteractive")
+	if nonce != "" {
+		ctr = ctr.WithEnvVariable("SHIPYARD_REBUILD", nonce)
+	}
+	ctr = ctr.WithExec([]string{"sh", "-c", "apt-get update -q && apt-get install -y -q --no-install-recommends ca-certificates git openssh-client openssl gcc libc6-dev && rm -rf /var/lib/apt/lists/*"})
+	if nonce != "" {
+		ctr = ctr.WithoutEnvVariable("SHIPYARD_REBUILD")
+	}
+	return ctr.
 		WithDirectory("/usr/local/go", goroot).
 		WithEnvVariable("GOPATH", "/go").
 		WithEnvVariable("PATH", "/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").
 		WithExec([]string{"mkdir", "-p", "/go/pkg/mod", "/go/bin", "/root/.cache/go-build"}).
 		WithWorkdir("/go")
-}
-
-// exportSDK writes the image the engine runs Go-SDK modules in: golang + the engine's codegen.
-func (m *mirror) exportSDK(ctx context.Context, out string) error {
-	if m.codegen == "" {
-		return errors.New("-codegen is required with -sdk-out")
-	}
-	codegen := m.c.Host().File(m.codegen)
-	sdk := m.golang("linux/amd64").
-		WithFile("/usr/local/bin/codegen", codegen, dagger.ContainerWithFileOpts{Permissions: 0o755}).
-		WithEnvVariable("GOTOOLCHAIN", "auto")
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return err
-	}
-	_, err := sdk.Export(ctx, out, dagger.ContainerExportOpts{ForcedCompression: dagger.ImageLayerCompressionZstd})
-	return err
 }

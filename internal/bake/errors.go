@@ -28,6 +28,8 @@ var (
 	ErrCycle = errors.New("cycle")
 	// ErrBadPlatform means a platform string is malformed.
 	ErrBadPlatform = errors.New("bad platform")
+	// ErrValidation means a variable's value fails one of its validation blocks.
+	ErrValidation = errors.New("variable validation failed")
 	// ErrDuplicate means a target, group or variable is declared twice, or a name is both a target and a group.
 	ErrDuplicate = errors.New("duplicate definition")
 )

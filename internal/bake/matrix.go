@@ -24,7 +24,7 @@ func Matrix(targets []*Target, requested []string) ([]Entry, error) {
 			if err != nil {
 				return nil, fmt.Errorf("--platform: %w", err)
 			}
-			want = append(want, p.String())
+			want = append(want, p.Or(BuilderPlatform).String())
 		}
 	}
 	deps := map[string]bool{}
@@ -51,12 +51,15 @@ func Matrix(targets []*Target, requested []string) ([]Entry, error) {
 	return out, nil
 }
 
+// BuilderPlatform is the platform shipyard's builder runs on; Matrix reads bake's "local" as it.
+var BuilderPlatform = Platform{OS: "linux", Arch: "amd64"}
+
 func (t *Target) supports(platform string) bool {
 	if len(t.Platforms) == 0 {
 		return true
 	}
 	for _, p := range t.Platforms {
-		if p.String() == platform {
+		if p.Or(BuilderPlatform).String() == platform {
 			return true
 		}
 	}

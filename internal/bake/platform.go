@@ -12,8 +12,26 @@ type Platform struct {
 	Variant string
 }
 
-// String renders the platform as os/arch or os/arch/variant, e.g. "linux/arm/v7".
+// LocalPlatform is bake's "local": the platform of the builder itself. It is kept as written;
+// a consumer substitutes its builder's platform (shipyard builds on linux/amd64) with Or.
+var LocalPlatform = Platform{OS: "local"}
+
+// IsLocal reports whether p is bake's "local" platform.
+func (p Platform) IsLocal() bool { return p == LocalPlatform }
+
+// Or returns builder when p is LocalPlatform, else p.
+func (p Platform) Or(builder Platform) Platform {
+	if p.IsLocal() {
+		return builder
+	}
+	return p
+}
+
+// String renders the platform as os/arch or os/arch/variant, e.g. "linux/arm/v7"; LocalPlatform is "local".
 func (p Platform) String() string {
+	if p.IsLocal() {
+		return "local"
+	}
 	if p.Variant == "" {
 		return p.OS + "/" + p.Arch
 	}
@@ -46,6 +64,9 @@ var archAliases = map[string]Platform{
 // strings without an architecture ("linux"), with empty parts or more than three parts are rejected.
 func ParsePlatform(s string) (Platform, error) {
 	norm := strings.ToLower(strings.TrimSpace(s))
+	if norm == "local" {
+		return LocalPlatform, nil
+	}
 	parts := strings.Split(norm, "/")
 	if len(parts) < 2 || len(parts) > 3 {
 		return Platform{}, fmt.Errorf("%w %q: %s", ErrBadPlatform, s, platformExamples)

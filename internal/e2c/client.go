@@ -17,7 +17,7 @@ import (
 func NewClient(ctx context.Context, region, endpoint, accessKeyID, secretAccessKey string, opts ...func(*ec2.Options)) (*ec2.Client, error) {
 	var errs []error
 	if region == "" {
-		errs = append(errs, errors.New("region is empty: set E2C_REGION"))
+		errs = append(errs, errors.New("region is empty: set AWS_DEFAULT_REGION"))
 	}
 	if accessKeyID == "" {
 		errs = append(errs, errors.New("AWS access key id is empty: provide the builder account's access key id (e.g. the AWS_ACCESS_KEY_ID CI variable)"))

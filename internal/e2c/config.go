@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Strategy names accepted in Config.Strategy (E2C_STRATEGY).
+// Strategy names accepted in Config.Strategy (E2C_INSTANCE_STRATEGY).
 const (
 	// StrategyExisting starts a configured instance and stops it afterwards.
 	StrategyExisting = "existing"
@@ -28,15 +28,22 @@ const (
 	DefaultPollInterval = 5 * time.Second
 	// DefaultSettleDelay is how long Cleanup waits before its second search by job tag.
 	DefaultSettleDelay = 10 * time.Second
+	// DefaultReadyTimeout bounds the wait, once the instance runs, for SSH with the pinned host
+	// key and, for a builder the module provisioned, for its readiness file: the user data
+	// installs packages and downloads the engine first.
+	DefaultReadyTimeout = 10 * time.Minute
 	// DefaultSSHPort is the SSH port of the builder instance.
 	DefaultSSHPort = 22
 )
 
+// maxUserData is EC2's limit on user data before base64 encoding.
+const maxUserData = 16 * 1024
+
 // Config is everything the Manager needs to know about one job's builder.
 type Config struct {
-	// Region is the AWS region, e.g. eu-north-1 (E2C_REGION).
+	// Region is the AWS region, e.g. eu-north-1 (AWS_DEFAULT_REGION).
 	Region string
-	// Strategy is StrategyExisting or StrategyTemplate (E2C_STRATEGY).
+	// Strategy is StrategyExisting or StrategyTemplate (E2C_INSTANCE_STRATEGY).
 	Strategy string
 	// InstanceID is the instance started by the existing strategy; the reaper never terminates it (E2C_INSTANCE_ID).
 	InstanceID string
@@ -68,6 +75,13 @@ type Config struct {
 	WaitTimeout time.Duration
 	// PollInterval is the delay between polls while waiting; zero means DefaultPollInterval (E2C_POLL_INTERVAL).
 	PollInterval time.Duration
+	// UserData is the plain script (e.g. provision.UserData) that cloud-init runs at the first boot
+	// of an instance launched from the template; RunInstances gets it base64-encoded and it
+	// replaces the template's own user data. Only for the template strategy; empty keeps the
+	// template's.
+	UserData string
+	// ReadyTimeout bounds the wait for SSH and readiness once the instance runs; zero means DefaultReadyTimeout (E2C_READY_TIMEOUT).
+	ReadyTimeout time.Duration
 	// SettleDelay is how long Cleanup waits before searching by job tag a second time when no state file exists, to catch a launch the API had not yet made visible; zero means DefaultSettleDelay (E2C_SETTLE_DELAY).
 	SettleDelay time.Duration
 }
@@ -91,9 +105,9 @@ func (c Config) Preflight() error {
 
 	switch {
 	case c.Region == "":
-		bad("region is empty: set E2C_REGION (e.g. eu-north-1)")
+		bad("region is empty: set AWS_DEFAULT_REGION (e.g. eu-north-1)")
 	case !regionRE.MatchString(c.Region):
-		bad("region %q is not an AWS region name: set E2C_REGION to e.g. eu-north-1", c.Region)
+		bad("region %q is not an AWS region name: set AWS_DEFAULT_REGION to e.g. eu-north-1", c.Region)
 	}
 
 	switch c.Strategy {
@@ -102,21 +116,29 @@ func (c Config) Preflight() error {
 			bad("strategy %q needs an instance: set E2C_INSTANCE_ID", StrategyExisting)
 		}
 		if c.UseSpot {
-			bad("spot is chosen at launch and cannot apply to strategy %q: unset E2C_USE_SPOT or set E2C_STRATEGY=%s", StrategyExisting, StrategyTemplate)
+			bad("spot is chosen at launch and cannot apply to strategy %q: unset E2C_USE_SPOT or set E2C_INSTANCE_STRATEGY=%s", StrategyExisting, StrategyTemplate)
 		}
 		if len(c.Subnets) > 0 {
-			bad("subnets only apply to launches from a template, not to strategy %q: unset E2C_SUBNETS or set E2C_STRATEGY=%s", StrategyExisting, StrategyTemplate)
+			bad("subnets only apply to launches from a template, not to strategy %q: unset E2C_SUBNETS or set E2C_INSTANCE_STRATEGY=%s", StrategyExisting, StrategyTemplate)
 		}
 	case StrategyTemplate:
 		if c.LaunchTemplateID == "" {
 			bad("strategy %q needs a launch template: set E2C_LAUNCH_TEMPLATE_ID", StrategyTemplate)
 		}
 	case "":
-		bad("strategy is empty: set E2C_STRATEGY to %q or %q", StrategyExisting, StrategyTemplate)
+		bad("strategy is empty: set E2C_INSTANCE_STRATEGY to %q or %q", StrategyExisting, StrategyTemplate)
 	default:
-		bad("strategy %q is unknown: set E2C_STRATEGY to %q or %q", c.Strategy, StrategyExisting, StrategyTemplate)
+		bad("strategy %q is unknown: set E2C_INSTANCE_STRATEGY to %q or %q", c.Strategy, StrategyExisting, StrategyTemplate)
 	}
 
+	if c.UserData != "" {
+		if c.Strategy == StrategyExisting {
+			bad("user data runs only at the first boot of a launched instance, not with strategy %q: provision the instance once with the setup script (docs/arm-builder.md) or set E2C_INSTANCE_STRATEGY=%s", StrategyExisting, StrategyTemplate)
+		}
+		if len(c.UserData) > maxUserData {
+			bad("user data is %d bytes, EC2 takes at most %d", len(c.UserData), maxUserData)
+		}
+	}
 	if c.InstanceID != "" && !instanceIDRE.MatchString(c.InstanceID) {
 		bad("instance id %q is malformed (want i- and 8 or 17 hex digits): fix E2C_INSTANCE_ID", c.InstanceID)
 	}
@@ -164,6 +186,9 @@ func (c Config) Preflight() error {
 	if c.SettleDelay < 0 {
 		bad("settle delay %s must not be negative: fix E2C_SETTLE_DELAY", c.SettleDelay)
 	}
+	if c.ReadyTimeout < 0 {
+		bad("ready timeout %s must not be negative: fix E2C_READY_TIMEOUT (e.g. 10m)", c.ReadyTimeout)
+	}
 	if c.SSHUser == "" {
 		bad("SSH user is empty: set E2C_SSH_USER to the AMI's login user (e.g. admin or ec2-user)")
 	}
@@ -188,8 +213,8 @@ func (c Config) Preflight() error {
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	var errs []error
 	c := Config{
-		Region:                getenv("E2C_REGION"),
-		Strategy:              getenv("E2C_STRATEGY"),
+		Region:                first(getenv, "E2C_REGION", "AWS_DEFAULT_REGION"),
+		Strategy:              first(getenv, "E2C_INSTANCE_STRATEGY", "E2C_STRATEGY"),
 		InstanceID:            getenv("E2C_INSTANCE_ID"),
 		LaunchTemplateID:      getenv("E2C_LAUNCH_TEMPLATE_ID"),
 		LaunchTemplateVersion: getenv("E2C_LAUNCH_TEMPLATE_VERSION"),
@@ -231,6 +256,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		{"E2C_WAIT_TIMEOUT", &c.WaitTimeout, DefaultWaitTimeout},
 		{"E2C_POLL_INTERVAL", &c.PollInterval, DefaultPollInterval},
 		{"E2C_SETTLE_DELAY", &c.SettleDelay, DefaultSettleDelay},
+		{"E2C_READY_TIMEOUT", &c.ReadyTimeout, DefaultReadyTimeout},
 	}
 	for _, d := range durations {
 		*d.dst = d.def
@@ -251,11 +277,29 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
+// first is the first of the named variables that is set: the seed's name first, then ours.
+func first(getenv func(string) string, names ...string) string {
+	for _, n := range names {
+		if v := getenv(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 func (c Config) pollInterval() time.Duration {
 	if c.PollInterval > 0 {
 		return c.PollInterval
 	}
 	return DefaultPollInterval
+}
+
+// ReadyWait is how long to wait for SSH and readiness once the instance runs.
+func (c Config) ReadyWait() time.Duration {
+	if c.ReadyTimeout > 0 {
+		return c.ReadyTimeout
+	}
+	return DefaultReadyTimeout
 }
 
 func (c Config) settleDelay() time.Duration {

@@ -26,7 +26,7 @@ func variablesNamed(err error) [][]string {
 		return nil
 	}
 	lines := strings.Split(err.Error(), "\n")[1:]
-	re := regexp.MustCompile(`\b(E2C|CI)_[A-Z_]+\b`)
+	re := regexp.MustCompile(`\b(E2C|CI|AWS)_[A-Z_]+\b`)
 	out := make([][]string, len(lines))
 	for i, l := range lines {
 		out[i] = re.FindAllString(l, -1)
@@ -49,10 +49,10 @@ func TestPreflight(t *testing.T) {
 		}},
 		{name: "existing without instance, with spot and subnets", edit: func(c *Config) {
 			c.Strategy, c.UseSpot, c.Subnets = StrategyExisting, true, []string{"subnet-0123abcd"}
-		}, want: [][]string{{"E2C_INSTANCE_ID"}, {"E2C_USE_SPOT", "E2C_STRATEGY"}, {"E2C_SUBNETS", "E2C_STRATEGY"}}},
+		}, want: [][]string{{"E2C_INSTANCE_ID"}, {"E2C_USE_SPOT", "E2C_INSTANCE_STRATEGY"}, {"E2C_SUBNETS", "E2C_INSTANCE_STRATEGY"}}},
 		{name: "template without template id, max price without spot, bad region and port", edit: func(c *Config) {
 			c.LaunchTemplateID, c.SpotMaxPrice, c.Region, c.SSHPort = "", "0.05", "Europe", 0
-		}, want: [][]string{{"E2C_REGION"}, {"E2C_LAUNCH_TEMPLATE_ID"}, {"E2C_USE_SPOT", "E2C_SPOT_MAX_PRICE"}, {"E2C_SSH_PORT"}}},
+		}, want: [][]string{{"AWS_DEFAULT_REGION"}, {"E2C_LAUNCH_TEMPLATE_ID"}, {"E2C_USE_SPOT", "E2C_SPOT_MAX_PRICE"}, {"E2C_SSH_PORT"}}},
 		{name: "malformed ids and values", edit: func(c *Config) {
 			c.InstanceID, c.LaunchTemplateID, c.LaunchTemplateVersion = "instance-1", "template", "latest"
 			c.UseSpot, c.SpotMaxPrice, c.Subnets, c.JobID = true, "-1", []string{"sn-1"}, "12/34"
@@ -60,10 +60,10 @@ func TestPreflight(t *testing.T) {
 		}, want: [][]string{{"E2C_INSTANCE_ID"}, {"E2C_LAUNCH_TEMPLATE_ID"}, {"E2C_LAUNCH_TEMPLATE_VERSION"}, {"E2C_SUBNETS"},
 			{"E2C_SPOT_MAX_PRICE"}, {"CI_JOB_ID"}, {"E2C_SSH_ADDR_OVERRIDE"}}},
 		{name: "empty", edit: func(c *Config) { *c = Config{} }, want: [][]string{
-			{"E2C_REGION"}, {"E2C_STRATEGY"}, {"E2C_PROJECT", "CI_PROJECT_PATH"}, {"CI_PIPELINE_ID"}, {"CI_JOB_ID"},
+			{"AWS_DEFAULT_REGION"}, {"E2C_INSTANCE_STRATEGY"}, {"E2C_PROJECT", "CI_PROJECT_PATH"}, {"CI_PIPELINE_ID"}, {"CI_JOB_ID"},
 			{"E2C_TTL"}, {"E2C_WAIT_TIMEOUT"}, {"E2C_SSH_USER"}, {"E2C_SSH_PORT"},
 		}},
-		{name: "unknown strategy", edit: func(c *Config) { c.Strategy = "spot" }, want: [][]string{{"E2C_STRATEGY"}}},
+		{name: "unknown strategy", edit: func(c *Config) { c.Strategy = "spot" }, want: [][]string{{"E2C_INSTANCE_STRATEGY"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,7 +88,7 @@ func TestConfigFromEnv(t *testing.T) {
 			name: "defaults",
 			env:  map[string]string{"CI_PROJECT_PATH": "group/app", "CI_PIPELINE_ID": "9", "CI_JOB_ID": "10"},
 			want: Config{Project: "group/app", PipelineID: "9", JobID: "10", SSHPort: DefaultSSHPort, TTL: DefaultTTL,
-				WaitTimeout: DefaultWaitTimeout, PollInterval: DefaultPollInterval, SettleDelay: DefaultSettleDelay},
+				WaitTimeout: DefaultWaitTimeout, PollInterval: DefaultPollInterval, SettleDelay: DefaultSettleDelay, ReadyTimeout: DefaultReadyTimeout},
 		},
 		{
 			name: "everything set",
@@ -97,12 +97,12 @@ func TestConfigFromEnv(t *testing.T) {
 				"E2C_LAUNCH_TEMPLATE_VERSION": "3", "E2C_USE_SPOT": "true", "E2C_SPOT_MAX_PRICE": "0.04",
 				"E2C_SUBNETS": "subnet-a, subnet-b,subnet-c", "E2C_PROJECT": "override", "CI_PROJECT_PATH": "group/app",
 				"E2C_TTL": "2h", "E2C_SSH_USER": "admin", "E2C_SSH_PORT": "2222", "E2C_SSH_ADDR_OVERRIDE": "127.0.0.1:2222",
-				"E2C_WAIT_TIMEOUT": "90s", "E2C_POLL_INTERVAL": "1s", "E2C_SETTLE_DELAY": "3s",
+				"E2C_WAIT_TIMEOUT": "90s", "E2C_POLL_INTERVAL": "1s", "E2C_SETTLE_DELAY": "3s", "E2C_READY_TIMEOUT": "4m",
 			},
 			want: Config{Region: "eu-north-1", Strategy: "template", InstanceID: "i-1", LaunchTemplateID: "lt-1",
 				LaunchTemplateVersion: "3", UseSpot: true, SpotMaxPrice: "0.04", Subnets: []string{"subnet-a", "subnet-b", "subnet-c"},
 				Project: "override", TTL: 2 * time.Hour, SSHUser: "admin", SSHPort: 2222, SSHAddrOverride: "127.0.0.1:2222",
-				WaitTimeout: 90 * time.Second, PollInterval: time.Second, SettleDelay: 3 * time.Second},
+				WaitTimeout: 90 * time.Second, PollInterval: time.Second, SettleDelay: 3 * time.Second, ReadyTimeout: 4 * time.Minute},
 		},
 		{
 			name:    "unparsable values are all reported",

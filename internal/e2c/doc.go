@@ -12,8 +12,8 @@
 //
 // Settings (read by ConfigFromEnv, checked all at once by Config.Preflight):
 //
-//	E2C_REGION                   AWS region, e.g. eu-north-1
-//	E2C_STRATEGY                 existing | template
+//	AWS_DEFAULT_REGION           AWS region, e.g. eu-north-1 (E2C_REGION also read)
+//	E2C_INSTANCE_STRATEGY        existing | template (E2C_STRATEGY also read)
 //	E2C_INSTANCE_ID              instance of the existing strategy (never terminated)
 //	E2C_LAUNCH_TEMPLATE_ID       launch template of the template strategy
 //	E2C_LAUNCH_TEMPLATE_VERSION  $Latest, $Default or a number (default: the template's default)
@@ -27,6 +27,7 @@
 //	E2C_WAIT_TIMEOUT             bound of each wait for running/stopped (default 5m)
 //	E2C_POLL_INTERVAL            delay between polls (default 5s)
 //	E2C_SETTLE_DELAY             Cleanup's pause before its second search by tag (default 10s)
+//	E2C_READY_TIMEOUT            bound of the wait for SSH and readiness once running (default 10m)
 //
 // E2C_SSH_ADDR_OVERRIDE exists for tests against a fake EC2 API such as moto,
 // whose public IPs are made up: it points SSH at a local sshd. Setup logs a

@@ -18,6 +18,9 @@ var (
 	ErrSSHAuth = errors.New("SSH authentication failed")
 	// ErrSSHTimeout means no SSH session could be completed within the timeout.
 	ErrSSHTimeout = errors.New("SSH not reachable in time")
+	// ErrNotReady means the builder answers SSH with the pinned host key but its readiness file
+	// (provision.ReadyFile) does not exist yet.
+	ErrNotReady = errors.New("the builder is not ready")
 )
 
 // EC2 API error codes this package reacts to.

@@ -2,6 +2,7 @@ package e2c
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -100,7 +101,7 @@ func (m *Manager) Setup(ctx context.Context, onState func(State) error) (State, 
 	case StrategyTemplate:
 		s, err = m.launchFromTemplate(ctx)
 	default:
-		return State{}, fmt.Errorf("unknown strategy %q: set E2C_STRATEGY to %q or %q", m.cfg.Strategy, StrategyExisting, StrategyTemplate)
+		return State{}, fmt.Errorf("unknown strategy %q: set E2C_INSTANCE_STRATEGY to %q or %q", m.cfg.Strategy, StrategyExisting, StrategyTemplate)
 	}
 	if err != nil {
 		return s, err
@@ -263,6 +264,9 @@ func (m *Manager) runInput(a attempt, now time.Time) *ec2.RunInstancesInput {
 	}
 	if a.subnet != "" {
 		in.SubnetId = aws.String(a.subnet)
+	}
+	if m.cfg.UserData != "" {
+		in.UserData = aws.String(base64.StdEncoding.EncodeToString([]byte(m.cfg.UserData)))
 	}
 	if a.spot {
 		spot := &types.SpotMarketOptions{

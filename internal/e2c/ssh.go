@@ -1,6 +1,7 @@
 package e2c
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,41 +16,128 @@ import (
 // sshRetryDelay is the pause between SSH attempts while the builder boots.
 const sshRetryDelay = time.Second
 
-// CheckSSH proves that addr accepts an SSH session as user with signer and
-// presents exactly hostKey, by running `true` there. Until timeout it retries
-// what a booting machine does (refused or dropped connections, a key not yet
-// authorised); a host-key mismatch fails at once with ErrHostKeyMismatch. At
-// the deadline the error matches ErrSSHTimeout and, if the server kept
-// rejecting the key, ErrSSHAuth.
-func CheckSSH(ctx context.Context, addr, user string, signer ssh.Signer, hostKey ssh.PublicKey, timeout time.Duration) error {
-	if signer == nil || hostKey == nil {
+// SSHTarget is a builder as the module reaches it: where, as whom, with which client key, and
+// the one host key it must present (pinned, never learnt).
+type SSHTarget struct {
+	// Addr is host:port of the builder's sshd.
+	Addr string
+	// User is the login user.
+	User string
+	// Signer is the client key.
+	Signer ssh.Signer
+	// HostKey is the pinned host key; any other key is refused before anything is sent.
+	HostKey ssh.PublicKey
+}
+
+func (t SSHTarget) check() error {
+	if t.Signer == nil || t.HostKey == nil {
 		return errors.New("checking SSH: a client key and the expected host key are both required")
 	}
+	return nil
+}
+
+// CheckSSH proves that addr accepts an SSH session as user with signer and presents exactly
+// hostKey, by running `true` there (Wait with no readiness file).
+func CheckSSH(ctx context.Context, addr, user string, signer ssh.Signer, hostKey ssh.PublicKey, timeout time.Duration) error {
+	return SSHTarget{Addr: addr, User: user, Signer: signer, HostKey: hostKey}.Wait(ctx, "", timeout, nil)
+}
+
+// Wait retries, until timeout, what a booting machine does: refused or dropped connections, a
+// client key not yet authorised, a readiness file that does not exist yet (readyFile; "" runs
+// `true` only), and a host key other than the pinned one. The last is the first-boot window of a
+// launched builder: sshd starts with the image's own host keys and the user data replaces them
+// seconds later. A connection that presents another key is closed during the key exchange, before
+// any authentication or command is sent, and the attempt counts as "not up yet"; the other key is
+// never accepted. log (nil: silent) hears, once per key, that another key was presented, and once
+// that the host answers with the pinned key but is not ready yet.
+//
+// At the deadline the error matches ErrSSHTimeout and wraps the error of the last attempt that
+// ran to its end (one the deadline cut short only says that time ran out): a closed port still
+// matches syscall.ECONNREFUSED, a rejected client key ErrSSHAuth, another host key
+// ErrHostKeyMismatch (naming the fingerprints of the presented and the pinned key), a missing
+// readiness file ErrNotReady.
+func (t SSHTarget) Wait(ctx context.Context, readyFile string, timeout time.Duration, log func(string)) error {
+	if err := t.check(); err != nil {
+		return err
+	}
 	if timeout <= 0 {
-		return fmt.Errorf("checking SSH to %s: timeout %s must be positive", addr, timeout)
+		return fmt.Errorf("checking SSH to %s: timeout %s must be positive", t.Addr, timeout)
+	}
+	if log == nil {
+		log = func(string) {}
+	}
+	cmd := "true"
+	if readyFile != "" {
+		cmd = "test -e " + shellQuote(readyFile)
 	}
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var (
+		last      error
+		seenKeys  = map[string]bool{}
+		saidReady bool
+	)
 	for {
-		err := sshOnce(tctx, addr, user, signer, hostKey)
-		if err == nil || errors.Is(err, ErrHostKeyMismatch) {
-			return err
+		_, err := t.run(tctx, cmd)
+		var exit *ssh.ExitError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &exit) && readyFile != "":
+			err = fmt.Errorf("%w: %s as %s: %s does not exist yet (the provisioning has not finished: read /var/log/cloud-init-output.log there)", ErrNotReady, t.Addr, t.User, readyFile)
+			if !saidReady {
+				saidReady = true
+				log(fmt.Sprintf("e2c: %s answers with the pinned host key; waiting for %s", t.Addr, readyFile))
+			}
+		case errors.Is(err, ErrHostKeyMismatch):
+			var km *hostKeyError
+			if errors.As(err, &km) && !seenKeys[km.got] {
+				seenKeys[km.got] = true
+				log(fmt.Sprintf("e2c: %s presents host key %s, not the pinned %s: not this job's builder yet (its first boot shows the image's keys until the user data installs the job's); sent nothing, waiting",
+					t.Addr, km.got, km.want))
+			}
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("checking SSH to %s: %w", addr, ctx.Err())
+			return fmt.Errorf("checking SSH to %s: %w", t.Addr, ctx.Err())
+		}
+		if last == nil || tctx.Err() == nil {
+			last = err
 		}
 		if sleep(tctx, sshRetryDelay) != nil || tctx.Err() != nil {
-			return fmt.Errorf("%w: %s as %s gave no working session within %s; last attempt: %w", ErrSSHTimeout, addr, user, timeout, err)
+			return fmt.Errorf("%w: %s as %s gave no working session within %s; last attempt: %w", ErrSSHTimeout, t.Addr, t.User, timeout, last)
 		}
 	}
 }
 
-// sshOnce makes one connection, handshake and `true` run.
-func sshOnce(ctx context.Context, addr, user string, signer ssh.Signer, want ssh.PublicKey) error {
+// Run runs cmd on the builder over one connection that verified the pinned host key, and returns
+// its standard output. A non-zero exit is an error wrapping *ssh.ExitError, with the command's
+// standard error.
+func (t SSHTarget) Run(ctx context.Context, cmd string) (string, error) {
+	if err := t.check(); err != nil {
+		return "", err
+	}
+	return t.run(ctx, cmd)
+}
+
+// hostKeyError is a host key other than the pinned one; got and want are fingerprints.
+type hostKeyError struct {
+	addr, got, want   string
+	gotType, wantType string
+}
+
+func (e *hostKeyError) Error() string {
+	return fmt.Sprintf("%s at %s: the server presented %s %s, expected %s %s; do not trust this host until the expected key is confirmed",
+		ErrHostKeyMismatch, e.addr, e.gotType, e.got, e.wantType, e.want)
+}
+
+func (e *hostKeyError) Unwrap() error { return ErrHostKeyMismatch }
+
+// run makes one connection and handshake and runs cmd.
+func (t SSHTarget) run(ctx context.Context, cmd string) (string, error) {
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := d.DialContext(ctx, "tcp", t.Addr)
 	if err != nil {
-		return fmt.Errorf("connecting: %w", err)
+		return "", fmt.Errorf("connecting: %w", err)
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
@@ -62,47 +150,61 @@ func sshOnce(ctx context.Context, addr, user string, signer ssh.Signer, want ssh
 		hostKeyOK bool
 	)
 	cfg := &ssh.ClientConfig{
-		User: user,
-		Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		User: t.User,
+		Auth: []ssh.AuthMethod{ssh.PublicKeys(t.Signer)},
+		// Called after the key exchange and before authentication: refusing here sends nothing.
 		HostKeyCallback: func(_ string, _ net.Addr, got ssh.PublicKey) error {
 			mu.Lock()
 			defer mu.Unlock()
-			if err := ssh.FixedHostKey(want)("", nil, got); err != nil {
-				mismatch = fmt.Errorf("%w at %s: the server presented %s %s, expected %s %s; do not trust this host until the expected key is confirmed",
-					ErrHostKeyMismatch, addr, got.Type(), ssh.FingerprintSHA256(got), want.Type(), ssh.FingerprintSHA256(want))
+			if err := ssh.FixedHostKey(t.HostKey)("", nil, got); err != nil {
+				mismatch = &hostKeyError{addr: t.Addr, got: ssh.FingerprintSHA256(got), want: ssh.FingerprintSHA256(t.HostKey), gotType: got.Type(), wantType: t.HostKey.Type()}
 				return mismatch
 			}
 			hostKeyOK = true
 			return nil
 		},
-		HostKeyAlgorithms: hostKeyAlgorithms(want),
+		HostKeyAlgorithms: hostKeyAlgorithms(t.HostKey),
 	}
-	c, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	c, chans, reqs, err := ssh.NewClientConn(conn, t.Addr, cfg)
 	mu.Lock()
 	badKey, keyOK := mismatch, hostKeyOK
 	mu.Unlock()
 	switch {
 	case badKey != nil:
-		return badKey
+		return "", badKey
 	case err != nil && strings.Contains(err.Error(), "no common algorithm for host key"):
-		return fmt.Errorf("%w at %s: the server has no %s host key: %w", ErrHostKeyMismatch, addr, want.Type(), err)
+		return "", fmt.Errorf("%w at %s: the server has no %s host key (expected %s): %w", ErrHostKeyMismatch, t.Addr, t.HostKey.Type(), ssh.FingerprintSHA256(t.HostKey), err)
 	case err != nil && keyOK && strings.Contains(err.Error(), "unable to authenticate"):
-		return fmt.Errorf("%w: %s rejected key %s for user %q; add its public key to that user's authorized_keys: %w",
-			ErrSSHAuth, addr, ssh.FingerprintSHA256(signer.PublicKey()), user, err)
+		return "", fmt.Errorf("%w: %s rejected key %s for user %q; add its public key to that user's authorized_keys: %w",
+			ErrSSHAuth, t.Addr, ssh.FingerprintSHA256(t.Signer.PublicKey()), t.User, err)
 	case err != nil:
-		return fmt.Errorf("SSH handshake: %w", err)
+		return "", fmt.Errorf("SSH handshake: %w", err)
 	}
 	client := ssh.NewClient(c, chans, reqs)
 	defer client.Close()
 	sess, err := client.NewSession()
 	if err != nil {
-		return fmt.Errorf("opening an SSH session: %w", err)
+		return "", fmt.Errorf("opening an SSH session: %w", err)
 	}
 	defer sess.Close()
-	if err := sess.Run("true"); err != nil {
-		return fmt.Errorf("running `true` over SSH: %w", err)
+	var stdout, stderr bytes.Buffer
+	sess.Stdout, sess.Stderr = &stdout, &stderr
+	if err := sess.Run(cmd); err != nil {
+		return stdout.String(), fmt.Errorf("running `%s` over SSH: %w%s", cmd, err, withOutput(stderr.String()))
 	}
-	return nil
+	return stdout.String(), nil
+}
+
+func withOutput(s string) string {
+	if s = strings.TrimSpace(s); s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+// shellQuote quotes s for the remote shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // hostKeyAlgorithms lists the signature algorithms that can carry key, so

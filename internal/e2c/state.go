@@ -1,7 +1,6 @@
 package e2c
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,7 +8,8 @@ import (
 )
 
 // State records the instance a job uses, so that a later step (the job's
-// after_script) can tear it down; it is stored as JSON.
+// after_script) can tear it down; it is stored in the seed's KEY=VALUE form
+// (FormatState).
 type State struct {
 	// InstanceID is the EC2 instance id.
 	InstanceID string `json:"instance_id"`
@@ -25,6 +25,15 @@ type State struct {
 	Spot bool `json:"spot"`
 	// LaunchedAt is when the instance was launched or started.
 	LaunchedAt time.Time `json:"launched_at"`
+	// SSHHostKey is the host key to pin ("ssh-ed25519 AAAA…") when the module generated this
+	// job's keys and provisioned the instance with them; empty when the keys were given.
+	SSHHostKey string `json:"ssh_host_key,omitempty"`
+	// SSHPrivateKey is this job's generated client key (OpenSSH PEM), so that the job's later
+	// phases log in with it; empty when the keys were given. It is good for this job's instance
+	// only, which teardown terminates.
+	SSHPrivateKey string `json:"-"`
+	// Runs32BitARM tells whether the builder's CPU runs 32-bit ARM code; nil until it was asked.
+	Runs32BitARM *bool `json:"-"`
 }
 
 // StateFileName is the name of the file that holds a job's State.
@@ -38,10 +47,7 @@ func WriteState(path string, s State) error {
 	if s.InstanceID == "" {
 		return fmt.Errorf("writing state %s: the state has no instance id", path)
 	}
-	data, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding state for %s: %w", path, err)
-	}
+	data := []byte(FormatState(s))
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -51,7 +57,7 @@ func WriteState(path string, s State) error {
 		return fmt.Errorf("writing state %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name()) // no-op once renamed
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("writing state %s: %w", path, err)
 	}
@@ -76,11 +82,8 @@ func ReadState(path string) (State, error) {
 	if err != nil {
 		return s, fmt.Errorf("reading state: %w", err)
 	}
-	if err := json.Unmarshal(data, &s); err != nil {
+	if s, err = ParseState(data); err != nil {
 		return State{}, fmt.Errorf("parsing state %s: %w (delete the file and tear down by job tag instead)", path, err)
-	}
-	if s.InstanceID == "" {
-		return State{}, fmt.Errorf("parsing state %s: no instance_id (delete the file and tear down by job tag instead)", path)
 	}
 	return s, nil
 }

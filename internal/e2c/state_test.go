@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +25,13 @@ func TestStateRoundTrip(t *testing.T) {
 		LaunchedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
 	second := first
 	second.PublicIP = "203.0.113.7"
-	for _, want := range []State{first, second} {
+	// a builder the module provisioned: the job's generated keys and the 32-bit answer
+	third := second
+	no := false
+	third.SSHHostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeHostKeyForTheStateFileOnly0000000000000"
+	third.SSHPrivateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+	third.Runs32BitARM = &no
+	for _, want := range []State{first, second, third} {
 		if err := WriteState(path, want); err != nil {
 			t.Fatalf("WriteState: %v", err)
 		}
@@ -35,6 +42,9 @@ func TestStateRoundTrip(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("state (-want +got):\n%s", diff)
 		}
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("the state file (it may hold the job's client key) is %v (%v), want mode 0600", st.Mode(), err)
 	}
 	// The temporary files were renamed away: only the state file is left.
 	entries, err := os.ReadDir(dir)
@@ -66,5 +76,20 @@ func TestReadStateErrors(t *testing.T) {
 	}
 	if err := WriteState(filepath.Join(dir, "x"), State{}); err == nil {
 		t.Error("WriteState accepted a state without instance id")
+	}
+}
+
+// The generated client key is written base64-encoded, the form the seed keeps E2C_SSH_PRIVATE_KEY
+// in, so the state file stays one KEY=VALUE a line.
+func TestFormatStateKeys(t *testing.T) {
+	pem := "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+	text := FormatState(State{InstanceID: "i-0123456789abcdef0", SSHHostKey: "ssh-ed25519 AAAA", SSHPrivateKey: pem})
+	for _, want := range []string{"E2C_SSH_HOST_KEY=ssh-ed25519 AAAA\n", "E2C_SSH_PRIVATE_KEY=LS0tLS1CRUdJTi"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("state file lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "BEGIN OPENSSH") || strings.Contains(text, keyRuns32BitARM) {
+		t.Errorf("state file holds the raw key or an unasked 32-bit answer:\n%s", text)
 	}
 }

@@ -29,7 +29,7 @@ type Image struct {
 // given current: the version tag latest points at now ("" when latest is not
 // set; when latest points at something no version tag matches, its digest,
 // which is not a version).
-type Decider func(current string) (move bool, reason string, err error)
+type Decider func(ctx context.Context, current string) (move bool, reason string, err error)
 
 // Options describes one release.
 type Options struct {
@@ -93,10 +93,18 @@ var (
 	ErrLatestUnstable = errors.New("latest keeps changing under this release")
 )
 
-// isVersion tells version tags from others (latest, sha-…, edge).
-func isVersion(tag string) bool {
-	_, err := version.Parse(tag)
-	return err == nil
+// Registry is what a release reads and writes in the registries;
+// *registry.Client is one. Digest reports a missing reference with an error
+// wrapping registry.ErrNotFound.
+type Registry interface {
+	// Digest returns the digest of the manifest or index behind ref.
+	Digest(ctx context.Context, ref string) (string, error)
+	// Copy copies src to dst by digest and returns the digest.
+	Copy(ctx context.Context, src, dst string) (string, error)
+	// Tag points tag, in src's repository, at the manifest behind src.
+	Tag(ctx context.Context, src, tag string) error
+	// VersionBehind finds the version tag of repo that tag points at.
+	VersionBehind(ctx context.Context, repo, tag string) (registry.Found, error)
 }
 
 // Run performs the release described by opts with c.
@@ -107,7 +115,7 @@ func isVersion(tag string) bool {
 // latest moves on all images or on none. Before moving it re-reads latest and
 // decides again if a concurrent release changed it; after moving it waits
 // opts.Settle and corrects latest if a concurrent, older release overwrote it.
-func Run(ctx context.Context, c *registry.Client, opts Options) (Result, error) {
+func Run(ctx context.Context, c Registry, opts Options) (Result, error) {
 	if err := opts.check(); err != nil {
 		return Result{}, err
 	}
@@ -128,7 +136,7 @@ func Run(ctx context.Context, c *registry.Client, opts Options) (Result, error) 
 // check validates the options.
 func (o Options) check() error {
 	var problems []string
-	if !isVersion(o.Version) {
+	if !version.Valid(o.Version) {
 		problems = append(problems, fmt.Sprintf("version %q is not a version tag (%s)", o.Version, version.AcceptedForms))
 	}
 	if len(o.Images) == 0 {
@@ -138,7 +146,8 @@ func (o Options) check() error {
 		problems = append(problems, "no latest decider")
 	}
 	for _, img := range o.Images {
-		if !strings.Contains(img.Source, "@sha256:") {
+		// a dry run (a plan) may name the index by tag: it may not have been made yet
+		if !strings.Contains(img.Source, "@sha256:") && !o.DryRun {
 			problems = append(problems, fmt.Sprintf("image %s: source %q is not pinned by digest (host/repo@sha256:…)", img.Name, img.Source))
 		}
 		last := img.Dest[strings.LastIndex(img.Dest, "/")+1:]
@@ -154,7 +163,7 @@ func (o Options) check() error {
 
 // run is the state of one release.
 type run struct {
-	c    *registry.Client
+	c    Registry
 	opts Options
 	log  func(string)
 	ours *version.Version
@@ -172,11 +181,15 @@ func (r *run) dryRun(ctx context.Context) (Result, error) {
 	r.logf("dry run: nothing will be pushed")
 	for i, img := range r.opts.Images {
 		d, err := r.c.Digest(ctx, img.Source)
-		if err != nil {
+		switch {
+		case errors.Is(err, registry.ErrNotFound):
+			r.logf("would release %s from %s once the manifests stage has made it", r.ref(i), img.Source)
+		case err != nil:
 			return r.res, fmt.Errorf("dry run of %s: %w", img.Name, err)
+		default:
+			r.logf("would release %s %s from %s", r.ref(i), d, img.Source)
 		}
 		r.digests = append(r.digests, d)
-		r.logf("would release %s %s from %s", r.ref(i), d, img.Source)
 	}
 	_, move, err := r.readAndDecide(ctx)
 	if err != nil {
@@ -249,7 +262,7 @@ func (r *run) readAndDecide(ctx context.Context) ([]registry.Found, bool, error)
 	if err != nil {
 		return nil, false, err
 	}
-	move, err := r.decide(state)
+	move, err := r.decide(ctx, state)
 	return state, move, err
 }
 
@@ -257,7 +270,7 @@ func (r *run) readAndDecide(ctx context.Context) ([]registry.Found, bool, error)
 func (r *run) readLatest(ctx context.Context) ([]registry.Found, error) {
 	state := make([]registry.Found, len(r.opts.Images))
 	for i, img := range r.opts.Images {
-		f, err := r.c.VersionBehind(ctx, img.Dest, latestTag, isVersion)
+		f, err := r.c.VersionBehind(ctx, img.Dest, latestTag)
 		if err != nil {
 			return nil, fmt.Errorf("reading latest of %s: %w (version %s is pushed, latest is untouched)", img.Name, err, r.opts.Version)
 		}
@@ -297,7 +310,7 @@ func (r *run) current(state []registry.Found) string {
 }
 
 // decide asks the decider and records its reason.
-func (r *run) decide(state []registry.Found) (bool, error) {
+func (r *run) decide(ctx context.Context, state []registry.Found) (bool, error) {
 	if r.allOurs(state) {
 		reason := fmt.Sprintf("latest already points at %s on every image", r.opts.Version)
 		r.res.Reasons = append(r.res.Reasons, reason)
@@ -305,7 +318,7 @@ func (r *run) decide(state []registry.Found) (bool, error) {
 		return false, nil
 	}
 	cur := r.current(state)
-	move, reason, err := r.opts.Decide(cur)
+	move, reason, err := r.opts.Decide(ctx, cur)
 	if err != nil {
 		return false, fmt.Errorf("deciding whether latest moves from %q to %s: %w (version %s is pushed, latest is untouched)", cur, r.opts.Version, err, r.opts.Version)
 	}
@@ -320,7 +333,7 @@ func (r *run) decide(state []registry.Found) (bool, error) {
 
 func (r *run) allOurs(state []registry.Found) bool {
 	for i, f := range state {
-		if f.Digest != r.digests[i] {
+		if r.digests[i] == "" || f.Digest != r.digests[i] {
 			return false
 		}
 	}
@@ -414,7 +427,7 @@ func (r *run) verify(ctx context.Context) error {
 		}
 		corrected := false
 		for i, img := range r.opts.Images {
-			f, err := r.c.VersionBehind(ctx, img.Dest, latestTag, isVersion)
+			f, err := r.c.VersionBehind(ctx, img.Dest, latestTag)
 			if err != nil {
 				return fmt.Errorf("verifying latest of %s: %w", img.Name, err)
 			}

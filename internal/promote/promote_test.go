@@ -9,14 +9,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Masterminds/semver/v3"
 	"github.com/google/go-cmp/cmp"
 
 	"shipyard/internal/faultproxy"
 	"shipyard/internal/promote"
 	"shipyard/internal/registry"
 	"shipyard/internal/registry/registrytest"
+	"shipyard/internal/version"
 )
+
+// The registry client is what releases run with.
+var _ promote.Registry = (*registry.Client)(nil)
 
 var targets = []string{"django", "vue"}
 
@@ -51,7 +54,7 @@ func build(t *testing.T, b *registrytest.Server, ver, destHost, prefix string) [
 	return images
 }
 
-// decider is a simple semver latest policy that records what it was asked:
+// decider is a simple latest policy, ordered by internal/version, that records what it was asked:
 // move for a stable version greater than current, or when latest is unset.
 type decider struct {
 	mu    sync.Mutex
@@ -59,21 +62,21 @@ type decider struct {
 }
 
 func (d *decider) For(ver string) promote.Decider {
-	return func(current string) (bool, string, error) {
+	return func(_ context.Context, current string) (bool, string, error) {
 		d.mu.Lock()
 		d.asked = append(d.asked, current)
 		d.mu.Unlock()
-		v, err := semver.StrictNewVersion(ver)
+		v, err := version.Parse(ver)
 		if err != nil {
 			return false, "", err
 		}
-		if v.Prerelease() != "" {
+		if v.Prerelease() {
 			return false, ver + " is a pre-release", nil
 		}
 		if current == "" {
 			return true, "latest is not set", nil
 		}
-		cur, err := semver.StrictNewVersion(current)
+		cur, err := version.Parse(current)
 		if err != nil {
 			return false, fmt.Sprintf("current %q is not a version", current), nil
 		}
@@ -139,6 +142,7 @@ func TestReleaseSequenceKeepsLatestOnTheGreatestStable(t *testing.T) {
 		{"1.0.0", "", true},
 		{"1.1.0-rc.1", "1.0.0", false},
 		{"1.0.1", "1.0.0", true},
+		{"1.1.0beta2", "1.0.1", false}, // the glued pre-release is a version, and a pre-release
 		{"0.9.5", "1.0.1", false},
 	}
 	var got []step
@@ -371,7 +375,7 @@ func TestDryRunPushesNothing(t *testing.T) {
 
 func TestInvalidOptionsAreRejectedBeforeAnyRequest(t *testing.T) {
 	ok := promote.Image{Name: "django", Source: "127.0.0.1:1/build/django@sha256:" + strings.Repeat("a", 64), Dest: "127.0.0.1:1/app/django"}
-	keep := func(string) (bool, string, error) { return false, "", nil }
+	keep := func(context.Context, string) (bool, string, error) { return false, "", nil }
 	tests := []struct {
 		name string
 		opts promote.Options

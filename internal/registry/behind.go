@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/Masterminds/semver/v3"
 	"github.com/google/go-containerregistry/pkg/name"
 	"golang.org/x/sync/errgroup"
+
+	"shipyard/internal/version"
 )
 
 // How VersionBehind found the version.
@@ -35,13 +36,14 @@ type Found struct {
 // as tag. It first reads the AnnotationVersion annotation of the manifest
 // behind tag and confirms it by the version tag's digest (2 requests once the
 // client is authenticated); only when the annotation is missing or
-// inconsistent does it list the tags and HEAD every tag for which isVersion
-// holds, with bounded concurrency. Digests are compared like with like: both
-// sides are read with index media types accepted, so an index is never
-// compared with one of its platform manifests. If several version tags
-// match, the greatest (semver order when both parse) wins. A missing tag is
-// Found{Method: MethodNone}, not an error.
-func (c *Client) VersionBehind(ctx context.Context, repo, tag string, isVersion func(string) bool) (Found, error) {
+// inconsistent does it list the tags and HEAD every version tag (one that
+// internal/version parses, the glued pre-release "1.8.7beta2" included), with
+// bounded concurrency. Digests are compared like with like: both sides are
+// read with index media types accepted, so an index is never compared with
+// one of its platform manifests. If several version tags match, the greatest
+// by version.Greatest wins. A missing tag is Found{Method: MethodNone}, not
+// an error.
+func (c *Client) VersionBehind(ctx context.Context, repo, tag string) (Found, error) {
 	ctx, count := CountRequests(ctx)
 	r, err := c.parseRepo(repo)
 	if err != nil {
@@ -82,7 +84,7 @@ func (c *Client) VersionBehind(ctx context.Context, repo, tag string, isVersion 
 		return Found{}, err
 	}
 
-	if annotated != "" && annotated != tag && isVersion(annotated) {
+	if annotated != "" && annotated != tag && version.Valid(annotated) {
 		d, err := c.digestIfExists(ctx, r.Tag(annotated))
 		if err != nil {
 			return Found{}, err
@@ -93,11 +95,11 @@ func (c *Client) VersionBehind(ctx context.Context, repo, tag string, isVersion 
 		// Missing or pointing elsewhere: the annotation cannot be trusted.
 	}
 
-	version, err := c.scan(ctx, r, tag, digest, isVersion)
+	behind, err := c.scan(ctx, r, tag, digest)
 	if err != nil {
 		return Found{}, err
 	}
-	return result(Found{Version: version, Digest: digest, Method: MethodScan})
+	return result(Found{Version: behind, Digest: digest, Method: MethodScan})
 }
 
 // digestIfExists returns the digest behind ref, or "" if it does not exist.
@@ -116,7 +118,7 @@ func (c *Client) digestIfExists(ctx context.Context, ref name.Reference) (string
 
 // scan HEADs every version tag of repo and returns the greatest one whose
 // digest is digest, or "".
-func (c *Client) scan(ctx context.Context, repo name.Repository, moving, digest string, isVersion func(string) bool) (string, error) {
+func (c *Client) scan(ctx context.Context, repo name.Repository, moving, digest string) (string, error) {
 	puller, _, err := c.remote()
 	if err != nil {
 		return "", err
@@ -136,7 +138,7 @@ func (c *Client) scan(ctx context.Context, repo name.Repository, moving, digest 
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.concurrency)
 	for _, t := range tags {
-		if t == moving || !isVersion(t) {
+		if t == moving || !version.Valid(t) {
 			continue
 		}
 		g.Go(func() error {
@@ -155,26 +157,5 @@ func (c *Client) scan(ctx context.Context, repo name.Repository, moving, digest 
 	if err := g.Wait(); err != nil {
 		return "", fmt.Errorf("scanning the version tags of %s: %w", repo, err)
 	}
-	return greatest(matches), nil
-}
-
-// greatest returns the greatest version, comparing by semver when both sides
-// parse and as strings otherwise; "" for none.
-func greatest(versions []string) string {
-	best := ""
-	for _, v := range versions {
-		if best == "" || versionLess(best, v) {
-			best = v
-		}
-	}
-	return best
-}
-
-func versionLess(a, b string) bool {
-	va, errA := semver.NewVersion(a)
-	vb, errB := semver.NewVersion(b)
-	if errA == nil && errB == nil && !va.Equal(vb) {
-		return va.LessThan(vb)
-	}
-	return a < b
+	return version.Greatest(matches...), nil
 }

@@ -67,7 +67,7 @@ func BenchmarkVersionBehind(b *testing.B) {
 				}
 				requests := 0
 				for b.Loop() {
-					got, err := c.VersionBehind(ctx, repo, "latest", isSemver)
+					got, err := c.VersionBehind(ctx, repo, "latest")
 					if err != nil {
 						b.Fatal(err)
 					}

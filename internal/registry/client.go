@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"shipyard/internal/retry"
 )
 
 // Auth is a registry user and password; the password is a secret and never
@@ -52,10 +54,10 @@ func WithTransport(rt http.RoundTripper) Option {
 	return func(c *Client) { c.inner = rt }
 }
 
-// WithRetry retries transient failures up to n more times, waiting baseDelay,
-// then twice as long each time (n = 0 disables retries).
+// WithRetry retries transient failures (retry.Transient) up to n more times,
+// waiting baseDelay, then twice as long each time (n = 0 disables retries).
 func WithRetry(n int, baseDelay time.Duration) Option {
-	return func(c *Client) { c.retries, c.baseDelay = max(n, 0), max(baseDelay, 0) }
+	return func(c *Client) { c.retry.Attempts, c.retry.BaseDelay = max(n, 0)+1, max(baseDelay, 0) }
 }
 
 // WithConcurrency bounds the parallel requests of one operation (blob
@@ -70,9 +72,7 @@ type Client struct {
 	auths       map[string]Auth
 	insecure    []string
 	inner       http.RoundTripper
-	retries     int
-	baseDelay   time.Duration
-	maxDelay    time.Duration
+	retry       retry.Policy
 	concurrency int
 
 	counter *CountingTransport
@@ -95,9 +95,7 @@ const (
 func New(opts ...Option) *Client {
 	c := &Client{
 		auths:       map[string]Auth{},
-		retries:     defaultRetries,
-		baseDelay:   defaultBaseDelay,
-		maxDelay:    defaultMaxDelay,
+		retry:       retry.Policy{Attempts: defaultRetries + 1, BaseDelay: defaultBaseDelay, MaxDelay: defaultMaxDelay},
 		concurrency: defaultJobs,
 	}
 	for _, o := range opts {
@@ -135,7 +133,7 @@ func (c *Client) remote() (*remote.Puller, *remote.Pusher, error) {
 			remote.WithAuthFromKeychain(keychain(c.auths)),
 			remote.WithJobs(c.concurrency),
 			remote.WithUserAgent("shipyard"),
-			// Retries happen once, at the operation level (see retry.go), so
+			// Retries happen once, at the operation level (see op), so
 			// that a retried upload restarts cleanly instead of re-sending a
 			// consumed request body.
 			remote.WithRetryPredicate(func(error) bool { return false }),

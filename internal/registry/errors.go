@@ -9,9 +9,10 @@ import (
 	"net/http"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"shipyard/internal/retry"
 )
 
 // Sentinel errors callers can test with errors.Is.
@@ -32,68 +33,32 @@ var (
 	ErrNoPlatform = errors.New("image has no platform")
 )
 
+// typed gives a registry's HTTP answer its *retry.StatusError, once, where
+// go-containerregistry's errors enter the client, so that retries (by
+// retry.Transient) and descriptions (by statusOf) decide by type.
+func typed(err error) error {
+	var terr *transport.Error
+	var serr *retry.StatusError
+	if err == nil || errors.As(err, &serr) || !errors.As(err, &terr) {
+		return err
+	}
+	return &retry.StatusError{Code: terr.StatusCode, Err: err}
+}
+
 // statusOf returns the HTTP status of a registry error, or 0.
 func statusOf(err error) int {
-	var terr *transport.Error
-	if errors.As(err, &terr) {
-		return terr.StatusCode
+	var serr *retry.StatusError
+	if errors.As(err, &serr) {
+		return serr.Code
 	}
 	return 0
 }
 
-// transient tells whether err is worth retrying: server-side failures, rate
-// limits, dropped connections and timeouts. Client errors (400, 401, 403,
-// 404, …) are permanent.
-func transient(err error) bool {
-	if err == nil {
-		return false
-	}
-	if s := statusOf(err); s != 0 {
-		return s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || (s >= 500 && s != http.StatusNotImplemented)
-	}
-	for _, target := range []error{io.EOF, io.ErrUnexpectedEOF, syscall.ECONNRESET, syscall.ECONNREFUSED, syscall.EPIPE, syscall.ECONNABORTED, net.ErrClosed} {
-		if errors.Is(err, target) {
-			return true
-		}
-	}
-	var nerr net.Error
-	if errors.As(err, &nerr) && nerr.Timeout() {
-		return true
-	}
-	// A per-request deadline that is not the caller's (the caller's context is
-	// checked separately before retrying).
-	return errors.Is(err, context.DeadlineExceeded)
-}
-
-// retry runs fn until it succeeds, fails permanently, the context ends or the
-// retries are spent, sleeping baseDelay·2^attempt (capped) in between.
-func (c *Client) retry(ctx context.Context, fn func(context.Context) error) error {
-	delay := c.baseDelay
-	for attempt := 0; ; attempt++ {
-		err := fn(ctx)
-		if err == nil || !transient(err) || ctx.Err() != nil {
-			return err
-		}
-		if attempt >= c.retries {
-			if attempt == 0 {
-				return err
-			}
-			return fmt.Errorf("giving up after %d attempts: %w", attempt+1, err)
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w (while waiting to retry after: %v)", ctx.Err(), err)
-		case <-t.C:
-		}
-		delay = min(delay*2, c.maxDelay)
-	}
-}
-
-// op runs fn with retries and describes a failure as "<what>: <kind>: <cause>".
+// op runs fn with the client's retry policy (transient failures only, see
+// retry.Transient) and describes a failure as "<what>: <kind>: <cause>".
 func (c *Client) op(ctx context.Context, what string, fn func(context.Context) error) error {
-	if err := c.retry(ctx, fn); err != nil {
+	err := retry.Do(ctx, c.retry, func(ctx context.Context) error { return typed(fn(ctx)) }, nil)
+	if err != nil {
 		return c.describe(what, err)
 	}
 	return nil

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Masterminds/semver/v3"
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -28,11 +27,6 @@ import (
 func newClient(opts ...registry.Option) *registry.Client {
 	base := []registry.Option{registry.WithInsecure("127.0.0.1:*"), registry.WithRetry(3, time.Millisecond)}
 	return registry.New(append(base, opts...)...)
-}
-
-func isSemver(s string) bool {
-	_, err := semver.StrictNewVersion(s)
-	return err == nil
 }
 
 // sources pushes what a build produces for one bake target: an amd64 image
@@ -313,6 +307,23 @@ func TestVersionBehind(t *testing.T) {
 	tag(orphan, "orphan", "latest")
 	// nolatest: versions but no latest.
 	release(t, setup, repo("nolatest"), "1.0.0", "1.0.0", srcs)
+	// glued: no annotation; latest is the glued pre-release 1.8.7beta2, a version like 1.8.7-beta2.
+	release(t, setup, repo("glued"), "1.8.6", "", srcs[:1])
+	glued := release(t, setup, repo("glued"), "1.8.7beta2", "", srcs)
+	tag(glued, "glued", "latest")
+	// gluedann: the annotation names a glued pre-release, which is trusted once confirmed.
+	release(t, setup, repo("gluedann"), "1.8.6", "1.8.6", srcs[:1])
+	gluedAnn := release(t, setup, repo("gluedann"), "1.8.7beta2", "1.8.7beta2", srcs)
+	tag(gluedAnn, "gluedann", "latest")
+	// gluedties: one index under three glued pre-releases; ASCII orders the suffixes (alpha < beta2 < rc1).
+	gluedTies := release(t, setup, repo("gluedties"), "1.8.7beta2", "", srcs)
+	tag(gluedTies, "gluedties", "1.8.7rc1")
+	tag(gluedTies, "gluedties", "1.8.7alpha")
+	tag(gluedTies, "gluedties", "latest")
+	// gluedstable: the release and its glued pre-release share the index; the release is greater.
+	gluedStable := release(t, setup, repo("gluedstable"), "1.8.7rc1", "", srcs)
+	tag(gluedStable, "gluedstable", "1.8.7")
+	tag(gluedStable, "gluedstable", "latest")
 
 	tests := []struct {
 		repo string
@@ -329,6 +340,14 @@ func TestVersionBehind(t *testing.T) {
 		// GET latest + list + HEAD 1.0.0.
 		{"orphan", registry.Found{Version: "", Digest: orphan, Method: "scan", Requests: 3}},
 		{"nolatest", registry.Found{Method: "none", Requests: 1}},
+		// GET latest + list + HEAD 1.8.6, 1.8.7beta2.
+		{"glued", registry.Found{Version: "1.8.7beta2", Digest: glued, Method: "scan", Requests: 4}},
+		// GET latest + HEAD 1.8.7beta2.
+		{"gluedann", registry.Found{Version: "1.8.7beta2", Digest: gluedAnn, Method: "annotation", Requests: 2}},
+		// GET latest + list + HEAD 1.8.7alpha, 1.8.7beta2, 1.8.7rc1.
+		{"gluedties", registry.Found{Version: "1.8.7rc1", Digest: gluedTies, Method: "scan", Requests: 5}},
+		// GET latest + list + HEAD 1.8.7, 1.8.7rc1.
+		{"gluedstable", registry.Found{Version: "1.8.7", Digest: gluedStable, Method: "scan", Requests: 4}},
 		{"missing", registry.Found{Method: "none", Requests: 1}},
 	}
 	for _, tc := range tests {
@@ -337,7 +356,7 @@ func TestVersionBehind(t *testing.T) {
 			// Authenticate the repository first so that the counts below are
 			// the steady-state cost, without the one-off ping.
 			_, _ = c.Digest(ctx, repo(tc.repo)+":warm-up")
-			got, err := c.VersionBehind(ctx, repo(tc.repo), "latest", isSemver)
+			got, err := c.VersionBehind(ctx, repo(tc.repo), "latest")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -348,7 +367,7 @@ func TestVersionBehind(t *testing.T) {
 	}
 
 	t.Run("cold client pays one ping", func(t *testing.T) {
-		got, err := newClient().VersionBehind(ctx, repo("good"), "latest", isSemver)
+		got, err := newClient().VersionBehind(ctx, repo("good"), "latest")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,12 +9,25 @@ import (
 	"strings"
 )
 
-// fromGit asks the checkout for the object type behind refs/tags/<tag>; ok is
-// false when git cannot say (ref missing in a shallow clone, no git, not a
-// repository), in which case outcome explains why and nothing is guessed.
-func fromGit(ctx context.Context, dir, tag string) (t Type, outcome string, ok bool) {
+// GitSource is a git checkout, asked with `git cat-file -t refs/tags/<tag>`.
+type GitSource struct {
+	// Dir is the checkout (its work tree or a directory holding its .git); "" skips the step.
+	Dir string
+}
+
+// Name is SourceGit.
+func (GitSource) Name() string { return SourceGit }
+
+// Lookup asks the checkout for the object type behind refs/tags/<tag>: a tag
+// object is annotated, a commit lightweight. ok is false when git cannot say
+// (ref missing in a shallow clone, no git, not a repository), in which case
+// outcome explains why and nothing is guessed.
+func (g GitSource) Lookup(ctx context.Context, tag string) (t Type, outcome string, ok bool) {
+	if g.Dir == "" {
+		return "", "skipped: no checkout given", false
+	}
 	ref := "refs/tags/" + tag
-	cmd := exec.CommandContext(ctx, "git", "-C", dir, "cat-file", "-t", ref)
+	cmd := exec.CommandContext(ctx, "git", "-C", g.Dir, "cat-file", "-t", ref)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -12,14 +12,17 @@ import (
 	gitlab "gitlab.com/gitlab-org/api/client-go"
 )
 
-// GitLabSource is the project's tags API, read with the CI job token.
+// GitLabSource is the project's tags API, read with the CI job token. A nil
+// *GitLabSource is a source that skips its step.
 type GitLabSource struct {
 	// BaseURL is the instance root (CI_SERVER_URL); the client adds /api/v4.
 	BaseURL string
 	// ProjectID is the numeric id or the "group/project" path (CI_PROJECT_ID or CI_PROJECT_PATH).
 	ProjectID string
-	// Token is the job token (CI_JOB_TOKEN), sent as the JOB-TOKEN header and never printed.
-	Token string
+	// Token returns the job token (CI_JOB_TOKEN), sent as the JOB-TOKEN header and never printed.
+	// It is called only when the chain reaches this step and the step is configured; an error,
+	// or "", is this step's outcome and the chain goes on.
+	Token func(context.Context) (string, error)
 	// HTTPClient is used for the request; nil means the client library's default.
 	HTTPClient *http.Client
 }
@@ -27,19 +30,32 @@ type GitLabSource struct {
 // gitlabTimeout bounds the API call so an unreachable instance delays the release by seconds, not minutes.
 const gitlabTimeout = 15 * time.Second
 
-// lookup reads the tag from the API; ok is false when the API cannot answer,
-// and outcome never contains the token.
-func (g *GitLabSource) lookup(ctx context.Context, tag string) (t Type, outcome string, ok bool) {
+// Name is SourceGitLab.
+func (g *GitLabSource) Name() string { return SourceGitLab }
+
+// Lookup reads the tag from the API: a message means annotated, none
+// lightweight. ok is false when the API cannot answer (or the step is not
+// configured), and outcome never contains the token.
+func (g *GitLabSource) Lookup(ctx context.Context, tag string) (t Type, outcome string, ok bool) {
 	switch {
+	case g == nil:
+		return "", "skipped: no GitLab API configured", false
 	case g.BaseURL == "":
 		return "", "skipped: no server URL (CI_SERVER_URL)", false
 	case g.ProjectID == "":
 		return "", "skipped: no project id (CI_PROJECT_ID)", false
-	case g.Token == "":
+	case g.Token == nil:
+		return "", "skipped: no job token (CI_JOB_TOKEN)", false
+	}
+	token, err := g.Token(ctx)
+	if err != nil {
+		return "", redact(fmt.Sprintf("could not read the job token (%v): no answer", err), token), false
+	}
+	if token == "" {
 		return "", "skipped: no job token (CI_JOB_TOKEN)", false
 	}
 	if u, err := url.Parse(g.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", g.redact(fmt.Sprintf("skipped: CI_SERVER_URL %q is not an http(s) URL", g.BaseURL)), false
+		return "", redact(fmt.Sprintf("skipped: CI_SERVER_URL %q is not an http(s) URL", g.BaseURL), token), false
 	}
 	// No retries: a failing API only costs the release this step, never minutes.
 	// The URL-warning logger is silenced: the trail is the one place this step reports.
@@ -51,18 +67,18 @@ func (g *GitLabSource) lookup(ctx context.Context, tag string) (t Type, outcome 
 	if g.HTTPClient != nil {
 		opts = append(opts, gitlab.WithHTTPClient(g.HTTPClient))
 	}
-	client, err := gitlab.NewJobClient(g.Token, opts...)
+	client, err := gitlab.NewJobClient(token, opts...)
 	if err != nil {
-		return "", g.redact(fmt.Sprintf("client not usable (%v): no answer; check CI_SERVER_URL", err)), false
+		return "", redact(fmt.Sprintf("client not usable (%v): no answer; check CI_SERVER_URL", err), token), false
 	}
 	ctx, cancel := context.WithTimeout(ctx, gitlabTimeout)
 	defer cancel()
 	got, resp, err := client.Tags.GetTag(g.ProjectID, tag, gitlab.WithContext(ctx))
 	if err != nil {
 		if resp != nil {
-			return "", g.redact(statusOutcome(resp.StatusCode, g.ProjectID, tag)), false
+			return "", redact(statusOutcome(resp.StatusCode, g.ProjectID, tag), token), false
 		}
-		return "", g.redact(fmt.Sprintf("unreachable (%v): no answer", err)), false
+		return "", redact(fmt.Sprintf("unreachable (%v): no answer", err), token), false
 	}
 	if got.Message != "" {
 		return Annotated, fmt.Sprintf("tag %s has a message: annotated", tag), true
@@ -89,9 +105,9 @@ func statusOutcome(code int, project, tag string) string {
 }
 
 // redact removes the token from text that may echo request details.
-func (g *GitLabSource) redact(s string) string {
-	if g.Token == "" {
+func redact(s, token string) string {
+	if token == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, g.Token, "[redacted]")
+	return strings.ReplaceAll(s, token, "[redacted]")
 }

@@ -2,6 +2,7 @@ package tagtype
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -126,8 +127,8 @@ func TestDetectGitLab(t *testing.T) {
 			fake.mu.Lock()
 			fake.requests, fake.paths = nil, nil
 			fake.mu.Unlock()
-			src := &GitLabSource{BaseURL: srv.URL, ProjectID: tt.project, Token: tt.token, HTTPClient: srv.Client()}
-			got, err := Detect(context.Background(), tt.tag, Sources{GitLab: src})
+			src := &GitLabSource{BaseURL: srv.URL, ProjectID: tt.project, Token: staticToken(tt.token), HTTPClient: srv.Client()}
+			got, err := Detect(context.Background(), tt.tag, "", Sources{GitLab: src}.Chain()...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,8 +155,8 @@ func TestDetectGitLabUnreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	addr := srv.URL
 	srv.Close()
-	src := &GitLabSource{BaseURL: addr, ProjectID: "42", Token: jobToken}
-	got, err := Detect(context.Background(), "1.0.0", Sources{GitLab: src})
+	src := &GitLabSource{BaseURL: addr, ProjectID: "42", Token: staticToken(jobToken)}
+	got, err := Detect(context.Background(), "1.0.0", "", Sources{GitLab: src}.Chain()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,8 +171,8 @@ func TestDetectGitLabUnreachable(t *testing.T) {
 
 func TestDetectGitLabRedactsEchoedToken(t *testing.T) {
 	// A broken base URL with the token pasted into it: the outcome quotes the URL, minus the token.
-	src := &GitLabSource{BaseURL: "http://127.0.0.1:1/%zz" + jobToken, ProjectID: "42", Token: jobToken}
-	got, err := Detect(context.Background(), "1.0.0", Sources{GitLab: src})
+	src := &GitLabSource{BaseURL: "http://127.0.0.1:1/%zz" + jobToken, ProjectID: "42", Token: staticToken(jobToken)}
+	got, err := Detect(context.Background(), "1.0.0", "", Sources{GitLab: src}.Chain()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,15 +185,17 @@ func TestDetectGitLabRedactsEchoedToken(t *testing.T) {
 
 func TestDetectGitLabSkipped(t *testing.T) {
 	tests := []struct {
-		src  GitLabSource
+		src  *GitLabSource
 		want string
 	}{
-		{GitLabSource{ProjectID: "42", Token: jobToken}, "skipped: no server URL (CI_SERVER_URL)"},
-		{GitLabSource{BaseURL: "http://127.0.0.1:1", Token: jobToken}, "skipped: no project id (CI_PROJECT_ID)"},
-		{GitLabSource{BaseURL: "http://127.0.0.1:1", ProjectID: "42"}, "skipped: no job token (CI_JOB_TOKEN)"},
+		{&GitLabSource{ProjectID: "42", Token: staticToken(jobToken)}, "skipped: no server URL (CI_SERVER_URL)"},
+		{&GitLabSource{BaseURL: "http://127.0.0.1:1", Token: staticToken(jobToken)}, "skipped: no project id (CI_PROJECT_ID)"},
+		{&GitLabSource{BaseURL: "http://127.0.0.1:1", ProjectID: "42"}, "skipped: no job token (CI_JOB_TOKEN)"},
+		{&GitLabSource{BaseURL: "http://127.0.0.1:1", ProjectID: "42", Token: staticToken("")}, "skipped: no job token (CI_JOB_TOKEN)"},
+		{nil, "skipped: no GitLab API configured"},
 	}
 	for _, tt := range tests {
-		got, err := Detect(context.Background(), "1.0.0", Sources{GitLab: &tt.src})
+		got, err := Detect(context.Background(), "1.0.0", "", Sources{GitLab: tt.src}.Chain()...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,6 +210,78 @@ func TestDetectGitLabSkipped(t *testing.T) {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
 	}
+}
+
+// The job token is read only when the chain reaches GitLab: an earlier answer
+// never touches the secret, and a token that cannot be read costs that step,
+// not the release.
+func TestGitLabTokenIsReadLazily(t *testing.T) {
+	fake, srv := newFakeGitLab(t)
+	repo, _ := repoWithTags(t)
+	var reads int
+	var tokenErr error
+	src := &GitLabSource{BaseURL: srv.URL, ProjectID: "42", HTTPClient: srv.Client(),
+		Token: func(ctx context.Context) (string, error) {
+			reads++
+			if tokenErr != nil {
+				return "", tokenErr
+			}
+			return jobToken, nil
+		}}
+	tests := []struct {
+		name      string
+		override  string
+		sources   Sources
+		tokenErr  error
+		wantBy    string
+		wantReads int
+		wantStep  string // the GitLab step's outcome, "" when the chain stopped before it
+	}{
+		{"override answered", "lightweight", Sources{GitDir: repo, GitLab: src}, nil, SourceOverride, 0, ""},
+		{"git answered", "", Sources{GitDir: repo, GitLab: src}, nil, SourceGit, 0, ""},
+		{"tag message answered", "", Sources{TagMessage: "Release 1.0.0", GitLab: src}, nil, SourceTagMessage, 0, ""},
+		{"chain reaches GitLab", "", Sources{GitDir: t.TempDir(), GitLab: src}, nil, SourceGitLab, 1,
+			"tag 1.0.0 has a message: annotated"},
+		{"token unreadable", "", Sources{GitDir: t.TempDir(), GitLab: src}, errors.New("secret store unavailable"), SourceHeuristic, 1,
+			"could not read the job token (secret store unavailable): no answer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reads, tokenErr = 0, tt.tokenErr
+			fake.mu.Lock()
+			fake.requests, fake.paths = nil, nil
+			fake.mu.Unlock()
+			got, err := Detect(context.Background(), "1.0.0", tt.override, tt.sources.Chain()...)
+			if err != nil {
+				t.Fatalf("Detect: %v", err)
+			}
+			if got.DecidedBy != tt.wantBy || reads != tt.wantReads {
+				t.Errorf("decided by %s after %d token reads, want %s after %d; trail %+v", got.DecidedBy, reads, tt.wantBy, tt.wantReads, got.Trail)
+			}
+			var step string
+			for _, s := range got.Trail {
+				if s.Source == SourceGitLab {
+					step = s.Outcome
+				}
+			}
+			if diff := cmp.Diff(tt.wantStep, step); diff != "" {
+				t.Errorf("gitlab step (-want +got):\n%s", diff)
+			}
+			// only a step that read its token asks the API
+			wantRequests := 0
+			if tt.wantBy == SourceGitLab {
+				wantRequests = 1
+			}
+			if len(fake.requests) != wantRequests {
+				t.Errorf("%d requests to GitLab, want %d", len(fake.requests), wantRequests)
+			}
+		})
+	}
+}
+
+// staticToken is a Token func that returns tok.
+func staticToken(tok string) func(context.Context) (string, error) {
+	return func(context.Context) (string, error) { return tok, nil }
 }
 
 func assertNoToken(t *testing.T, token string, r Result, err error) {

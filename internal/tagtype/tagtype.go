@@ -1,13 +1,16 @@
 // Package tagtype decides whether a release tag is annotated (an official
-// release) or lightweight (an internal build), asking several sources in a
-// fixed priority order and recording every step so the caller can print how
-// the answer was reached.
+// release) or lightweight (an internal build), asking several sources in
+// priority order and recording every step so the caller can print how the
+// answer was reached.
 //
-// Order: the TAG_TYPE_OVERRIDE value, the git checkout, the tag message GitLab
-// put in CI_COMMIT_TAG_MESSAGE, the GitLab tags API, and finally a name
-// heuristic. A source that cannot answer (shallow clone without the tag,
-// empty message, API refused or unreachable) is recorded in the trail and the
-// next one is asked; only an invalid override or an empty tag name is an error.
+// Detect is pure: it asks the TAG_TYPE_OVERRIDE value, then the Sources it is
+// given, in order, then a name heuristic. The project's order (Sources.Chain)
+// is the git checkout (GitSource, git.go), the tag message GitLab put in
+// CI_COMMIT_TAG_MESSAGE (TagMessage), and the GitLab tags API (GitLabSource,
+// gitlab.go). A source that cannot answer (shallow clone without the tag,
+// empty message, token unreadable, API refused or unreachable) is recorded in
+// the trail and the next one is asked; only an invalid override or an empty
+// tag name is an error.
 package tagtype
 
 import (
@@ -48,16 +51,47 @@ const (
 	SourceHeuristic  = "heuristic"
 )
 
-// Sources are the places Detect may ask, in priority order; an empty field skips its step.
+// Source is one place that may know a tag's type.
+type Source interface {
+	// Name is the Source* name the trail shows for this step.
+	Name() string
+	// Lookup asks about tag: ok is true with a definite answer t, false when
+	// the source cannot say; outcome is one human line either way (the
+	// answer, or why there is none) and never holds a secret.
+	Lookup(ctx context.Context, tag string) (t Type, outcome string, ok bool)
+}
+
+// Sources is the project's chain of sources after the override; a zero field
+// still takes its step and says it was skipped, so the trail always shows
+// every place that was considered.
 type Sources struct {
-	// Override is TAG_TYPE_OVERRIDE: "annotated", "lightweight", or "" to detect; anything else is an error.
-	Override string
 	// GitDir is a git checkout asked with `git cat-file -t refs/tags/<tag>`.
 	GitDir string
 	// TagMessage is CI_COMMIT_TAG_MESSAGE; non-empty means annotated, empty proves nothing.
 	TagMessage string
 	// GitLab is the tags API of the project; nil skips the step.
 	GitLab *GitLabSource
+}
+
+// Chain returns the sources in priority order: git, tag message, GitLab.
+func (s Sources) Chain() []Source {
+	return []Source{GitSource{Dir: s.GitDir}, TagMessage(s.TagMessage), s.GitLab}
+}
+
+// TagMessage is the tag's message as GitLab passes it (CI_COMMIT_TAG_MESSAGE):
+// a message means annotated; an empty one proves nothing, since an unset
+// variable and a lightweight tag look the same.
+type TagMessage string
+
+// Name is SourceTagMessage.
+func (TagMessage) Name() string { return SourceTagMessage }
+
+// Lookup answers annotated for a non-empty message and nothing otherwise.
+func (m TagMessage) Lookup(context.Context, string) (Type, string, bool) {
+	if m == "" {
+		return "", "CI_COMMIT_TAG_MESSAGE is empty: no answer (unset and lightweight look the same)", false
+	}
+	return Annotated, "CI_COMMIT_TAG_MESSAGE is set: annotated", true
 }
 
 // Step is one line of the trail: which source was asked and what it said.
@@ -81,59 +115,40 @@ type Result struct {
 // ErrNoTag is returned by Detect when the tag name is empty.
 var ErrNoTag = errors.New("no tag name given")
 
-// Detect asks the sources in priority order and returns the first definite answer, falling back to the name heuristic.
-func Detect(ctx context.Context, tag string, s Sources) (Result, error) {
+// Detect returns the type of tag: override when it is set ("annotated" or
+// "lightweight"; anything else is an error), else the first definite answer
+// of sources, asked in order, else the name heuristic's guess. Every step
+// taken is in the Result's trail.
+func Detect(ctx context.Context, tag, override string, sources ...Source) (Result, error) {
 	if tag == "" {
 		return Result{}, fmt.Errorf("detecting tag type: %w: pass the pipeline's tag (CI_COMMIT_TAG)", ErrNoTag)
 	}
 	var r Result
-	step := func(source, format string, args ...any) {
-		r.Trail = append(r.Trail, Step{Source: source, Outcome: fmt.Sprintf(format, args...)})
-	}
-	decide := func(source string, t Type) (Result, error) {
+	decide := func(source, outcome string, t Type) (Result, error) {
+		r.Trail = append(r.Trail, Step{Source: source, Outcome: outcome})
 		r.Type, r.DecidedBy = t, source
 		return r, nil
 	}
 
-	if s.Override == "" {
-		step(SourceOverride, "not set")
-	} else {
-		t, err := ParseType(s.Override)
+	if override != "" {
+		t, err := ParseType(override)
 		if err != nil {
 			return Result{}, fmt.Errorf("reading TAG_TYPE_OVERRIDE: %w (or leave it empty to detect)", err)
 		}
-		step(SourceOverride, "set to %s", t)
-		return decide(SourceOverride, t)
+		return decide(SourceOverride, "set to "+string(t), t)
 	}
+	r.Trail = append(r.Trail, Step{Source: SourceOverride, Outcome: "not set"})
 
-	if s.GitDir == "" {
-		step(SourceGit, "skipped: no checkout given")
-	} else if t, outcome, ok := fromGit(ctx, s.GitDir, tag); !ok {
-		step(SourceGit, "%s", outcome)
-	} else {
-		step(SourceGit, "%s", outcome)
-		return decide(SourceGit, t)
-	}
-
-	if s.TagMessage == "" {
-		step(SourceTagMessage, "CI_COMMIT_TAG_MESSAGE is empty: no answer (unset and lightweight look the same)")
-	} else {
-		step(SourceTagMessage, "CI_COMMIT_TAG_MESSAGE is set: annotated")
-		return decide(SourceTagMessage, Annotated)
-	}
-
-	if s.GitLab == nil {
-		step(SourceGitLab, "skipped: no GitLab API configured")
-	} else if t, outcome, ok := s.GitLab.lookup(ctx, tag); !ok {
-		step(SourceGitLab, "%s", outcome)
-	} else {
-		step(SourceGitLab, "%s", outcome)
-		return decide(SourceGitLab, t)
+	for _, s := range sources {
+		t, outcome, ok := s.Lookup(ctx, tag)
+		if ok {
+			return decide(s.Name(), outcome, t)
+		}
+		r.Trail = append(r.Trail, Step{Source: s.Name(), Outcome: outcome})
 	}
 
 	t, outcome := guess(tag)
-	step(SourceHeuristic, "%s", outcome)
-	return decide(SourceHeuristic, t)
+	return decide(SourceHeuristic, outcome, t)
 }
 
 // internalMarkers are the name fragments that mark an internal (lightweight) build in the heuristic.

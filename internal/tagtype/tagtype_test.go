@@ -35,7 +35,7 @@ func TestParseType(t *testing.T) {
 func TestDetectOverride(t *testing.T) {
 	for _, o := range []Type{Annotated, Lightweight} {
 		// The git dir and message would say otherwise: the override wins without asking them.
-		got, err := Detect(context.Background(), "1.1.0alpha", Sources{Override: string(o), GitDir: "/nonexistent", TagMessage: "msg"})
+		got, err := Detect(context.Background(), "1.1.0alpha", string(o), Sources{GitDir: "/nonexistent", TagMessage: "msg"}.Chain()...)
 		if err != nil {
 			t.Fatalf("override %s: %v", o, err)
 		}
@@ -44,7 +44,7 @@ func TestDetectOverride(t *testing.T) {
 			t.Errorf("override %s (-want +got):\n%s", o, diff)
 		}
 	}
-	_, err := Detect(context.Background(), "1.0.0", Sources{Override: "official"})
+	_, err := Detect(context.Background(), "1.0.0", "official", Sources{}.Chain()...)
 	if !errors.Is(err, ErrBadType) {
 		t.Fatalf("bad override error = %v, want ErrBadType", err)
 	}
@@ -55,13 +55,13 @@ func TestDetectOverride(t *testing.T) {
 }
 
 func TestDetectEmptyTag(t *testing.T) {
-	if _, err := Detect(context.Background(), "", Sources{}); !errors.Is(err, ErrNoTag) {
+	if _, err := Detect(context.Background(), "", "", Sources{}.Chain()...); !errors.Is(err, ErrNoTag) {
 		t.Fatalf("Detect with empty tag error = %v, want ErrNoTag", err)
 	}
 }
 
 func TestDetectTagMessage(t *testing.T) {
-	got, err := Detect(context.Background(), "2.0.0beta", Sources{TagMessage: "Release notes"})
+	got, err := Detect(context.Background(), "2.0.0beta", "", Sources{TagMessage: "Release notes"}.Chain()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestHeuristic(t *testing.T) {
 		{"DEV-build-7", Lightweight}, {"1.0.0-Test", Lightweight}, {"1.0.0-ALPHA", Lightweight},
 	}
 	for _, tt := range tests {
-		got, err := Detect(context.Background(), tt.tag, Sources{})
+		got, err := Detect(context.Background(), tt.tag, "", Sources{}.Chain()...)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.tag, err)
 		}
@@ -150,7 +150,7 @@ func TestDetectGit(t *testing.T) {
 			{SourceOverride, "not set"}, {SourceGit, "refs/tags/1.1.0alpha is a commit: lightweight"}}}},
 	}
 	for _, c := range definite {
-		got, err := Detect(context.Background(), c.tag, Sources{GitDir: repo, TagMessage: c.message})
+		got, err := Detect(context.Background(), c.tag, "", Sources{GitDir: repo, TagMessage: c.message}.Chain()...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +164,7 @@ func TestDetectGit(t *testing.T) {
 		{"not a repository", t.TempDir(), "1.1.0alpha"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := Detect(context.Background(), c.tag, Sources{GitDir: c.dir})
+			got, err := Detect(context.Background(), c.tag, "", Sources{GitDir: c.dir}.Chain()...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -186,7 +186,7 @@ func TestDetectGit(t *testing.T) {
 		})
 	}
 	t.Run("shallow clone annotated name falls to heuristic", func(t *testing.T) {
-		got, err := Detect(context.Background(), "1.0.0", Sources{GitDir: shallow})
+		got, err := Detect(context.Background(), "1.0.0", "", Sources{GitDir: shallow}.Chain()...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,4 +194,51 @@ func TestDetectGit(t *testing.T) {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
 	})
+}
+
+// fakeSource answers (or not) and counts how often it was asked.
+type fakeSource struct {
+	name   string
+	answer Type
+	asked  *int
+}
+
+func (f fakeSource) Name() string { return f.name }
+
+func (f fakeSource) Lookup(_ context.Context, tag string) (Type, string, bool) {
+	*f.asked++
+	if f.answer == "" {
+		return "", f.name + " does not know " + tag, false
+	}
+	return f.answer, f.name + " says " + string(f.answer), true
+}
+
+func TestDetectAsksSourcesInOrder(t *testing.T) {
+	var a, b, c int
+	got, err := Detect(context.Background(), "1.0.0", "",
+		fakeSource{"a", "", &a}, fakeSource{"b", Lightweight, &b}, fakeSource{"c", Annotated, &c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Result{Type: Lightweight, DecidedBy: "b", Trail: []Step{
+		{SourceOverride, "not set"}, {"a", "a does not know 1.0.0"}, {"b", "b says lightweight"},
+	}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int{1, 1, 0}, []int{a, b, c}); diff != "" {
+		t.Errorf("times each source was asked (-want +got):\n%s", diff)
+	}
+
+	// No source, or none that knows: the heuristic decides.
+	got, err = Detect(context.Background(), "1.0.0", "", fakeSource{"a", "", &a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = Result{Type: Annotated, DecidedBy: SourceHeuristic, Trail: []Step{
+		{SourceOverride, "not set"}, {"a", "a does not know 1.0.0"}, {SourceHeuristic, heuristicAnnotated},
+	}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
 }

@@ -119,3 +119,32 @@ func (v *Version) Compare(o *Version) int {
 
 // GreaterThan reports whether v sorts strictly after o.
 func (v *Version) GreaterThan(o *Version) bool { return v.Compare(o) > 0 }
+
+// Valid reports whether tag is a version tag, that is whether Parse accepts it
+// ("1.2.3", "1.8.7beta2"; not "latest", "sha-0123abc", "edge").
+func Valid(tag string) bool {
+	_, err := Parse(tag)
+	return err == nil
+}
+
+// Greatest returns the tag that sorts last among the version tags in tags, by
+// Compare; tags that are not versions are ignored, and "" is returned when no
+// tag is a version. Tags of equal precedence ("1.2.3", "v1.2.3",
+// "1.2.3+build") are told apart by their spelling, the greatest string
+// winning, so that the answer does not depend on the order of tags.
+func Greatest(tags ...string) string {
+	var best *Version
+	for _, t := range tags {
+		v, err := Parse(t)
+		if err != nil {
+			continue
+		}
+		if c := v.Compare(best); c > 0 || (c == 0 && v.tag > best.tag) {
+			best = v
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.tag
+}

@@ -2,6 +2,7 @@ package version
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,6 +115,46 @@ func TestCompareNil(t *testing.T) {
 	got := []int{none.Compare(none), none.Compare(v), v.Compare(none)}
 	if diff := cmp.Diff([]int{0, -1, 1}, got); diff != "" {
 		t.Errorf("nil ordering (-want +got):\n%s", diff)
+	}
+}
+
+func TestValid(t *testing.T) {
+	for tag, want := range map[string]bool{
+		"1.2.3": true, "v1.2.3": true, "1.2.3-rc.1": true, "1.8.7beta2": true, "1.8.7alpha": true,
+		"latest": false, "edge": false, "sha-0123abc": false, "1.2": false, "": false,
+		"1.0.0-amd64": true, // a per-platform build tag has the form of a pre-release
+	} {
+		if got := Valid(tag); got != want {
+			t.Errorf("Valid(%q) = %v, want %v", tag, got, want)
+		}
+	}
+}
+
+func TestGreatest(t *testing.T) {
+	tests := []struct {
+		tags []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"latest", "edge", "sha-0123abc"}, ""},
+		{[]string{"1.0.0", "latest", "1.2.0", "1.10.0", "1.9.9"}, "1.10.0"},
+		// the glued pre-release is a version, and sorts before its release
+		{[]string{"1.8.7beta2", "latest"}, "1.8.7beta2"},
+		{[]string{"1.8.7beta2", "1.8.6"}, "1.8.7beta2"},
+		{[]string{"1.8.7", "1.8.7beta2", "1.8.7rc1"}, "1.8.7"},
+		{[]string{"1.8.7alpha", "1.8.7beta2", "1.8.7-alpha.1"}, "1.8.7beta2"},
+		{[]string{"1.8.7rc1", "1.8.7-rc1"}, "1.8.7rc1"},
+		// equal precedence: the greatest spelling, whatever the order
+		{[]string{"v1.2.3", "1.2.3", "1.2.3+b"}, "v1.2.3"},
+		{[]string{"1.2.3+b", "1.2.3", "1.2.3+a"}, "1.2.3+b"},
+	}
+	for _, tt := range tests {
+		got := Greatest(tt.tags...)
+		reversed := slices.Clone(tt.tags)
+		slices.Reverse(reversed)
+		if diff := cmp.Diff([]string{tt.want, tt.want}, []string{got, Greatest(reversed...)}); diff != "" {
+			t.Errorf("Greatest(%q) and reversed (-want +got):\n%s", tt.tags, diff)
+		}
 	}
 }
 

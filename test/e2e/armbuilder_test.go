@@ -1,7 +1,10 @@
+//go:build full
+
 package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -16,7 +19,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"shipyard/internal/e2c"
+	"shipyard/internal/testenv"
 )
 
 // startMoto runs moto_server (a real implementation of the EC2 API) on a free loopback port.
@@ -85,10 +92,50 @@ func hostKeyFrom(t *testing.T, knownHosts string) string {
 	return f[1] + " " + f[2]
 }
 
-// The ARM part of a release is built on the builder instance's own engine, reached over a real
-// sshd with a pinned host key, and merged with the local amd64 image; the instance is torn down.
-func TestArmBuilderOnRemoteEngine(t *testing.T) {
-	needEngine(t)
+// armBake is a bake file of two ARM-capable images of the reference app (the released set of
+// the EC2 tests; django under QEMU on the test host's "remote" engine would take minutes).
+const armBake = `variable "REGISTRY" { default = "127.0.0.1:5000/shipyard" }
+variable "TAG" { default = "dev" }
+group "default" { targets = ["traefik", "watchtower"] }
+target "traefik" {
+  context   = "services/traefik"
+  tags      = ["${REGISTRY}/traefik:${TAG}"]
+  platforms = ["linux/amd64", "linux/arm64"]
+}
+target "watchtower" {
+  context   = "services/watchtower"
+  tags      = ["${REGISTRY}/watchtower:${TAG}"]
+  platforms = ["linux/amd64", "linux/arm64"]
+}
+`
+
+// armRepo is a user's small repository: the two images of armBake and nothing to lint or test
+// (no shipyard.hcl, no pre-commit, no go.mod), so the test spends its time on the ARM path.
+func armRepo(t *testing.T) string {
+	t.Helper()
+	src := t.TempDir()
+	for _, svc := range []string{"traefik", "watchtower"} {
+		if out, err := exec.Command("cp", "-a", filepath.Join(repoRoot, "services", svc), filepath.Join(src, svc)).CombinedOutput(); err != nil {
+			t.Fatalf("copying %s: %v %s", svc, err, out)
+		}
+	}
+	bake := strings.ReplaceAll(armBake, `"services/`, `"`)
+	if err := os.WriteFile(filepath.Join(src, "arm.hcl"), []byte(bake), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// ec2World is moto, a launch template for an arm64 AMI, the test host behind sshd that every
+// launched instance's public IP leads to, and the flags a user passes for that builder.
+type ec2World struct {
+	client   *ec2.Client
+	template string
+	flags    []string
+}
+
+func newEC2World(t *testing.T) *ec2World {
+	t.Helper()
 	renv := remoteEnv(t)
 	motoURL, motoPort := startMoto(t)
 	ctx := context.Background()
@@ -103,115 +150,142 @@ func TestArmBuilderOnRemoteEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	imgs, err := client.DescribeImages(ctx, &ec2.DescribeImagesInput{Filters: []types.Filter{{Name: aws.String("architecture"), Values: []string{"arm64"}}}})
-	if err != nil || len(imgs.Images) == 0 {
-		t.Fatalf("moto has no arm64 AMI: %v", err)
+	template := testenv.ArmLaunchTemplate(t, client)
+	cloud := &testenv.Cloud{NS: renv["SHIPYARD_REMOTE_NETNS"], NSIP: renv["SHIPYARD_REMOTE_SSH_HOST"], HostIF: renv["SHIPYARD_REMOTE_HOST_IF"]}
+	if cloud.NS == "" || cloud.HostIF == "" {
+		t.Fatalf("hack/remote-engine env does not name its namespace and veth: %v", renv)
 	}
-	lt, err := client.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
-		LaunchTemplateName: aws.String(fmt.Sprintf("e2e-arm-%d", time.Now().UnixNano())),
-		LaunchTemplateData: &types.RequestLaunchTemplateData{ImageId: imgs.Images[0].ImageId, InstanceType: types.InstanceTypeT4gSmall},
-	})
+	cloud.ServeInstances(t, client)
+	dcli, _ := exec.LookPath("dagger")
+	w := &ec2World{client: client, template: template}
+	w.flags = []string{
+		"with-arm-instance", "--launch-template-id", w.template, "--use-spot",
+		"--endpoint", motoURL, "--tunnel", fmt.Sprintf("tcp://localhost:%d", motoPort),
+		"with-arm-access", "--aws-access-key-id", "env:AWS_ACCESS_KEY_ID", "--aws-secret-access-key", "env:AWS_SECRET_ACCESS_KEY",
+		"--ssh-private-key", "env:E2C_SSH_PRIVATE_KEY", "--ssh-host-key", hostKeyFrom(t, renv["SHIPYARD_REMOTE_KNOWN_HOSTS"]),
+		"--ssh-user", renv["SHIPYARD_REMOTE_SSH_USER"], "--ssh-port", renv["SHIPYARD_REMOTE_SSH_PORT"],
+		"--remote-socket", renv["SHIPYARD_REMOTE_ENGINE_SOCKET"], "--dagger-cli", dcli,
+	}
+	return w
+}
+
+// running counts the instances moto has pending or running (for one job, or all).
+func (w *ec2World) running(t *testing.T) int {
+	t.Helper()
+	out, err := w.client.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: []types.Filter{
+		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobID := fmt.Sprint(time.Now().Unix())
-	stateDir := t.TempDir()
-	prefix := fmt.Sprintf("e2e-arm-%s", jobID)
-	base := []string{"arm-builder", "--job-id", jobID, "--strategy", "template",
-		"--launch-template-id", aws.ToString(lt.LaunchTemplate.LaunchTemplateId), "--use-spot",
-		"--aws-access-key-id", "env:AWS_ACCESS_KEY_ID", "--aws-secret-access-key", "env:AWS_SECRET_ACCESS_KEY",
-		"--ec2-endpoint", motoURL, "--ec2-tunnel", fmt.Sprintf("tcp://localhost:%d", motoPort),
-		"--ssh-key", "env:E2C_SSH_PRIVATE_KEY", "--ssh-host-key", hostKeyFrom(t, renv["SHIPYARD_REMOTE_KNOWN_HOSTS"]),
-		"--ssh-user", renv["SHIPYARD_REMOTE_SSH_USER"], "--ssh-port", renv["SHIPYARD_REMOTE_SSH_PORT"],
-		"--remote-socket", renv["SHIPYARD_REMOTE_ENGINE_SOCKET"],
-		// moto's public IPs are fake: the test maps the instance to the test host behind sshd
-		"--ssh-addr-override", renv["SHIPYARD_REMOTE_SSH_HOST"] + ":" + renv["SHIPYARD_REMOTE_SSH_PORT"],
-		"--state-dir", stateDir}
-	running := func(job ...string) int {
-		id := jobID
-		if len(job) > 0 {
-			id = job[0]
-		}
-		out, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{
-			{Name: aws.String("tag:shipyard:job-id"), Values: []string{id}},
-			{Name: aws.String("instance-state-name"), Values: []string{"pending", "running"}}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for _, r := range out.Reservations {
-			n += len(r.Instances)
-		}
-		return n
+	n := 0
+	for _, r := range out.Reservations {
+		n += len(r.Instances)
 	}
-	defer func() {
-		// teardown twice: idempotent, and nothing of this job is left running
-		for i := 0; i < 2; i++ {
-			r := daggerCall(t, 5*time.Minute, append(base, "teardown")...)
-			if r.Err != nil {
-				t.Errorf("teardown %d: %v\n%s", i+1, r.Err, tail(r.Stderr, 30))
+	return n
+}
+
+// indexPlatforms reads an index and returns platform -> manifest digest.
+func indexPlatforms(t *testing.T, ref string) map[string]string {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(r)
+	if err != nil {
+		t.Fatalf("reading index %s: %v", ref, err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, d := range m.Manifests {
+		if d.Platform == nil || d.Platform.OS == "unknown" {
+			continue
+		}
+		p := d.Platform.OS + "/" + d.Platform.Architecture
+		if d.Platform.Variant != "" {
+			p += "/" + d.Platform.Variant
+		}
+		out[p] = d.Digest.String()
+	}
+	return out
+}
+
+// A laptop's one call: `dagger call … --arm64 --arm-builder=ec2 … release` for a version tag
+// launches the builder (moto), builds amd64 here while arm64 builds on the builder's engine
+// (reached over a real sshd with the pinned host key), merges both into every index, releases
+// them, moves latest, and leaves no instance running. `plan` shows the same routing.
+func TestReleaseWithEC2Builder(t *testing.T) {
+	needEngine(t)
+	w := newEC2World(t)
+	src := armRepo(t)
+	relPort := freeRegistryPort(t, 5001)
+	rel := startRegistry(t, relPort)
+	stamp := time.Now().Unix()
+	build := fmt.Sprintf("10.99.0.1:%s/e2e-ec2-%d", strings.Split(mirror, ":")[1], stamp)
+	hostBuild := fmt.Sprintf("%s/e2e-ec2-%d", mirror, stamp) // the same registry, seen from the host
+	gitDir := tagRepo(t, []string{"1.0.0"}, nil)
+	config := []string{"--source", src, "--bake-file", "arm.hcl", "--git-dir", gitDir, "--project", "e2e",
+		"--build-registry", build, "--release-registry", rel + "/rel", "--insecure-registry", "10.99.0.1:" + strings.Split(mirror, ":")[1],
+		"--registry-tunnel", fmt.Sprintf("tcp://localhost:%d", relPort), "--arm64", "--arm-builder", "ec2"}
+	config = append(config, w.flags...)
+
+	t.Run("plan", func(t *testing.T) {
+		r := daggerCall(t, 10*time.Minute, append(config, "plan", "--ref", "1.0.0", "--tag", "1.0.0")...)
+		if r.Err != nil {
+			t.Fatalf("plan: %v\n%s", r.Err, tail(r.Stderr, 40))
+		}
+		for _, want := range []string{
+			"build traefik [linux/arm64] on remote: native on the EC2 ARM builder's engine",
+			"build traefik [linux/amd64] on local: native on the local engine",
+			"merge watchtower [linux/amd64, linux/arm64]",
+		} {
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("plan lacks %q:\n%s", want, r.Stdout)
 			}
 		}
-		if n := running(); n != 0 {
-			t.Errorf("%d instance(s) of job %s still running after teardown", n, jobID)
+		r = daggerCall(t, 10*time.Minute, append(config, "plan", "--ref", "1.0.0", "--tag", "1.0.0", "--format", "json")...)
+		var p struct {
+			Builds []struct{ Target, Platform, Builder string }
+			Merges []struct {
+				Target    string
+				Platforms []string
+			}
 		}
-	}()
-
-	statePath := filepath.Join(stateDir, e2c.StateFileName(jobID))
-	r := daggerCall(t, 10*time.Minute, append(base, "setup", "export", "--path", statePath)...)
-	if r.Err != nil {
-		t.Fatalf("setup: %v\n%s", r.Err, tail(r.Stderr, 60))
-	}
-	st, err := e2c.ReadState(statePath)
-	if err != nil || st.InstanceID == "" || !st.Spot {
-		t.Fatalf("state file after setup: %+v, %v", st, err)
-	}
-	if running() != 1 {
-		t.Fatalf("setup did not leave exactly one running instance for job %s", jobID)
+		if r.Err != nil || json.Unmarshal([]byte(r.Stdout), &p) != nil || len(p.Builds) != 4 || len(p.Merges) != 2 {
+			t.Fatalf("plan --format json: %v\n%s\n%s", r.Err, r.Stdout, tail(r.Stderr, 20))
+		}
+	})
+	if w.running(t) != 0 {
+		t.Fatalf("plan launched an instance")
 	}
 
-	dcli, _ := exec.LookPath("dagger")
-	r = daggerCall(t, 40*time.Minute, append(base, "build", "--target", "traefik", "--platform", "linux/arm64",
-		"--set", "REGISTRY="+renv["SHIPYARD_REMOTE_REGISTRY"]+"/"+prefix, "--set", "TAG=1.0.0", "--dagger-cli", dcli)...)
+	r := daggerCall(t, 40*time.Minute, append(config, "release", "--ref", "1.0.0", "--tag", "1.0.0")...)
 	if r.Err != nil {
-		t.Fatalf("remote build: %v\n%s\n%s", r.Err, r.Stdout, tail(r.Stderr, 80))
+		t.Fatalf("release: %v\n%s\n%s", r.Err, r.Stdout, tail(r.Stderr, 80))
 	}
-	armRef := fmt.Sprintf("%s/%s/traefik:1.0.0-arm64", mirror, prefix)
-	armDigest := mustDigest(t, armRef)
-	if !strings.Contains(r.Stdout, armDigest) {
-		t.Errorf("the remote build's output does not show the pushed digest %s:\n%s", armDigest, r.Stdout)
+	if n := w.running(t); n != 0 {
+		t.Errorf("%d instance(s) still running after the release", n)
 	}
-
-	local := []string{"--set", "REGISTRY=" + mirror + "/" + prefix, "--set", "TAG=1.0.0"}
-	r = daggerCall(t, 20*time.Minute, append([]string{"build", "--target", "traefik", "--platform", "linux/amd64"}, append(local, "publish")...)...)
-	if r.Err != nil {
-		t.Fatalf("local amd64 build: %v\n%s", r.Err, tail(r.Stderr, 60))
+	for _, target := range []string{"traefik", "watchtower"} {
+		released := fmt.Sprintf("%s/rel/e2e-%s:1.0.0", rel, target)
+		got := indexPlatforms(t, released)
+		armDigest := mustDigest(t, fmt.Sprintf("%s/%s:1.0.0-arm64", hostBuild, target))
+		amdDigest := mustDigest(t, fmt.Sprintf("%s/%s:1.0.0-amd64", hostBuild, target))
+		want := map[string]string{"linux/amd64": amdDigest, "linux/arm64": armDigest}
+		if len(got) != 2 || got["linux/amd64"] != amdDigest || got["linux/arm64"] != armDigest {
+			t.Errorf("released %s holds %v, want %v", released, got, want)
+		}
+		if l, v := mustDigest(t, fmt.Sprintf("%s/rel/e2e-%s:latest", rel, target)), mustDigest(t, released); l != v {
+			t.Errorf("latest of %s is %s, want the 1.0.0 index %s", target, l, v)
+		}
 	}
-	r = daggerCall(t, 10*time.Minute, append([]string{"manifests", "--target", "traefik", "--platform", "linux/amd64", "--platform", "linux/arm64",
-		"--registry-tunnel", "tcp://localhost:" + strings.Split(mirror, ":")[1]}, local...)...)
-	if r.Err != nil {
-		t.Fatalf("manifests: %v\n%s", r.Err, tail(r.Stderr, 60))
+	if !strings.Contains(r.Stderr+r.Stdout, "on EC2 builder") {
+		t.Errorf("the log does not show the builds on the EC2 builder:\n%s", tail(r.Stderr, 60))
 	}
-	idx := fmt.Sprintf("%s/%s/traefik:1.0.0", mirror, prefix)
-	if !strings.Contains(r.Stdout, "linux/arm64") {
-		t.Errorf("merged index %s does not list linux/arm64:\n%s", idx, r.Stdout)
+	if !strings.Contains(r.Stderr+r.Stdout, "torn down") {
+		t.Errorf("the log does not report the teardown:\n%s", tail(r.Stderr, 60))
 	}
-	mustDigest(t, idx)
-
-	// On a laptop: every phase in one call, the instance gone at the end.
-	job2 := jobID + "2"
-	args2 := append([]string{}, base...)
-	args2[2] = job2
-	r = daggerCall(t, 20*time.Minute, append(args2, "run", "--target", "traefik", "--platform", "linux/arm64",
-		"--set", "REGISTRY="+renv["SHIPYARD_REMOTE_REGISTRY"]+"/"+prefix, "--set", "TAG=1.0.1", "--dagger-cli", dcli)...)
-	if r.Err != nil {
-		t.Fatalf("run: %v\n%s", r.Err, tail(r.Stderr, 60))
-	}
-	if !strings.Contains(r.Stdout, "torn down") {
-		t.Errorf("run's output does not report the teardown:\n%s", r.Stdout)
-	}
-	if n := running(job2); n != 0 {
-		t.Errorf("%d instance(s) of job %s still running after run", n, job2)
-	}
-	mustDigest(t, fmt.Sprintf("%s/%s/traefik:1.0.1-arm64", mirror, prefix))
 }

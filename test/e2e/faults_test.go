@@ -1,3 +1,5 @@
+//go:build full
+
 package e2e
 
 import (
@@ -36,8 +38,8 @@ func TestBuildPushFaults(t *testing.T) {
 	reg := startRegistry(t, freeRegistryPort(t, 5001))
 
 	transient, addr := serveProxy(t, reg, faultproxy.Fail("PUT", `/v2/.*/manifests/.*`, 503, 1, 2))
-	r := daggerCall(t, 15*time.Minute, "build", "--target", "traefik", "--platform", "linux/amd64",
-		"--set", "REGISTRY="+addr+"/faults", "--set", "TAG=t1", "publish")
+	r := daggerCall(t, 15*time.Minute, "--set", "REGISTRY="+addr+"/faults", "--set", "TAG=t1",
+		"build", "--target", "traefik", "--platform", "linux/amd64", "publish")
 	if r.Err != nil {
 		t.Fatalf("publish through two transient 503s failed: %v\n%s", r.Err, tail(r.Stderr, 40))
 	}
@@ -47,8 +49,8 @@ func TestBuildPushFaults(t *testing.T) {
 	mustDigest(t, reg+"/faults/traefik:t1-amd64")
 
 	permanent, addr2 := serveProxy(t, reg, faultproxy.FailAll("PUT", `/v2/.*/manifests/.*`, 500))
-	r = daggerCall(t, 15*time.Minute, "build", "--target", "traefik", "--platform", "linux/amd64",
-		"--set", "REGISTRY="+addr2+"/faults", "--set", "TAG=t2", "publish")
+	r = daggerCall(t, 15*time.Minute, "--set", "REGISTRY="+addr2+"/faults", "--set", "TAG=t2",
+		"build", "--target", "traefik", "--platform", "linux/amd64", "publish")
 	if r.Err == nil {
 		t.Fatalf("publish to a registry that always fails succeeded:\n%s", r.Stdout)
 	}

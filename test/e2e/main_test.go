@@ -1,3 +1,5 @@
+//go:build full
+
 // Package e2e drives the real Dagger engine through the dagger CLI, the way a user does.
 //
 // All tests share one engine and one registry (brought up by hack/engine up). When the engine is

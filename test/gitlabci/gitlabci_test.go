@@ -1,3 +1,5 @@
+//go:build full
+
 package gitlabci_test
 
 import (

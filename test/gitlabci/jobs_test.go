@@ -1,3 +1,5 @@
+//go:build full
+
 package gitlabci_test
 
 import (
@@ -35,20 +37,25 @@ const shellRunnerYAML = `include:
 // engineHint says how to get the engine the job tests run on.
 const engineHint = `start it with: hack/engine up && eval "$(hack/engine env)"`
 
-// unsetSecrets are the secrets SHIPYARD_ARGS passes as env:NAME that a lint
-// or test job on an unprotected branch may not have. The job runs remove them
-// from gitlab-ci-local's variables and from the environment jobs inherit.
-var unsetSecrets = []string{"CI_REGISTRY_PASSWORD", "CI_JOB_TOKEN", "RELEASE_REGISTRY_PASSWORD"}
+// unsetSecrets are the secrets the shipyard function of .gitlab-ci.yml
+// (.shipyard-fn) passes as env:NAME that a job on an unprotected branch may not
+// have. The job runs remove them from gitlab-ci-local's variables and from the
+// environment jobs inherit.
+var unsetSecrets = []string{"CI_REGISTRY_PASSWORD", "CI_JOB_TOKEN", "RELEASE_REGISTRY_PASSWORD",
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "E2C_SSH_PRIVATE_KEY"}
 
 // ansi matches the terminal colour sequences of the Dagger CLI's progress output.
 var ansi = regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]")
 
-// TestDaggerJobsRunOnTheEngine runs the lint and test jobs of .gitlab-ci.yml
-// for a feat/x branch pipeline through gitlab-ci-local with the shell executor
-// against the engine of hack/engine, in copies of this checkout, with the
-// secrets of SHIPYARD_ARGS unset as on an unprotected branch: lint and test
-// pass and show the module's output, and lint fails on a copy with a Python
-// file that uses an undefined name, naming Pylint's finding.
+// TestDaggerJobsRunOnTheEngine runs jobs of .gitlab-ci.yml through
+// gitlab-ci-local with the shell executor against the engine of hack/engine, in
+// copies of this checkout, with the secrets of .shipyard-fn unset as on an
+// unprotected branch, each job calling the shipyard shell function as GitLab
+// would: for a feat/x branch pipeline, lint and test pass and show the module's
+// output, and lint fails on a copy with a Python file that uses an undefined
+// name, naming Pylint's finding; for a staging pipeline with ARM_BUILDER=ec2,
+// build_arm_ec2 hands an SSH host key with a space to the module as one value
+// and stops at the ARM builder's preflight, before any AWS call.
 func TestDaggerJobsRunOnTheEngine(t *testing.T) {
 	gitlabCILocal(t)
 	needRsync(t)
@@ -57,9 +64,9 @@ func TestDaggerJobsRunOnTheEngine(t *testing.T) {
 
 	t.Run("lint passes", func(t *testing.T) {
 		r := featRepo(t, files, nil)
-		run := r.runDaggerJob(t, "lint", host)
+		run := r.runDaggerJob(t, "lint", host, nil)
 		run.wantPassed(t, host)
-		run.wantSecretFlags(t)
+		run.wantConfiguration(t)
 		for _, hook := range []string{"no trailing whitespace", "files end with one newline", "black (Python formatting)", "pylint (Python lint, Django-aware)"} {
 			if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(hook) + `\.+Passed$`).MatchString(run.log) {
 				t.Errorf("lint job log has no %q ...Passed line from pre-commit:\n%s", hook, tail(run.log, 60))
@@ -69,7 +76,7 @@ func TestDaggerJobsRunOnTheEngine(t *testing.T) {
 
 	t.Run("test passes", func(t *testing.T) {
 		r := featRepo(t, files, nil)
-		run := r.runDaggerJob(t, "test", host)
+		run := r.runDaggerJob(t, "test", host, nil)
 		run.wantPassed(t, host)
 		if !regexp.MustCompile(`(?m)^=+ [0-9]+ passed\b.* in [0-9.]+s =+$`).MatchString(run.log) {
 			t.Errorf("test job log has no pytest summary of passed tests:\n%s", tail(run.log, 40))
@@ -81,7 +88,7 @@ func TestDaggerJobsRunOnTheEngine(t *testing.T) {
 			"services/django/catalog/broken.py": "\"\"\"A module with a lint error.\"\"\"\n\n\ndef total():\n    \"\"\"Return a total.\"\"\"\n    return undefined_name + 1\n",
 		}
 		r := featRepo(t, files, broken)
-		run := r.runDaggerJob(t, "lint", host)
+		run := r.runDaggerJob(t, "lint", host, nil)
 		var exit *exec.ExitError
 		if !errors.As(run.err, &exit) {
 			t.Fatalf("lint job on a file using an undefined name: want gitlab-ci-local to exit non-zero, got %v\n%s", run.err, tail(run.log, 60))
@@ -96,7 +103,54 @@ func TestDaggerJobsRunOnTheEngine(t *testing.T) {
 			t.Errorf("failed lint job log says the stage passed:\n%s", tail(run.log, 40))
 		}
 	})
+
+	t.Run("a host key with a space reaches arm-builder as one value", func(t *testing.T) {
+		r := checkoutRepo(t, files, nil, "staging")
+		// E2C_LAUNCH_TEMPLATE_ID is left unset: the module's preflight stops the phase
+		// before it creates an EC2 client, so no AWS endpoint is ever asked.
+		run := r.runDaggerJob(t, "build_arm_ec2", host, map[string]*string{
+			"ARM_BUILDER": str("ec2"), "BUILD_ARM64": str("true"), "E2C_SSH_HOST_KEY": str(hostKeyWithSpace),
+		})
+		var exit *exec.ExitError
+		if !errors.As(run.err, &exit) {
+			t.Fatalf("build_arm_ec2 without a launch template: want gitlab-ci-local to exit non-zero, got %v\n%s", run.err, tail(run.log, 60))
+		}
+		run.wantStatus(t, "FAIL")
+		run.wantEngine(t, host)
+		// the value as the engine received it: the whole line, in one argument
+		if !regexp.MustCompile(`(?m)┆ sshHostKey: "` + regexp.QuoteMeta(hostKeyWithSpace) + `"$`).MatchString(run.log) {
+			t.Errorf("build_arm_ec2's calls do not show sshHostKey %q as one argument:\n%s", hostKeyWithSpace, head(run.log, 120))
+		}
+		// the module ran the preflight: it names the missing variable and does not ask
+		// for a host key (it got one)
+		preflight := "ARM builder preflight (--arm-builder=ec2)"
+		want := `strategy "template" needs a launch template: set E2C_LAUNCH_TEMPLATE_ID`
+		if !strings.Contains(run.log, preflight) || !strings.Contains(run.log, want) {
+			t.Errorf("build_arm_ec2 log does not show the module's preflight %q with %q:\n%s", preflight, want, tail(run.log, 60))
+		}
+		if strings.Contains(run.log, `--ssh-host-key="$E2C_SSH_HOST_KEY"`) {
+			t.Errorf("the module asks for E2C_SSH_HOST_KEY, so it did not get it:\n%s", tail(run.log, 60))
+		}
+		// a split value would be an extra word on the command line, which the CLI refuses
+		for _, bad := range []string{`unknown command "` + strings.Fields(hostKeyWithSpace)[1], "command not found"} {
+			if strings.Contains(run.log, bad) {
+				t.Errorf("build_arm_ec2 log shows %q: the function did not pass the value as one word, or is not defined where it is used:\n%s", bad, tail(run.log, 60))
+			}
+		}
+		// setup (before_script) and cleanup and teardown (after_script, its own shell) each
+		// reached the module: the function is defined in both shells
+		if n := strings.Count(run.log, "Error: "+preflight); n < 3 {
+			t.Errorf("the module's preflight error appears %d times, want 3 (setup, cleanup, teardown):\n%s", n, tail(run.log, 80))
+		}
+		if !strings.Contains(run.log, "arm-builder cleanup failed; tearing the instance down anyway") {
+			t.Errorf("after_script did not go on to the teardown after the failed cleanup:\n%s", tail(run.log, 40))
+		}
+	})
 }
+
+// hostKeyWithSpace is an SSH host key line as a project sets E2C_SSH_HOST_KEY:
+// key type, a space, the key.
+const hostKeyWithSpace = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDbGNEfbXJg0MeIc9huEIKtwO1y8oDDTtgQnyra3R/px"
 
 // needRsync fails the test when rsync, which gitlab-ci-local copies the
 // repository into a job's build folder with, is missing.
@@ -160,10 +214,16 @@ func checkoutFiles(t *testing.T) []string {
 	return files
 }
 
-// featRepo copies files of this checkout, plus extra (path to content), into
-// a throwaway repository checked out on feat/x, whose one commit holds them
-// all, and sets it up to run Dagger jobs with the shell executor.
+// featRepo is checkoutRepo on feat/x.
 func featRepo(t *testing.T, files []string, extra map[string]string) *repo {
+	t.Helper()
+	return checkoutRepo(t, files, extra, "feat/x")
+}
+
+// checkoutRepo copies files of this checkout, plus extra (path to content),
+// into a throwaway repository checked out on branch, whose one commit holds
+// them all, and sets it up to run Dagger jobs with the shell executor.
+func checkoutRepo(t *testing.T, files []string, extra map[string]string, branch string) *repo {
 	t.Helper()
 	root := repoRoot(t)
 	r := &repo{dir: t.TempDir(), home: t.TempDir()}
@@ -178,7 +238,7 @@ func featRepo(t *testing.T, files []string, extra map[string]string) *repo {
 		}
 	}
 	r.commitAll(t, "main", "Copy of the checkout")
-	r.git(t, "checkout", "--quiet", "-B", "feat/x")
+	r.git(t, "checkout", "--quiet", "-B", branch)
 	if err := os.WriteFile(filepath.Join(r.dir, shellRunnerFile), []byte(shellRunnerYAML), 0o644); err != nil {
 		t.Fatalf("writing %s: %v", shellRunnerFile, err)
 	}
@@ -257,21 +317,35 @@ type jobRun struct {
 	err    error  // gitlab-ci-local's exit status
 }
 
-// runDaggerJob runs one job of the feat/x pipeline with the shell executor
-// (--force-shell-executor ignores the job's image; --shell-isolation runs it in
-// a copy of the tracked files, as a runner's checkout), the engine at host
-// given as the CI/CD variable _EXPERIMENTAL_DAGGER_RUNNER_HOST and the secrets
-// of unsetSecrets unset. It fails the test when the run cannot finish in time
-// or a job called curl, wget or apk.
-func (r *repo) runDaggerJob(t *testing.T, job, host string) jobRun {
+// runDaggerJob runs one job of the checked-out branch's pipeline with the
+// shell executor (see runOnEngine) and returns what it left behind.
+func (r *repo) runDaggerJob(t *testing.T, job, host string, vars map[string]*string) jobRun {
 	t.Helper()
-	vars := map[string]*string{"_EXPERIMENTAL_DAGGER_RUNNER_HOST": str(host)}
+	stdout, err := r.runOnEngine(t, host, vars, nil, job)
+	return r.jobRun(t, job, stdout, err)
+}
+
+// runOnEngine runs gitlab-ci-local in the repository with the shell executor
+// (--force-shell-executor ignores the jobs' image; --shell-isolation runs each
+// job in a copy of the tracked files, as a runner's checkout), the engine at
+// host given as the CI/CD variable _EXPERIMENTAL_DAGGER_RUNNER_HOST, the
+// secrets of unsetSecrets unset and the CI/CD variables vars, on the jobs named
+// (none: the whole pipeline, stage by stage). watch, when set, is called with
+// gitlab-ci-local's process id once it runs, and runs beside it. It returns
+// gitlab-ci-local's stdout and exit status, and fails the test when the run
+// cannot finish in time or a job called curl, wget or apk.
+func (r *repo) runOnEngine(t *testing.T, host string, vars map[string]*string, watch func(pid int), jobs ...string) (string, error) {
+	t.Helper()
+	all := map[string]*string{"_EXPERIMENTAL_DAGGER_RUNNER_HOST": str(host)}
 	for _, name := range unsetSecrets {
-		vars[name] = nil
+		all[name] = nil
 	}
-	argv := gitlabCILocalArgs(vars, "--file", shellRunnerFile, "--force-shell-executor", "--shell-isolation",
-		"--no-json-schema-validation", job)
-	timeout := 30 * time.Minute
+	for name, v := range vars {
+		all[name] = v
+	}
+	argv := gitlabCILocalArgs(all, append([]string{"--file", shellRunnerFile, "--force-shell-executor", "--shell-isolation",
+		"--no-json-schema-validation"}, jobs...)...)
+	timeout := 45 * time.Minute
 	if deadline, ok := t.Deadline(); ok && time.Until(deadline)-30*time.Second < timeout {
 		timeout = time.Until(deadline) - 30*time.Second
 	}
@@ -285,21 +359,38 @@ func (r *repo) runDaggerJob(t *testing.T, job, host string) jobRun {
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	t.Logf("gitlab-ci-local %s: %s (%v)", job, time.Since(start).Round(time.Second), err)
-	if ctx.Err() != nil {
-		t.Fatalf("job %s did not finish within %s; run go test with a longer -timeout (the first run on a cold engine builds every image)\nstderr:\n%s",
-			job, timeout.Round(time.Second), tail(stderr.String(), 40))
+	what := strings.Join(jobs, " ")
+	if what == "" {
+		what = "pipeline"
 	}
-	logData, readErr := os.ReadFile(filepath.Join(r.dir, ".gitlab-ci-local", "output", job+".log"))
-	if readErr != nil {
-		t.Fatalf("reading the log of job %s: %v (gitlab-ci-local: %v)\nstdout:\n%s\nstderr:\n%s", job, readErr, err, stdout.String(), tail(stderr.String(), 40))
+	start := time.Now()
+	err := cmd.Start()
+	if err == nil {
+		if watch != nil {
+			go watch(cmd.Process.Pid)
+		}
+		err = cmd.Wait()
+	}
+	t.Logf("gitlab-ci-local %s: %s (%v)", what, time.Since(start).Round(time.Second), err)
+	if ctx.Err() != nil {
+		t.Fatalf("gitlab-ci-local %s did not finish within %s; run go test with a longer -timeout (the first run on a cold engine builds every image)\nstderr:\n%s",
+			what, timeout.Round(time.Second), tail(stderr.String(), 40))
 	}
 	if calls, err := os.ReadFile(filepath.Join(r.home, "downloads")); err == nil {
-		t.Errorf("job %s called download tools although dagger is on PATH:\n%s", job, calls)
+		t.Errorf("gitlab-ci-local %s: a job called download tools although dagger is on PATH:\n%s", what, calls)
 	}
-	return jobRun{job: job, stdout: stdout.String(), log: ansi.ReplaceAllString(string(logData), ""), err: err}
+	return stdout.String(), err
+}
+
+// jobRun reads the log job left behind in a gitlab-ci-local run that printed
+// stdout and ended with err.
+func (r *repo) jobRun(t *testing.T, job, stdout string, err error) jobRun {
+	t.Helper()
+	logData, readErr := os.ReadFile(filepath.Join(r.dir, ".gitlab-ci-local", "output", job+".log"))
+	if readErr != nil {
+		t.Fatalf("reading the log of job %s: %v (gitlab-ci-local: %v)\noutput:\n%s", job, readErr, err, tail(stdout, 60))
+	}
+	return jobRun{job: job, stdout: stdout, log: ansi.ReplaceAllString(string(logData), ""), err: err}
 }
 
 // wantPassed checks that the job succeeded on the engine at host and that the
@@ -333,15 +424,27 @@ func (run jobRun) wantEngine(t *testing.T, host string) {
 	}
 }
 
-// wantSecretFlags checks that the release call got the secret flags of
-// SHIPYARD_ARGS although their variables were unset, so the run did prove
-// that unset env:NAME secrets do not stop a stage that does not read them.
-func (run jobRun) wantSecretFlags(t *testing.T) {
+// wantConfiguration checks that the job's call got the whole configuration of
+// the shipyard function (.shipyard-fn), each with-… call of it and every secret
+// as env:NAME although those variables were unset, so the run did prove that
+// unset env:NAME secrets do not stop a stage that does not read them.
+func (run jobRun) wantConfiguration(t *testing.T) {
 	t.Helper()
-	for _, arg := range []string{"buildRegistryPassword", "releaseRegistryPassword", "gitlabToken"} {
-		if !regexp.MustCompile(`(?m)^.*┆ ` + arg + `: `).MatchString(run.log) {
-			t.Errorf("job %s's release call shows no %s argument; is it still passed in SHIPYARD_ARGS?\n%s", run.job, arg, head(run.log, 100))
+	for _, call := range []string{"withRegistryAuth", "withGitlab", "withLatest", "withArmInstance", "withArmAccess"} {
+		if !regexp.MustCompile(`(?m)^.*: Shipyard\.` + call + `\(`).MatchString(run.log) {
+			t.Errorf("job %s's call shows no %s; does .shipyard-fn still pass it?\n%s", run.job, call, head(run.log, 100))
 		}
+	}
+	if n := len(regexp.MustCompile(`(?m)^.*: Shipyard\.withRegistryAuth\(`).FindAllString(run.log, -1)); n < 2 {
+		t.Errorf("job %s's call shows %d with-registry-auth calls, want 2 (the build and the release registry)", run.job, n)
+	}
+	for _, name := range unsetSecrets {
+		if !strings.Contains(run.log, `address(value: "env:`+name+`")`) {
+			t.Errorf("job %s's call shows no env:%s secret; does .shipyard-fn still pass it?\n%s", run.job, name, head(run.log, 100))
+		}
+	}
+	if want := `┆ commitRefName: "feat/x"`; !strings.Contains(run.log, want) {
+		t.Errorf("job %s's with-gitlab call does not show %s:\n%s", run.job, want, head(run.log, 100))
 	}
 }
 

@@ -1,3 +1,5 @@
+//go:build full
+
 package reliability
 
 import (
@@ -25,10 +27,13 @@ type badEnv struct {
 // prefix is the case's own part of the test registry.
 func (e *badEnv) prefix() string { return e.host + "/" + e.slug }
 
-// releaseArgs point a release at the case's build and release repositories.
-func (e *badEnv) releaseArgs() []string {
-	return []string{"--build-registry", e.prefix() + "/build", "--release-registry", e.prefix() + "/rel",
-		"--registry-tunnel", fmt.Sprintf("tcp://localhost:%d", e.port)}
+// tunnel is the registry tunnel to a port of the engine host's loopback.
+func tunnel(port int) string { return fmt.Sprintf("--registry-tunnel=tcp://localhost:%d", port) }
+
+// config is the constructor configuration of a release on the case's build and release
+// repositories (given before the verb and any with-… call).
+func (e *badEnv) config() []string {
+	return []string{"--build-registry=" + e.prefix() + "/build", "--release-registry=" + e.prefix() + "/rel", tunnel(e.port)}
 }
 
 // badCase is one bad input given to the real CLI.
@@ -37,6 +42,7 @@ type badCase struct {
 	// edit, if set, changes the bake file of a copy of the repository passed as --source, and
 	// returns the new text and a regular expression the error message must match
 	edit func(src string) (edited, want string)
+	// args are the whole command line after `dagger call`: configuration, with-… calls, the verb
 	args func(e *badEnv) []string
 	// env are NAME=VALUE variables for env: secrets
 	env []string
@@ -49,18 +55,21 @@ type badCase struct {
 	// registry: the case targets the test registry; it is seeded with merged images of 1.2.3 and
 	// must hold exactly the same tags afterwards
 	registry bool
+	// timeout bounds the call (default 15 minutes)
+	timeout time.Duration
 }
 
 // fakeHostKey is a well-formed SSH host key line nobody serves.
 const fakeHostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDbGNEfbXJg0MeIc9huEIKtwO1y8oDDTtgQnyra3R/px"
 
-// stateDir writes the state file of a job whose instance exists on paper only.
-func stateDir(job int) string {
+// stateDir writes, in the seed's KEY=VALUE form, the state file of a job whose instance exists
+// on paper only, at the public address ip.
+func stateDir(job int, ip string) string {
 	dir, err := os.MkdirTemp("", "shipyard-state-")
 	if err != nil {
 		panic(err)
 	}
-	st := fmt.Sprintf(`{"instance_id":"i-0123456789abcdef0","public_ip":"203.0.113.7","strategy":"template","region":"eu-north-1","job_id":"%d"}`, job)
+	st := fmt.Sprintf("TARGET_INSTANCE_ID=i-0123456789abcdef0\nE2C_PUBLIC_IP=%s\nE2C_INSTANCE_STRATEGY=template\nE2C_REGION=eu-north-1\nCI_JOB_ID=%d\n", ip, job)
 	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf(".e2c_instance_state_%d", job)), []byte(st), 0o644); err != nil {
 		panic(err)
 	}
@@ -77,9 +86,13 @@ func static2(args ...string) func(*badEnv) []string { return func(*badEnv) []str
 
 func static(res ...string) func(*badEnv) []string { return func(*badEnv) []string { return res } }
 
-func release(extra ...string) func(e *badEnv) []string {
-	return func(e *badEnv) []string { return append(append([]string{"release"}, e.releaseArgs()...), extra...) }
+// release is the case's configuration, then with-… calls and verb arguments (words).
+func release(words ...string) func(e *badEnv) []string {
+	return func(e *badEnv) []string { return append(e.config(), words...) }
 }
+
+// preflight is how every settings error of internal/plan begins.
+const preflight = `preflight: invalid pipeline settings`
 
 // unreachable is how a message should say a registry cannot be reached.
 const unreachable = `(?i)(unreachable|cannot reach|can't reach|could not reach|not reachable|cannot connect|connection refused)`
@@ -88,21 +101,41 @@ var badCases = []badCase{
 	{
 		// every missing ARM-builder setting is reported at once, before anything is launched
 		name: "missing AWS settings",
-		args: static2("arm-builder", "--job-id=42", "--strategy=existing", "setup"),
-		want: static(`E2C_INSTANCE_ID`, `AWS credentials missing`),
+		args: static2("--arm64", "--arm-builder=ec2", "with-gitlab", "--job-id=42", "with-arm-instance", "--instance-strategy=existing",
+			"arm-builder", "--ref=staging", "setup"),
+		want: static(`ARM builder preflight \(--arm-builder=ec2\)`, `E2C_INSTANCE_ID`, `AWS credentials missing`,
+			`--ssh-private-key=env:E2C_SSH_PRIVATE_KEY`),
 	},
 	{
-		// the builder's engine does not answer: a clear error within 30 s, not minutes of retries
+		// the builder's engine does not answer: a clear error within 30 s, not minutes of retries.
+		// The state file says the instance is up at 127.0.0.1; inside the builder container that
+		// is its own loopback, where nothing listens on the SSH port given.
 		name: "unreachable remote engine",
 		args: func(e *badEnv) []string {
-			return []string{"arm-builder", "--job-id=43", "--launch-template-id=lt-0123456789abcdef0",
-				"--ssh-key=env:SHIPYARD_RELIABILITY_SSH_KEY", "--ssh-host-key=" + fakeHostKey,
-				fmt.Sprintf("--ssh-addr-override=127.0.0.1:%d", e.closed), "--state-dir=" + stateDir(43),
-				"build", "--target=traefik", "--platform=linux/arm64", "--dagger-cli=" + daggerPath()}
+			return []string{"--arm64", "--arm-builder=ec2", "with-gitlab", "--job-id=43",
+				"with-arm-instance", "--launch-template-id=lt-0123456789abcdef0",
+				"with-arm-access", "--aws-access-key-id=env:SHIPYARD_RELIABILITY_AWS_KEY", "--aws-secret-access-key=env:SHIPYARD_RELIABILITY_AWS_SECRET",
+				"--ssh-private-key=env:SHIPYARD_RELIABILITY_SSH_KEY", "--ssh-host-key=" + fakeHostKey,
+				fmt.Sprintf("--ssh-port=%d", e.closed), "--dagger-cli=" + daggerPath(),
+				"arm-builder", "--ref=staging", "--state-dir=" + stateDir(43, "127.0.0.1"), "build"}
 		},
-		env:     []string{"SHIPYARD_RELIABILITY_SSH_KEY=not-a-real-key"},
-		want:    static(`builder's engine at 127\.0\.0\.1:[0-9]+ is unreachable within 30s`, `(?i)connection refused`),
+		env: []string{"SHIPYARD_RELIABILITY_SSH_KEY=not-a-real-key", "SHIPYARD_RELIABILITY_AWS_KEY=AKIARELIABILITY",
+			"SHIPYARD_RELIABILITY_AWS_SECRET=reliability-aws-secret"},
+		want: func(e *badEnv) []string {
+			return []string{fmt.Sprintf(`builder's engine at 127\.0\.0\.1:%d is unreachable within 30s`, e.closed), `(?i)connection refused`}
+		},
 		wantNot: []string{`failed to resolve image`},
+		// the builder container (Debian with openssh-client) is made before the 30 s probe
+		timeout: 30 * time.Minute,
+	},
+	{
+		// the setting is named as GitLab spells it (ARM_BUILDER), before anything is built
+		name: "unknown ARM builder",
+		args: func(e *badEnv) []string {
+			return append(append(e.config(), "--arm64", "--arm-builder=gpu"), "release", "--ref=1.2.3", "--tag=1.2.3", "--only=release")
+		},
+		want:     static(preflight, `--arm-builder \(ARM_BUILDER\) "gpu": use qemu or ec2`),
+		registry: true,
 	},
 	{
 		name: "malformed bake HCL",
@@ -140,49 +173,63 @@ var badCases = []badCase{
 		want: static(`--platform: bad platform "windows"`),
 	},
 	{
+		// a bad override given once in the configuration reaches every verb: the release's plan too
+		name:     "bad --set",
+		args:     release("--set=NOEQUALS", "release", "--ref=1.2.3", "--tag=1.2.3", "--only=release"),
+		want:     static(`bad --set "NOEQUALS": use NAME=VALUE`),
+		registry: true,
+	},
+	{
 		name:     "release of a tag that is not a version",
-		args:     release("--ref=x", "--tag=nope", "--only=release"),
-		want:     static(`stage not allowed for this ref`, `tag nope is not a version`),
+		args:     release("release", "--ref=x", "--tag=nope", "--only=release"),
+		want:     static(preflight, `stage not allowed for this ref`, `tag nope is not a version`),
 		registry: true,
 	},
 	{
 		name:     "release without a tag",
-		args:     release("--ref=x", "--tag=", "--only=release"),
+		args:     release("release", "--ref=x", "--tag=", "--only=release"),
 		want:     static(`running stage release: stage not allowed for this ref \(branch x matches no build rule`),
 		registry: true,
 	},
 	{
-		// the message names the setting: in a CI job the value comes from UPDATE_LATEST_STRATEGY
+		// the message names the flag and the GitLab variable it comes from in a CI job
 		name:     "unknown latest strategy",
-		args:     release("--ref=1.2.3", "--tag=1.2.3", "--only=release", "--latest-strategy=sometimes"),
-		want:     static(`unknown latest strategy "sometimes": use one of auto, force, skip`, `--latest-strategy|UPDATE_LATEST_STRATEGY`),
+		args:     release("with-latest", "--update-latest-strategy=sometimes", "release", "--ref=1.2.3", "--tag=1.2.3", "--only=release"),
+		want:     static(preflight, `--update-latest-strategy \(UPDATE_LATEST_STRATEGY\): unknown latest strategy "sometimes": use one of auto, force, skip`),
 		registry: true,
 	},
 	{
 		// as above, the setting (TAG_TYPE_OVERRIDE) is named
 		name:     "bad TAG_TYPE_OVERRIDE",
-		args:     release("--ref=1.2.3", "--tag=1.2.3", "--only=release", "--tag-type-override=heavy"),
-		want:     static(`unknown tag type "heavy": use "annotated" or "lightweight"`, `--tag-type-override|TAG_TYPE_OVERRIDE`),
+		args:     release("with-latest", "--tag-type-override=heavy", "release", "--ref=1.2.3", "--tag=1.2.3", "--only=release"),
+		want:     static(preflight, `--tag-type-override \(TAG_TYPE_OVERRIDE\): unknown tag type "heavy": use "annotated" or "lightweight"`),
+		registry: true,
+	},
+	{
+		// both bad settings at once: every problem is reported in one run
+		name: "bad strategy and tag type together",
+		args: release("with-latest", "--update-latest-strategy=sometimes", "--tag-type-override=heavy",
+			"release", "--ref=1.2.3", "--tag=1.2.3", "--only=release"),
+		want:     static(`UPDATE_LATEST_STRATEGY\): unknown latest strategy "sometimes"`, `TAG_TYPE_OVERRIDE\): unknown tag type "heavy"`),
 		registry: true,
 	},
 	{
 		name: "missing release registry",
 		args: func(e *badEnv) []string {
-			return []string{"release", "--ref=1.2.3", "--tag=1.2.3", "--only=release", "--build-registry", e.prefix() + "/build",
-				"--registry-tunnel", fmt.Sprintf("tcp://localhost:%d", e.port)}
+			return []string{"--build-registry=" + e.prefix() + "/build", tunnel(e.port), "release", "--ref=1.2.3", "--tag=1.2.3", "--only=release"}
 		},
-		want:     static(`the release stage needs --release-registry`),
+		want:     static(preflight, `the release stage needs --release-registry \(RELEASE_REGISTRY_IMAGE\)`),
 		registry: true,
 	},
 	{
 		name:     "unknown --only stage",
-		args:     release("--ref=1.2.3", "--tag=1.2.3", "--only=deploy"),
-		want:     static(`stage "deploy": unknown stage: pass one of lint, test, build, manifests, release`),
+		args:     release("release", "--ref=1.2.3", "--tag=1.2.3", "--only=deploy"),
+		want:     static(`--only: stage "deploy": unknown stage: pass one of lint, test, build, manifests, release`),
 		registry: true,
 	},
 	{
 		name:     "--only a stage the rules refuse for the ref",
-		args:     release("--ref=feat/x", "--only=release"),
+		args:     release("release", "--ref=feat/x", "--only=release"),
 		want:     static(`running stage release: stage not allowed for this ref \(branch feat/x matches feat/\*`),
 		registry: true,
 	},
@@ -191,8 +238,8 @@ var badCases = []badCase{
 		// would not help)
 		name: "unreachable build registry (manifests)",
 		args: func(e *badEnv) []string {
-			return []string{"manifests", "--target", "traefik", "--set", fmt.Sprintf("REGISTRY=127.0.0.1:%d/x", e.closed), "--set", "TAG=t",
-				"--registry-tunnel", fmt.Sprintf("tcp://localhost:%d", e.closed)}
+			return []string{fmt.Sprintf("--build-registry=127.0.0.1:%d/x", e.closed), "--set=TAG=t", tunnel(e.closed),
+				"release", "--ref=staging", "--only=manifests"}
 		},
 		want:    func(e *badEnv) []string { return []string{fmt.Sprintf(`127\.0\.0\.1:%d`, e.closed), unreachable} },
 		wantNot: []string{`run the build stage first`},
@@ -201,8 +248,9 @@ var badCases = []badCase{
 		// as above: a refused password is not a missing image
 		name: "wrong registry password (manifests)",
 		args: func(e *badEnv) []string {
-			return []string{"manifests", "--target", "traefik", "--set", fmt.Sprintf("REGISTRY=127.0.0.1:%d/x", e.auth), "--set", "TAG=t",
-				"--username", "u", "--password", "env:SHIPYARD_RELIABILITY_PASSWORD", "--registry-tunnel", fmt.Sprintf("tcp://localhost:%d", e.auth)}
+			return []string{fmt.Sprintf("--build-registry=127.0.0.1:%d/x", e.auth), "--set=TAG=t", tunnel(e.auth),
+				"with-registry-auth", fmt.Sprintf("--address=127.0.0.1:%d", e.auth), "--username=u", "--secret=env:SHIPYARD_RELIABILITY_PASSWORD",
+				"release", "--ref=staging", "--only=manifests"}
 		},
 		env:     []string{"SHIPYARD_RELIABILITY_PASSWORD=wrong"},
 		want:    static(`registry rejected the credentials \(check the registry user/password secret\)`),
@@ -212,9 +260,8 @@ var badCases = []badCase{
 		// the same for release: an unreachable build registry is not "missing, run the manifests stage first"
 		name: "unreachable build registry (release)",
 		args: func(e *badEnv) []string {
-			return []string{"release", "--ref=1.2.3", "--tag=1.2.3", "--only=release",
-				"--build-registry", fmt.Sprintf("127.0.0.1:%d/b", e.closed), "--release-registry", e.prefix() + "/rel",
-				"--registry-tunnel", fmt.Sprintf("tcp://localhost:%d", e.port), "--registry-tunnel", fmt.Sprintf("tcp://localhost:%d", e.closed)}
+			return []string{fmt.Sprintf("--build-registry=127.0.0.1:%d/b", e.closed), "--release-registry=" + e.prefix() + "/rel",
+				tunnel(e.port), tunnel(e.closed), "release", "--ref=1.2.3", "--tag=1.2.3", "--only=release"}
 		},
 		want:     func(e *badEnv) []string { return []string{fmt.Sprintf(`127\.0\.0\.1:%d`, e.closed), unreachable} },
 		wantNot:  []string{`run the manifests stage first`},
@@ -224,30 +271,30 @@ var badCases = []badCase{
 		// the message says the registry cannot be reached, not only "Get …/v2/: EOF"
 		name: "unreachable release registry",
 		args: func(e *badEnv) []string {
-			return []string{"release", "--ref=1.2.3", "--tag=1.2.3", "--only=release", "--tag-type-override=annotated",
-				"--build-registry", e.prefix() + "/build", "--release-registry", fmt.Sprintf("127.0.0.1:%d/rel", e.closed),
-				"--registry-tunnel", fmt.Sprintf("tcp://localhost:%d", e.port), "--registry-tunnel", fmt.Sprintf("tcp://localhost:%d", e.closed)}
+			return []string{"--build-registry=" + e.prefix() + "/build", fmt.Sprintf("--release-registry=127.0.0.1:%d/rel", e.closed),
+				tunnel(e.port), tunnel(e.closed), "with-latest", "--tag-type-override=annotated",
+				"release", "--ref=1.2.3", "--tag=1.2.3", "--only=release"}
 		},
 		want:     func(e *badEnv) []string { return []string{fmt.Sprintf(`127\.0\.0\.1:%d/rel`, e.closed), unreachable} },
 		registry: true,
 	},
 	{
-		// plan takes the GitLab flags like release, so it shows the decision release would take
+		// plan is configured like release, so it previews the decision release would take
 		name: "unreachable GitLab API falls through (plan)",
 		args: func(e *badEnv) []string {
-			return []string{"plan", "--ref=1.2.3", "--tag=1.2.3", fmt.Sprintf("--gitlab-url=http://127.0.0.1:%d", e.closed),
-				"--project-id=1", "--gitlab-token=env:SHIPYARD_RELIABILITY_TOKEN"}
+			return release("with-gitlab", fmt.Sprintf("--server-url=http://127.0.0.1:%d", e.closed), "--project-id=1",
+				"--job-token=env:SHIPYARD_RELIABILITY_TOKEN", "plan", "--ref=1.2.3", "--tag=1.2.3")(e)
 		},
-		env:  []string{"SHIPYARD_RELIABILITY_TOKEN=glcbt-reliability"},
-		ok:   true,
-		want: static(`tag type \[gitlab\]: unreachable .*: no answer`, `tag type \[heuristic\]: guessed from the name`, `decided by heuristic`),
+		env:      []string{"SHIPYARD_RELIABILITY_TOKEN=glcbt-reliability"},
+		ok:       true,
+		want:     static(`tag type \[gitlab\]: unreachable .*: no answer`, `tag type \[heuristic\]: guessed from the name`, `decided by heuristic`),
+		registry: true,
 	},
 	{
 		name: "unreachable GitLab API falls through (release dry run)",
 		args: func(e *badEnv) []string {
-			return release("--ref=1.2.3", "--tag=1.2.3", "--only=release", "--dry-run",
-				fmt.Sprintf("--gitlab-url=http://127.0.0.1:%d", e.closed), "--project-id=1",
-				"--gitlab-token=env:SHIPYARD_RELIABILITY_TOKEN")(e)
+			return release("with-gitlab", fmt.Sprintf("--server-url=http://127.0.0.1:%d", e.closed), "--project-id=1",
+				"--job-token=env:SHIPYARD_RELIABILITY_TOKEN", "release", "--ref=1.2.3", "--tag=1.2.3", "--only=release", "--dry-run")(e)
 		},
 		env:      []string{"SHIPYARD_RELIABILITY_TOKEN=glcbt-reliability"},
 		ok:       true,
@@ -311,7 +358,11 @@ func TestBadInput(t *testing.T) {
 				before = snapshot(t, host, e.slug+"/")
 			}
 
-			r := daggerCall(t, 15*time.Minute, c.env, args...)
+			timeout := c.timeout
+			if timeout == 0 {
+				timeout = 15 * time.Minute
+			}
+			r := daggerCall(t, timeout, c.env, args...)
 
 			text := errorMessage(r.Stderr)
 			switch {

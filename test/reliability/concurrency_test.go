@@ -1,3 +1,5 @@
+//go:build full
+
 package reliability
 
 import (
@@ -40,9 +42,9 @@ func TestConcurrentReleases(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				results[j] = daggerCall(t, 10*time.Minute, nil, "release", "--ref="+v, "--tag="+v, "--only=release",
-					"--tag-type-override=annotated", "--build-registry="+build, "--release-registry="+host+"/rel",
-					"--project="+project, "--registry-tunnel", fmt.Sprintf("tcp://localhost:%d", port))
+				results[j] = daggerCall(t, 20*time.Minute, nil, "--build-registry="+build, "--release-registry="+host+"/rel",
+					"--project="+project, fmt.Sprintf("--registry-tunnel=tcp://localhost:%d", port),
+					"with-latest", "--tag-type-override=annotated", "release", "--ref="+v, "--tag="+v, "--only=release")
 			}()
 		}
 		wg.Wait()

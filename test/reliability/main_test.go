@@ -1,3 +1,5 @@
+//go:build full
+
 // Package reliability feeds the real CLI (`dagger call …`) bad input and checks that every failure
 // names its problem, publishes nothing and never prints a secret.
 //

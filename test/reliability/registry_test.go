@@ -1,3 +1,5 @@
+//go:build full
+
 package reliability
 
 import (
@@ -70,6 +72,21 @@ func seedMerged(t *testing.T, prefix, version string, opts ...remote.Option) {
 		img := registrytest.Image(t, "linux/amd64")
 		idx := registrytest.Index(map[string]string{"org.opencontainers.image.version": version}, registrytest.PlatformEntry(t, img))
 		if err := remote.WriteIndex(ref, idx, opts...); err != nil {
+			t.Fatalf("seeding %s: %v", ref, err)
+		}
+	}
+}
+
+// seedPlatformImages pushes what the build stage leaves for tag: one small linux/amd64 image per
+// target at prefix/<target>:<tag>-amd64.
+func seedPlatformImages(t *testing.T, prefix, tag string, targets []string, opts ...remote.Option) {
+	t.Helper()
+	for _, target := range targets {
+		ref, err := name.ParseReference(prefix+"/"+target+":"+tag+"-amd64", name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, registrytest.Image(t, "linux/amd64"), opts...); err != nil {
 			t.Fatalf("seeding %s: %v", ref, err)
 		}
 	}

@@ -1,3 +1,5 @@
+//go:build full
+
 package reliability
 
 import (
@@ -63,16 +65,22 @@ func htpasswd(t *testing.T, user, password string) string {
 
 // Secrets handed to the CLI (registry passwords, the GitLab token) appear in no output, no error
 // and no byte of what was pushed: a real push and merge to a registry that requires them, a
-// release dry run reading it, and a push refused for a wrong password.
+// release dry run reading it, and a merge refused for a wrong password. Credentials are given
+// once, with with-registry-auth and with-gitlab, as the GitLab jobs give them.
 func TestSecretsNeverLeak(t *testing.T) {
 	needEngine(t)
 	port := freeRegistryPort(t, 5002)
 	host := startRegistry(t, port, htpasswd(t, secretUser, goodPassword))
 	auth := remoteOpts(secretUser, goodPassword)
-	tunnel := fmt.Sprintf("tcp://localhost:%d", port)
+	tunnel := fmt.Sprintf("--registry-tunnel=tcp://localhost:%d", port)
 	gitlab := fmt.Sprintf("http://127.0.0.1:%d", closedPort(t))
 	env := []string{"SHIPYARD_TEST_SECRET=" + goodPassword, "SHIPYARD_TEST_WRONG=" + wrongPasswd, "SHIPYARD_TEST_TOKEN=" + gitlabToken}
 	seedMerged(t, host+"/x", "1.2.3", auth...)
+	withAuth := func(secret string) []string {
+		return []string{"with-registry-auth", "--address=" + host, "--username=" + secretUser, "--secret=env:" + secret}
+	}
+	// the build registry of the staging pipeline below: its images are tagged t (--set TAG=t wins)
+	staging := []string{"--build-registry=" + host + "/x", "--set=TAG=t", tunnel}
 
 	calls := []struct {
 		name string
@@ -82,35 +90,43 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}{
 		{
 			name: "publish with a password",
-			args: []string{"build", "--target", "traefik", "--platform", "linux/amd64", "--set", "REGISTRY=" + host + "/x", "--set", "TAG=t",
-				"publish", "--username", secretUser, "--password", "env:SHIPYARD_TEST_SECRET"},
+			args: append(append([]string{"--set=REGISTRY=" + host + "/x", "--set=TAG=t"}, withAuth("SHIPYARD_TEST_SECRET")...),
+				"build", "--target=traefik", "--platform=linux/amd64", "publish"),
 			ok:   true,
 			want: host + "/x/traefik:t-amd64",
 		},
 		{
+			// the manifests stage of a staging pipeline merges every image of the default group:
+			// traefik's pushed above, the others seeded (see below)
 			name: "merge with a password",
-			args: []string{"manifests", "--target", "traefik", "--platform", "linux/amd64", "--set", "REGISTRY=" + host + "/x", "--set", "TAG=t",
-				"--username", secretUser, "--password", "env:SHIPYARD_TEST_SECRET", "--registry-tunnel", tunnel},
+			args: append(append(append([]string{}, staging...), withAuth("SHIPYARD_TEST_SECRET")...),
+				"release", "--ref=staging", "--only=manifests"),
 			ok:   true,
 			want: host + "/x/traefik:t@sha256:",
 		},
 		{
+			// the build and the release registry get their credentials each, as in a GitLab job
 			name: "release dry run with passwords and a GitLab token",
-			args: []string{"release", "--ref=1.2.3", "--tag=1.2.3", "--only=release", "--dry-run",
-				"--build-registry", host + "/x", "--build-registry-user", secretUser, "--build-registry-password", "env:SHIPYARD_TEST_SECRET",
-				"--release-registry", host + "/rel", "--release-registry-user", secretUser, "--release-registry-password", "env:SHIPYARD_TEST_SECRET",
-				"--gitlab-url", gitlab, "--project-id", "1", "--gitlab-token", "env:SHIPYARD_TEST_TOKEN", "--registry-tunnel", tunnel},
+			args: append(append(append([]string{"--build-registry=" + host + "/x", "--release-registry=" + host + "/rel", tunnel},
+				withAuth("SHIPYARD_TEST_SECRET")...), withAuth("SHIPYARD_TEST_SECRET")...),
+				"with-gitlab", "--server-url="+gitlab, "--project-id=1", "--job-token=env:SHIPYARD_TEST_TOKEN",
+				"release", "--ref=1.2.3", "--tag=1.2.3", "--only=release", "--dry-run"),
 			ok:   true,
 			want: "tag type [gitlab]: unreachable",
 		},
 		{
 			name: "merge with a wrong password",
-			args: []string{"manifests", "--target", "traefik", "--platform", "linux/amd64", "--set", "REGISTRY=" + host + "/x", "--set", "TAG=t",
-				"--username", secretUser, "--password", "env:SHIPYARD_TEST_WRONG", "--registry-tunnel", tunnel},
+			args: append(append(append([]string{}, staging...), withAuth("SHIPYARD_TEST_WRONG")...),
+				"release", "--ref=staging", "--only=manifests"),
 			want: "registry rejected the credentials",
 		},
 	}
-	for _, c := range calls {
+	for i, c := range calls {
+		if i == 1 {
+			// the per-platform images of the default group's other targets, as their build would
+			// leave them, so the merge has every source without building django here
+			seedPlatformImages(t, host+"/x", "t", []string{"postgres", "watchtower", "django"}, auth...)
+		}
 		r := daggerCall(t, 20*time.Minute, env, c.args...)
 		switch {
 		case c.ok && r.Err != nil:

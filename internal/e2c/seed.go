@@ -1,0 +1,139 @@
+package e2c
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+)
+
+// StrategyQEMUFallback is the state of a job whose builder could not be launched for lack of
+// capacity: its ARM images are built under QEMU instead, and there is no instance to tear down.
+const StrategyQEMUFallback = "qemu-fallback"
+
+// The state file's keys, in the seed's KEY=VALUE form (extra keys are ours).
+const (
+	keyInstanceID = "TARGET_INSTANCE_ID"
+	keyPublicIP   = "E2C_PUBLIC_IP"
+	keyStrategy   = "E2C_INSTANCE_STRATEGY"
+	keyRegion     = "E2C_REGION"
+	keyJobID      = "CI_JOB_ID"
+	keySpot       = "E2C_SPOT"
+	keyLaunchedAt = "E2C_LAUNCHED_AT"
+	// the job's generated keys: the host key to pin, and the client key base64-encoded as the
+	// seed keeps E2C_SSH_PRIVATE_KEY
+	keySSHHostKey    = "E2C_SSH_HOST_KEY"
+	keySSHPrivateKey = "E2C_SSH_PRIVATE_KEY"
+	keyRuns32BitARM  = "E2C_BUILDER_RUNS_32BIT"
+)
+
+// FormatState renders s in the seed's state file form: KEY=VALUE lines. When the module generated
+// the job's keys it holds the client's private key (E2C_SSH_PRIVATE_KEY, base64): write it with
+// mode 0600.
+func FormatState(s State) string {
+	var b strings.Builder
+	kv := func(k, v string) { fmt.Fprintf(&b, "%s=%s\n", k, v) }
+	kv(keyInstanceID, s.InstanceID)
+	kv(keyPublicIP, s.PublicIP)
+	kv(keyStrategy, s.Strategy)
+	kv(keyRegion, s.Region)
+	kv(keyJobID, s.JobID)
+	kv(keySpot, strconv.FormatBool(s.Spot))
+	if !s.LaunchedAt.IsZero() {
+		kv(keyLaunchedAt, s.LaunchedAt.UTC().Format(time.RFC3339Nano))
+	}
+	if s.SSHHostKey != "" {
+		kv(keySSHHostKey, strings.TrimSpace(s.SSHHostKey))
+	}
+	if s.SSHPrivateKey != "" {
+		kv(keySSHPrivateKey, base64.StdEncoding.EncodeToString([]byte(s.SSHPrivateKey)))
+	}
+	if s.Runs32BitARM != nil {
+		kv(keyRuns32BitARM, strconv.FormatBool(*s.Runs32BitARM))
+	}
+	return b.String()
+}
+
+// ParseState reads a state file in the seed's KEY=VALUE form (unknown keys are ignored) or in
+// the JSON form earlier versions wrote. A state without an instance id is valid only as a QEMU
+// fallback.
+func ParseState(data []byte) (State, error) {
+	var s State
+	trimmed := bytes.TrimSpace(data)
+	if bytes.HasPrefix(trimmed, []byte("{")) {
+		if err := json.Unmarshal(trimmed, &s); err != nil {
+			return State{}, err
+		}
+	} else {
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			k, v, ok := strings.Cut(line, "=")
+			if !ok {
+				return State{}, fmt.Errorf("line %q is not KEY=VALUE", line)
+			}
+			v = strings.Trim(strings.TrimSpace(v), `"'`)
+			switch strings.TrimPrefix(strings.TrimSpace(k), "export ") {
+			case keyInstanceID:
+				s.InstanceID = v
+			case keyPublicIP:
+				s.PublicIP = v
+			case keyStrategy:
+				s.Strategy = v
+			case keyRegion:
+				s.Region = v
+			case keyJobID:
+				s.JobID = v
+			case keySpot:
+				s.Spot = v == "true"
+			case keyLaunchedAt:
+				if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+					s.LaunchedAt = t
+				}
+			case keySSHHostKey:
+				s.SSHHostKey = v
+			case keySSHPrivateKey:
+				s.SSHPrivateKey = DecodePrivateKey(v)
+			case keyRuns32BitARM:
+				if b, err := strconv.ParseBool(v); err == nil {
+					s.Runs32BitARM = &b
+				}
+			}
+		}
+	}
+	if s.InstanceID == "" && s.Strategy != StrategyQEMUFallback {
+		return State{}, fmt.Errorf("no %s", keyInstanceID)
+	}
+	return s, nil
+}
+
+// DecodePrivateKey accepts an SSH private key as it is or base64-encoded (the seed stores
+// E2C_SSH_PRIVATE_KEY base64-encoded).
+func DecodePrivateKey(s string) string {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "-----BEGIN") {
+		return t + "\n"
+	}
+	if b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(t), "")); err == nil && bytes.Contains(b, []byte("-----BEGIN")) {
+		return string(b)
+	}
+	return s
+}
+
+// WithSessionToken makes the client use temporary credentials (AWS_SESSION_TOKEN).
+func WithSessionToken(accessKeyID, secretAccessKey, token string) func(*ec2.Options) {
+	return func(o *ec2.Options) {
+		o.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(accessKeyID, secretAccessKey, token))
+	}
+}

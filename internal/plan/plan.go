@@ -1,0 +1,477 @@
+// Package plan turns a pipeline run's inputs (the ref, the settings and the evaluated bake
+// targets) into the whole run as data: the stages in order, where every target × platform is
+// built and why, the per-platform tags pushed, the indexes merged (with exactly the platforms
+// that were built, wherever they were built), the copies to the release registry and the inputs
+// of the latest decision.
+//
+// It is pure: no I/O, no Dagger client. The Dagger module executes a Plan and decides nothing;
+// `plan` and `release --dry-run` print the same value.
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"shipyard/internal/bake"
+	"shipyard/internal/latest"
+	"shipyard/internal/naming"
+	"shipyard/internal/rules"
+	"shipyard/internal/tagtype"
+	"shipyard/internal/version"
+)
+
+// The platforms this pipeline knows how to route.
+const (
+	AMD64 = "linux/amd64"
+	ARM64 = "linux/arm64"
+	ARMv7 = "linux/arm/v7"
+)
+
+// ARM builder settings (ARM_BUILDER).
+const (
+	// ARMQEMU builds ARM platforms under QEMU emulation on the local engine.
+	ARMQEMU = "qemu"
+	// ARMEC2 builds ARM platforms natively on an EC2 instance's Dagger engine.
+	ARMEC2 = "ec2"
+)
+
+// Builder is where one target × platform is built.
+type Builder string
+
+// Where images are built.
+const (
+	// Local is the local engine, native.
+	Local Builder = "local"
+	// QEMU is the local engine under emulation.
+	QEMU Builder = "qemu"
+	// Remote is the ARM builder's own engine (the EC2 instance).
+	Remote Builder = "remote"
+)
+
+// BuilderState is what is known about the remote ARM builder when planning.
+type BuilderState string
+
+// Remote builder states.
+const (
+	// BuilderPlanned: the builder has not been set up yet (plan, dry run, before setup).
+	BuilderPlanned BuilderState = ""
+	// BuilderReady: the builder's engine answers.
+	BuilderReady BuilderState = "ready"
+	// BuilderNoCapacity: EC2 had no capacity anywhere; ARM falls back to QEMU.
+	BuilderNoCapacity BuilderState = "no-capacity"
+	// BuilderFailed: the builder failed (lost or unreachable) and the fallback is QEMU.
+	BuilderFailed BuilderState = "failed"
+)
+
+// Input is everything a run is planned from.
+type Input struct {
+	// Ref is the branch or tag the pipeline runs for.
+	Ref rules.Ref
+	// Only restricts the run to one stage ("" runs every stage the rules allow).
+	Only string
+	// Arm64 and Armv7 ask for linux/arm64 and linux/arm/v7 (BUILD_ARM64, BUILD_ARMV7).
+	Arm64, Armv7 bool
+	// ARMBuilder is ARMQEMU or ARMEC2 (ARM_BUILDER); "" means ARMQEMU.
+	ARMBuilder string
+	// Builder is what is known about the remote builder (only used with ARMEC2).
+	Builder BuilderState
+	// BuilderWhy says why the builder is in its state (shown in the plan).
+	BuilderWhy string
+	// OnBuilderLoss is what follows the loss of the builder mid-build: LossQEMU (""), LossOnDemand
+	// or LossFail.
+	OnBuilderLoss string
+	// BuilderRuns32Bit is nil until the builder was asked whether its CPU runs 32-bit ARM code.
+	BuilderRuns32Bit *bool
+	// Targets are the bake targets of the run, evaluated with Vars(…).
+	Targets []*bake.Target
+	// PlatformTag is the per-platform tag form ("" = naming.DefaultPlatformTag).
+	PlatformTag string
+	// Project names the released images: <release registry>/<project>-<target>.
+	Project string
+	// ReleaseRegistry is the release registry's image prefix (RELEASE_REGISTRY_IMAGE).
+	ReleaseRegistry string
+	// LatestStrategy is auto, force or skip (UPDATE_LATEST_STRATEGY).
+	LatestStrategy string
+	// TagTypeOverride is "", annotated or lightweight (TAG_TYPE_OVERRIDE).
+	TagTypeOverride string
+	// Attest adds the SBOM, provenance and signing steps for every image.
+	Attest bool
+	// BuildSecrets are the ids of the build secrets given to the run (with-build-secret).
+	BuildSecrets []string
+}
+
+// Stage is one stage of the rules and whether this run executes it.
+type Stage struct {
+	Name rules.Stage `json:"name"`
+	// Run is false for a stage the rules allow but another job runs (--only).
+	Run bool `json:"run"`
+}
+
+// Build is one target × platform and where it is built.
+type Build struct {
+	Target   string  `json:"target"`
+	Platform string  `json:"platform"`
+	Builder  Builder `json:"builder"`
+	Why      string  `json:"why"`
+	// Push is the per-platform tag pushed to the build registry (host/repo:1.2.3-arm64).
+	Push string `json:"push"`
+}
+
+// Merge is one multi-platform index pushed under every tag of a target.
+type Merge struct {
+	Target string `json:"target"`
+	// Tags are the index's references (the bake tags of the target).
+	Tags []string `json:"tags"`
+	// Platforms are exactly the platforms built for the target, in build order.
+	Platforms []string `json:"platforms"`
+	// Sources are the per-platform images merged, one per platform.
+	Sources []string `json:"sources"`
+}
+
+// Copy is one index promoted by digest from the build registry to the release registry.
+type Copy struct {
+	Target string `json:"target"`
+	// From is the merged index in the build registry (tag; resolved to a digest when released).
+	From string `json:"from"`
+	// To is the release repository, without tag.
+	To string `json:"to"`
+	// Tag is the version tag pushed.
+	Tag string `json:"tag"`
+}
+
+// Latest is what the latest decision is taken from; the version behind latest is read when
+// the release runs (or when a plan is printed with a release registry at hand).
+type Latest struct {
+	Tag             string          `json:"tag"`
+	Strategy        latest.Strategy `json:"strategy"`
+	TagTypeOverride tagtype.Type    `json:"tag_type_override,omitempty"`
+	Repos           []string        `json:"repos"`
+}
+
+// Attestation is the supply-chain work for one image.
+type Attestation struct {
+	Target string   `json:"target"`
+	Steps  []string `json:"steps"`
+}
+
+// Plan is a whole run.
+type Plan struct {
+	Ref   string `json:"ref"`
+	Tag   string `json:"tag,omitempty"`
+	Rules string `json:"rules"`
+	// ImageTag is the tag images get in the build registry (the version, or the branch slug).
+	ImageTag string  `json:"image_tag"`
+	Stages   []Stage `json:"stages"`
+	// Platforms are the platforms asked for (what each target supports narrows them).
+	Platforms []string `json:"platforms"`
+	// ARMBuilder is the ARM builder setting; RemoteBuilder tells whether this run needs the
+	// remote builder (set up before the build, torn down after it).
+	ARMBuilder    string        `json:"arm_builder"`
+	RemoteBuilder bool          `json:"remote_builder"`
+	Builds        []Build       `json:"builds,omitempty"`
+	Merges        []Merge       `json:"merges,omitempty"`
+	Copies        []Copy        `json:"copies,omitempty"`
+	Latest        *Latest       `json:"latest,omitempty"`
+	Attestations  []Attestation `json:"attestations,omitempty"`
+	// Notes are lines the run prints as it starts (for example a fallback to QEMU).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// ErrInvalid is wrapped by every error about the inputs.
+var ErrInvalid = errors.New("invalid pipeline settings")
+
+// ImageTag is the tag images get in the build registry: the version tag, or the branch's slug.
+func ImageTag(ref rules.Ref) string {
+	if ref.Tag != "" {
+		return ref.Tag
+	}
+	return naming.Slug(ref.Branch)
+}
+
+// BuiltinVar tells whether name is one of the variables the pipeline sets itself (TAG, REGISTRY,
+// GIT_COMMIT): a bake file that does not declare one just does not use it, as buildx treats
+// environment variables; any other name set must be declared.
+func BuiltinVar(name string) bool {
+	return name == "TAG" || name == "REGISTRY" || name == "GIT_COMMIT"
+}
+
+// Vars are the bake variables a run sets before its bake file is evaluated: TAG (ImageTag),
+// REGISTRY (the build registry, when given), GIT_COMMIT (the revision, when given), then the
+// user's own NAME=VALUE overrides, which win.
+func Vars(ref rules.Ref, buildRegistry, revision string, set []string) []string {
+	vars := []string{"TAG=" + ImageTag(ref)}
+	if buildRegistry != "" {
+		vars = append(vars, "REGISTRY="+buildRegistry)
+	}
+	if revision != "" {
+		vars = append(vars, "GIT_COMMIT="+revision)
+	}
+	return append(vars, set...)
+}
+
+// Platforms are the platforms a run asks for: linux/amd64 always, then the ARM ones asked for.
+func Platforms(arm64, armv7 bool) []string { return rules.Platforms(arm64, armv7) }
+
+// Make plans a run. Every problem with the inputs is reported at once.
+func Make(in Input) (*Plan, error) {
+	rp, err := rules.For(in.Ref)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	stages := make([]Stage, 0, len(rp.Stages))
+	for _, s := range rp.Stages {
+		stages = append(stages, Stage{Name: s, Run: true})
+	}
+	if in.Only != "" {
+		only, err := rules.ParseStage(in.Only)
+		switch {
+		case err != nil:
+			bad("--only: %v", err)
+		case !rp.Has(only):
+			bad("--only: %v", rp.Require(only))
+		default:
+			for i := range stages {
+				stages[i].Run = stages[i].Name == only
+			}
+		}
+	}
+	strategy, err := latest.ParseStrategy(in.LatestStrategy)
+	if err != nil {
+		bad("--update-latest-strategy (UPDATE_LATEST_STRATEGY): %v", err)
+	}
+	var override tagtype.Type
+	if in.TagTypeOverride != "" {
+		if override, err = tagtype.ParseType(in.TagTypeOverride); err != nil {
+			bad("--tag-type-override (TAG_TYPE_OVERRIDE): %v", err)
+		}
+	}
+	armBuilder := in.ARMBuilder
+	if armBuilder == "" {
+		armBuilder = ARMQEMU
+	}
+	if armBuilder != ARMQEMU && armBuilder != ARMEC2 {
+		bad("--arm-builder (ARM_BUILDER) %q: use qemu or ec2", in.ARMBuilder)
+	}
+	if err := checkLoss(in.OnBuilderLoss); err != nil {
+		bad("%v", err)
+	}
+	if rp.Has(rules.Release) {
+		if in.Project == "" {
+			bad("the release stage needs --project (released images are <release-registry>/<project>-<target>)")
+		}
+		if in.ReleaseRegistry == "" && runs(stages, rules.Release) {
+			bad("the release stage needs --release-registry (RELEASE_REGISTRY_IMAGE)")
+		}
+		if _, err := version.Parse(in.Ref.Tag); err != nil {
+			bad("the release stage needs a version tag: %v", err)
+		}
+	}
+	p := &Plan{
+		Ref: refName(in.Ref), Tag: in.Ref.Tag, Rules: rp.Reason, ImageTag: ImageTag(in.Ref),
+		Stages: stages, Platforms: Platforms(in.Arm64, in.Armv7), ARMBuilder: armBuilder,
+	}
+	needsImages := rp.Has(rules.Build) || rp.Has(rules.Manifests) || rp.Has(rules.Release)
+	if needsImages {
+		notes, aerrs := attributes(in)
+		p.Notes = append(p.Notes, notes...)
+		errs = append(errs, aerrs...)
+	}
+	if needsImages && len(errs) == 0 {
+		if err := p.route(in, armBuilder); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w:\n%w", ErrInvalid, errors.Join(errs...))
+	}
+	if rp.Has(rules.Release) {
+		p.release(in, strategy, override)
+	}
+	if in.Attest && rp.Has(rules.Build) {
+		for _, m := range p.Merges {
+			p.Attestations = append(p.Attestations, Attestation{Target: m.Target,
+				Steps: []string{"sbom (spdx-json) per platform", "slsa provenance per platform", "sign index and platform manifests"}})
+		}
+	}
+	return p, nil
+}
+
+func runs(stages []Stage, s rules.Stage) bool {
+	for _, st := range stages {
+		if st.Name == s && st.Run {
+			return true
+		}
+	}
+	return false
+}
+
+func refName(r rules.Ref) string {
+	if r.Tag != "" {
+		return r.Tag
+	}
+	return r.Branch
+}
+
+// route decides, for every target × platform, where it is built, and what is merged.
+func (p *Plan) route(in Input, armBuilder string) error {
+	matrix, err := bake.Matrix(in.Targets, p.Platforms)
+	if err != nil {
+		return err
+	}
+	byTarget := map[string]*Merge{}
+	var order []string
+	for _, e := range matrix {
+		t := e.Target
+		tags := t.Tags
+		if len(tags) == 0 {
+			return fmt.Errorf("target %s has no tags in the bake file: add tags = [\"REGISTRY/NAME:TAG\"]", t.Name)
+		}
+		builder, why := p.builderFor(in, armBuilder, e.Platform)
+		repo, tag := naming.SplitTag(tags[0])
+		push := repo + ":" + naming.PlatformTag(in.PlatformTag, tag, e.Platform)
+		p.Builds = append(p.Builds, Build{Target: t.Name, Platform: e.Platform, Builder: builder, Why: why, Push: push})
+		if builder == Remote {
+			p.RemoteBuilder = true
+		}
+		m := byTarget[t.Name]
+		if m == nil {
+			m = &Merge{Target: t.Name, Tags: slices.Clone(tags)}
+			byTarget[t.Name] = m
+			order = append(order, t.Name)
+		}
+		m.Platforms = append(m.Platforms, e.Platform)
+		m.Sources = append(m.Sources, push)
+	}
+	for _, name := range order {
+		p.Merges = append(p.Merges, *byTarget[name])
+	}
+	switch {
+	case armBuilder == ARMEC2 && !p.RemoteBuilder && hasARM(p.Platforms) && in.Builder == BuilderNoCapacity:
+		p.Notes = append(p.Notes, "WARNING: the EC2 ARM builder has no capacity: ARM images are built with QEMU on the local engine")
+	case armBuilder == ARMEC2 && !hasARM(p.Platforms):
+		p.Notes = append(p.Notes, "ARM_BUILDER=ec2 but no ARM platform is asked for (BUILD_ARM64/BUILD_ARMV7): no builder is started")
+	}
+	return nil
+}
+
+func hasARM(platforms []string) bool {
+	return slices.ContainsFunc(platforms, func(s string) bool { return s != AMD64 })
+}
+
+// builderFor routes one platform.
+func (p *Plan) builderFor(in Input, armBuilder, platform string) (Builder, string) {
+	if platform == AMD64 {
+		return Local, "native on the local engine"
+	}
+	if armBuilder == ARMQEMU {
+		return QEMU, "ARM_BUILDER=qemu: emulated on the local engine"
+	}
+	switch in.Builder {
+	case BuilderNoCapacity:
+		return QEMU, "no EC2 capacity for the ARM builder: emulated on the local engine instead"
+	case BuilderFailed:
+		why := "the EC2 ARM builder failed"
+		if in.BuilderWhy != "" {
+			why += " (" + in.BuilderWhy + ")"
+		}
+		return QEMU, why + ": emulated on the local engine instead"
+	}
+	if platform == ARMv7 && in.BuilderRuns32Bit != nil && !*in.BuilderRuns32Bit {
+		return QEMU, "the EC2 ARM builder's CPU cannot run 32-bit ARM code: emulated on the local engine"
+	}
+	if platform == ARMv7 && in.BuilderRuns32Bit == nil {
+		return Remote, "native on the EC2 ARM builder's engine if its CPU runs 32-bit ARM code (checked when it is up; else QEMU here)"
+	}
+	return Remote, "native on the EC2 ARM builder's engine"
+}
+
+// release adds the copies and the latest inputs.
+func (p *Plan) release(in Input, strategy latest.Strategy, override tagtype.Type) {
+	l := &Latest{Tag: in.Ref.Tag, Strategy: strategy, TagTypeOverride: override}
+	for _, m := range p.Merges {
+		to := naming.ReleaseRepo(in.ReleaseRegistry, in.Project, m.Target)
+		p.Copies = append(p.Copies, Copy{Target: m.Target, From: m.Tags[0], To: to, Tag: in.Ref.Tag})
+		l.Repos = append(l.Repos, to)
+	}
+	p.Latest = l
+}
+
+// Runs reports whether this run executes stage s.
+func (p *Plan) Runs(s rules.Stage) bool { return runs(p.Stages, s) }
+
+// Has reports whether the rules include stage s for this ref (whichever job runs it).
+func (p *Plan) Has(s rules.Stage) bool {
+	return slices.ContainsFunc(p.Stages, func(st Stage) bool { return st.Name == s })
+}
+
+// BuildsOn returns the builds routed to builder b.
+func (p *Plan) BuildsOn(b Builder) []Build {
+	var out []Build
+	for _, bd := range p.Builds {
+		if bd.Builder == b {
+			out = append(out, bd)
+		}
+	}
+	return out
+}
+
+// StageNames renders the stages this run executes, in order.
+func (p *Plan) StageNames() string {
+	var names []string
+	for _, s := range p.Stages {
+		if s.Run {
+			names = append(names, string(s.Name))
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// attributes reports, for the bake attributes the pipeline replaces, what replaces them, and
+// refuses what the engine cannot do.
+func attributes(in Input) (notes []string, errs []error) {
+	have := map[string]bool{}
+	for _, id := range in.BuildSecrets {
+		have[id] = true
+	}
+	for _, t := range in.Targets {
+		if len(t.SSH) > 0 {
+			errs = append(errs, fmt.Errorf("target %s: ssh is not supported by the Dagger engine v0.19.10's Dockerfile builds: fetch private sources before the build (a named context) or use a build secret", t.Name))
+		}
+		if t.Call != "" && t.Call != "build" {
+			errs = append(errs, fmt.Errorf("target %s: call = %q is not supported (the pipeline builds images): remove it, or run that check in the lint stage", t.Name, t.Call))
+		}
+		for _, s := range t.Secrets {
+			if !have[s.ID] {
+				from := "env=" + s.Env
+				if s.Src != "" {
+					from = "src=" + s.Src
+				}
+				errs = append(errs, fmt.Errorf("target %s needs the build secret %q (bake: %s): pass with-build-secret --id=%s --secret=env:NAME (or file:PATH)", t.Name, s.ID, from, s.ID))
+			}
+		}
+		if len(t.CacheFrom) > 0 || len(t.CacheTo) > 0 {
+			notes = append(notes, fmt.Sprintf("target %s: cache-from/cache-to are replaced by the engine's own cache (share it between CI jobs with _EXPERIMENTAL_DAGGER_CACHE_CONFIG, docs/ci-cache.md)", t.Name))
+		}
+		if len(t.Outputs) > 0 {
+			notes = append(notes, fmt.Sprintf("target %s: output is replaced by the pipeline's push of every platform to the build registry", t.Name))
+		}
+		if t.NoCache || len(t.NoCacheFilter) > 0 {
+			notes = append(notes, fmt.Sprintf("target %s: no-cache: the engine's cache is content-addressed and cannot be skipped per build in v0.19.10; change an input (e.g. a build arg) to rebuild", t.Name))
+		}
+		if t.Pull {
+			notes = append(notes, fmt.Sprintf("target %s: pull: the engine resolves every base image tag again on each run", t.Name))
+		}
+		if len(t.Attest) > 0 {
+			notes = append(notes, fmt.Sprintf("target %s: attest is replaced by the pipeline's own SBOM and provenance (when enabled)", t.Name))
+		}
+		if t.Network != "" || len(t.Entitlements) > 0 || len(t.ExtraHosts) > 0 || t.ShmSize != "" || len(t.Ulimits) > 0 {
+			notes = append(notes, fmt.Sprintf("target %s: network, entitlements, extra-hosts, shm-size and ulimits are not applied by the engine's Dockerfile builds", t.Name))
+		}
+	}
+	return notes, errs
+}

@@ -1,0 +1,4 @@
+variable "TAG" { default = "" }
+target "app" {
+  tags = ["app:1.0", TAG == "" ? "" : "app:${TAG}"]
+}

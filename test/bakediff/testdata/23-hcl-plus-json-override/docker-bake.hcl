@@ -1,0 +1,5 @@
+variable "TAG" { default = "dev" }
+target "app" {
+  tags = ["app:${TAG}"]
+  args = { A = "hcl" }
+}

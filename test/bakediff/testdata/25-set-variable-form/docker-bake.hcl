@@ -1,0 +1,2 @@
+variable "TAG" { default = "dev" }
+target "app" { tags = ["app:${TAG}"] }

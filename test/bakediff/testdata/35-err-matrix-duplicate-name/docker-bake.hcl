@@ -1,0 +1,4 @@
+target "app" {
+  name = "app"
+  matrix = { v = ["1", "2"] }
+}

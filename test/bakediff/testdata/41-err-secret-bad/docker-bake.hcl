@@ -1,0 +1,1 @@
+target "app" { secret = ["id=x,bogus=1"] }

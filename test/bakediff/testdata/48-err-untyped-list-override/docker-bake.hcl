@@ -1,0 +1,2 @@
+variable "L" { default = ["a"] }
+target "app" { tags = L }

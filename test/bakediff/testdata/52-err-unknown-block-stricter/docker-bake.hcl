@@ -1,0 +1,2 @@
+service "x" {}
+target "app" {}

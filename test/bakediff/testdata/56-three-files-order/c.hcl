@@ -1,0 +1,2 @@
+variable "V" { default = "c" }
+target "app" { tags = ["c"] }

@@ -1,0 +1,6 @@
+function "img" {
+  params = [n]
+  result = "${REPO}/${n}"
+}
+variable "REPO" { default = "reg.example" }
+target "app" {}

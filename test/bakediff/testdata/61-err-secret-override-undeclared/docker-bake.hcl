@@ -1,0 +1,1 @@
+target "app" { secret = ["id=a,env=A"] }

@@ -1,0 +1,1 @@
+target "app" { output = ["dest=out,compression=gzip"] }

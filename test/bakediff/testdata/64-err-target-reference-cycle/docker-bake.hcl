@@ -1,0 +1,2 @@
+target "a" { tags = target.b.tags }
+target "b" { tags = target.a.tags }

@@ -1,0 +1,182 @@
+//go:build full
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// watchWriter keeps what is written and the time each watched string first appeared.
+type watchWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	seen  map[string]time.Time
+	watch []string
+}
+
+func (w *watchWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	for _, s := range w.watch {
+		if _, ok := w.seen[s]; !ok && strings.Contains(w.buf.String(), s) {
+			w.seen[s] = time.Now()
+		}
+	}
+	return len(p), nil
+}
+
+func (w *watchWriter) at(s string) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t, ok := w.seen[s]
+	return t, ok
+}
+
+func (w *watchWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// slowTarget is a target that cannot come from any cache (a nonce) and takes a while to build,
+// so that the builder is surely lost in the middle of its build.
+const slowTarget = `
+target "slow" {
+  context   = "slow"
+  args      = { NONCE = "%s" }
+  tags      = ["${REGISTRY}/slow:${TAG}"]
+  platforms = ["linux/amd64", "linux/arm64"]
+}
+`
+
+// A spot interruption or a terminate by hand in the middle of a laptop's one-call staging run
+// with the EC2 builder: the module notices within 60 s, names the builder and the phase, builds
+// those ARM images with QEMU here instead (the default of --on-builder-loss), merges every index
+// with both platforms and leaves no instance running.
+func TestBuilderLostMidBuild(t *testing.T) {
+	needEngine(t)
+	w := newEC2World(t)
+	src := armRepo(t)
+	if err := os.MkdirAll(filepath.Join(src, "slow"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dockerfile := "FROM debian:bookworm-slim\nARG NONCE\nRUN echo \"$NONCE\" > /nonce && sleep 40\n"
+	if err := os.WriteFile(filepath.Join(src, "slow", "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bake, err := os.ReadFile(filepath.Join(src, "arm.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bake = bytes.Replace(bake, []byte(`targets = ["traefik", "watchtower"]`), []byte(`targets = ["traefik", "slow"]`), 1)
+	bake = append(bake, fmt.Sprintf(slowTarget, fmt.Sprint(time.Now().UnixNano()))...)
+	if err := os.WriteFile(filepath.Join(src, "arm.hcl"), bake, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stamp := time.Now().Unix()
+	port := strings.Split(mirror, ":")[1]
+	build := fmt.Sprintf("10.99.0.1:%s/e2e-loss-%d", port, stamp)
+	hostBuild := fmt.Sprintf("%s/e2e-loss-%d", mirror, stamp)
+	args := []string{"--progress=plain", "call", "--source", src, "--bake-file", "arm.hcl", "--project", "e2e",
+		"--build-registry", build, "--insecure-registry", "10.99.0.1:" + port, "--arm64", "--arm-builder", "ec2"}
+	args = append(append(args, w.flags...), "release", "--ref", "staging")
+
+	const lostLine = "was lost in the build phase: instance "
+	const upLine = "e2c: builder i-"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	_, out, done := startDagger(t, ctx, args, upLine, lostLine)
+
+	// the builder is up (SSH verified): terminate it, as a spot interruption would
+	var id string
+	var killedAt time.Time
+	for id == "" {
+		select {
+		case err := <-done:
+			t.Fatalf("the run ended (%v) before its builder was up:\n%s", err, tail(out.String(), 60))
+		case <-time.After(time.Second):
+		}
+		if _, ok := out.at(upLine); !ok {
+			continue
+		}
+		res, err := w.client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{
+			{Name: aws.String("instance-state-name"), Values: []string{"running"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res.Reservations {
+			for _, inst := range r.Instances {
+				id = aws.ToString(inst.InstanceId)
+			}
+		}
+	}
+	if _, err := w.client.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
+		t.Fatal(err)
+	}
+	killedAt = time.Now()
+	err = <-done
+	log := out.String()
+	if err != nil {
+		t.Fatalf("the staging run failed after its builder was lost (the QEMU fallback should carry on): %v\n%s", err, tail(log, 80))
+	}
+	lostAt, ok := out.at(lostLine)
+	switch {
+	case !ok:
+		t.Errorf("the log never says the builder was lost:\n%s", tail(log, 80))
+	case lostAt.Sub(killedAt) > 60*time.Second:
+		t.Errorf("the loss of %s was reported %v after the terminate, want within 60 s", id, lostAt.Sub(killedAt).Round(time.Second))
+	}
+	for _, want := range []string{
+		"the EC2 ARM builder " + id + " was lost in the build phase: instance " + id + " is terminated",
+		"E2C_ON_BUILDER_LOSS=qemu (the default)",
+		"build slow [linux/arm64] on qemu: the EC2 ARM builder failed",
+		"stage manifests: ok",
+		"torn down",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log lacks %q:\n%s", want, tail(log, 80))
+		}
+	}
+	for _, target := range []string{"traefik", "slow"} {
+		ref := fmt.Sprintf("%s/%s:staging", hostBuild, target)
+		got := indexPlatforms(t, ref)
+		arm := mustDigest(t, fmt.Sprintf("%s/%s:staging-arm64", hostBuild, target))
+		if len(got) != 2 || got["linux/arm64"] != arm || got["linux/amd64"] == "" {
+			t.Errorf("%s holds %v, want linux/amd64 and the linux/arm64 image %s", ref, got, arm)
+		}
+	}
+	if n := w.running(t); n != 0 {
+		t.Errorf("%d instance(s) still running after the run", n)
+	}
+}
+
+// startDagger starts the dagger CLI with args in the repository, its output kept by a
+// watchWriter that notes when each of watch first appears; done receives its exit.
+func startDagger(t *testing.T, ctx context.Context, args []string, watch ...string) (*exec.Cmd, *watchWriter, chan error) {
+	t.Helper()
+	out := &watchWriter{seen: map[string]time.Time{}, watch: watch}
+	cmd := exec.CommandContext(ctx, "dagger", args...)
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return cmd, out, done
+}

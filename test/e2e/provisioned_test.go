@@ -1,0 +1,193 @@
+//go:build full
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"shipyard/internal/e2c"
+	"shipyard/internal/testenv"
+)
+
+// A laptop's one call without any SSH key: `dagger call … --arm64 --arm-builder=ec2
+// with-arm-instance … with-arm-access <AWS only> … release` makes the job's keys, launches the
+// builder on moto with user data that installs them, and reaches it at the public IP moto reports.
+// The harness plays the cloud: it boots the instance from the user data moto recorded (the image's
+// own sshd first, held until the product has met it, then the user data, which installs the job's
+// host key and the engine bundle of the local build), and powers it off when it is terminated. The
+// release waits through the image's host key without sending anything, verifies the generated one,
+// waits for the builder to be ready, builds arm64 there and amd64 here, merges both into every
+// index, and leaves no instance running.
+func TestReleaseProvisionsItsEC2Builder(t *testing.T) {
+	needEngine(t)
+	renv := remoteEnv(t) // slot 0's relay (10.99.0.1) is the registry the builder pulls and pushes through
+	motoURL, motoPort := startMoto(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing-secret")
+	client, err := e2c.NewClient(context.Background(), "eu-north-1", motoURL, "testing", "testing-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	template := testenv.ArmLaunchTemplate(t, client)
+	fleet := testenv.ServeLaunched(t, client, 120)
+
+	src := armRepo(t)
+	relPort := freeRegistryPort(t, 5001)
+	rel := startRegistry(t, relPort)
+	port := strings.Split(mirror, ":")[1]
+	relay := "10.99.0.1:" + port
+	stamp := time.Now().Unix()
+	build := fmt.Sprintf("%s/e2e-prov-%d", relay, stamp)
+	hostBuild := fmt.Sprintf("%s/e2e-prov-%d", mirror, stamp) // the same registry, seen from the host
+	dcli, err := exec.LookPath("dagger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--source", src, "--bake-file", "arm.hcl", "--git-dir", tagRepo(t, []string{"1.0.0"}, nil), "--project", "e2e",
+		"--build-registry", build, "--release-registry", rel + "/rel", "--insecure-registry", relay,
+		"--registry-tunnel", fmt.Sprintf("tcp://localhost:%d", relPort), "--arm64", "--arm-builder", "ec2",
+		"with-arm-instance", "--launch-template-id", template, "--use-spot",
+		"--endpoint", motoURL, "--tunnel", fmt.Sprintf("tcp://localhost:%d", motoPort),
+		"with-arm-access", "--aws-access-key-id", "env:AWS_ACCESS_KEY_ID", "--aws-secret-access-key", "env:AWS_SECRET_ACCESS_KEY",
+		"--dagger-cli", dcli,
+		// what a user passes; on the test host SHIPYARD_BUILDER_ENGINE_URL installs the local build instead
+		"with-arm-provisioning", "--engine-url", "https://artifacts.example.com/dagger-engine-v0.19.10-linux-arm64.tar.gz",
+		"--engine-sha-256", strings.Repeat("0", 64)}
+	for _, m := range builderMirrors(t, relay) {
+		args = append(args, "--mirror", m)
+	}
+	args = append(args, "release", "--ref", "1.0.0", "--tag", "1.0.0")
+
+	r := daggerCall(t, 75*time.Minute, args...) // a loaded shared machine queues the containers for minutes
+	log := r.Stdout + "\n" + r.Stderr
+	if r.Err != nil {
+		t.Fatalf("release: %v\n%s\n%s", r.Err, tail(r.Stdout, 40), tail(r.Stderr, 120))
+	}
+
+	// the builders moto saw: one, booted from its user data, powered off after its termination
+	if err := fleet.WaitOff(2 * time.Minute); err != nil {
+		t.Error(err)
+	}
+	launched := fleet.Instances()
+	if len(launched) != 1 {
+		t.Fatalf("the release launched %d instance(s), want 1: %+v", len(launched), launched)
+	}
+	inst := launched[0]
+	if inst.Err != nil || inst.Booted.IsZero() || inst.PoweredOff.IsZero() {
+		t.Errorf("instance %s: boot error %v, booted %v, powered off %v", inst.InstanceID, inst.Err, inst.Booted, inst.PoweredOff)
+	}
+	if n := (&ec2World{client: client}).running(t); n != 0 {
+		t.Errorf("%d instance(s) still running after the release", n)
+	}
+
+	// the user data holds the host key the product generated and pinned, and no SSH key was given
+	userData, err := testenv.InstanceUserData(context.Background(), client, inst.InstanceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := pinnedHostKey(t, userData)
+	for _, want := range []string{
+		"provisioning the builder with keys made for job",
+		"host key " + pinned + " (pinned)",
+		// the first-boot window: the image's key was presented, nothing was sent, the product waited
+		"not this job's builder yet",
+		fmt.Sprintf("builder %s up at %s:22, provisioned, SSH verified with the pinned host key", inst.InstanceID, inst.PublicIP),
+		"does the builder run 32-bit ARM code (linux/arm/v7 natively)? no: the builder is x86_64, not ARM",
+		"on EC2 builder " + inst.InstanceID,
+		"torn down",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the release log lacks %q:\n%s", want, tail(r.Stderr, 80))
+		}
+	}
+	if m := regexp.MustCompile(`presents host key (SHA256:[A-Za-z0-9+/]+), not the pinned (SHA256:[A-Za-z0-9+/]+)`).FindStringSubmatch(log); m == nil || m[1] == pinned || m[2] != pinned {
+		t.Errorf("the log does not name the image's key and the pinned %s: %v", pinned, m)
+	}
+	for _, secret := range []string{"PRIVATE KEY", "BEGIN OPENSSH"} {
+		if strings.Contains(log, secret) {
+			t.Errorf("the release log shows a private key (%q)", secret)
+		}
+	}
+	if !strings.Contains(inst.Host.Output, "first-boot: a client connected to the image's sshd") {
+		t.Errorf("the product never met the image's sshd (the first-boot window):\n%s", inst.Host.Output)
+	}
+	imageLog, err := os.ReadFile(filepath.Join(renv["SHIPYARD_REMOTE_STATE"], fmt.Sprintf("slot-%d", inst.Host.Slot), "instance", "upper", "var", "log", "image-sshd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(imageLog), "Connection from") || regexp.MustCompile(`(?i)publickey|Accepted|Failed|Invalid user|for root`).Match(imageLog) {
+		t.Errorf("the image's sshd should have seen connections and no authentication:\n%s", imageLog)
+	}
+
+	// every index holds amd64 (built here) and arm64 (built on the builder)
+	for _, target := range []string{"traefik", "watchtower"} {
+		released := fmt.Sprintf("%s/rel/e2e-%s:1.0.0", rel, target)
+		got := indexPlatforms(t, released)
+		want := map[string]string{
+			"linux/amd64": mustDigest(t, fmt.Sprintf("%s/%s:1.0.0-amd64", hostBuild, target)),
+			"linux/arm64": mustDigest(t, fmt.Sprintf("%s/%s:1.0.0-arm64", hostBuild, target)),
+		}
+		if len(got) != 2 || got["linux/amd64"] != want["linux/amd64"] || got["linux/arm64"] != want["linux/arm64"] {
+			t.Errorf("released %s holds %v, want %v", released, got, want)
+		}
+	}
+}
+
+// pinnedHostKey is the fingerprint of the host key the user data installs.
+func pinnedHostKey(t *testing.T, userData string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^echo '(ssh-ed25519 [A-Za-z0-9+/=]+)' >/etc/ssh/ssh_host_ed25519_key.pub$`).FindStringSubmatch(userData)
+	if m == nil {
+		t.Fatal("the recorded user data installs no ed25519 host key")
+	}
+	key, _, _, _, err := ssh.ParseAuthorizedKey([]byte(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ssh.FingerprintSHA256(key)
+}
+
+// builderMirrors are the main engine's registry mirrors for the builder's engine: every host the
+// local mirror serves, pulled through relay (the same registry, as the test hosts reach it).
+func builderMirrors(t *testing.T, relay string) []string {
+	t.Helper()
+	state := os.Getenv("SHIPYARD_STATE")
+	if state == "" {
+		home, _ := os.UserHomeDir()
+		state = filepath.Join(home, ".cache", "shipyard")
+	}
+	f, err := os.Open(filepath.Join(state, "engine", "engine.toml"))
+	if err != nil {
+		t.Fatalf("the main engine's config (hack/engine up): %v", err)
+	}
+	defer f.Close()
+	section := regexp.MustCompile(`^\[registry\."([^"]+)"\]`)
+	var host string
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if m := section.FindStringSubmatch(line); m != nil {
+			host = m[1]
+			continue
+		}
+		if strings.HasPrefix(line, "mirrors") && strings.Contains(line, `"`+mirror+`"`) && host != "" {
+			out = append(out, host+"="+relay)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("the main engine's config names no host mirrored by %s", mirror)
+	}
+	return out
+}
