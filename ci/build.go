@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -332,6 +333,7 @@ func (r *run) buildHere(ctx context.Context, builds []plan.Build) error {
 	if len(builds) == 0 {
 		return nil
 	}
+	started := time.Now()
 	entries, targets := r.entries(builds)
 	imgs, err := r.m.build(ctx, targets, entries, "local engine")
 	if err != nil {
@@ -349,7 +351,10 @@ func (r *run) buildHere(ctx context.Context, builds []plan.Build) error {
 			r.logf("pushed %s [%s] %s@%s", pb.Target, pb.Platform, pb.Ref, pb.Digest)
 		}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return r.attestBuilds(ctx, builds, started)
 }
 
 // buildSecrets are the secrets a target asks for, named by their bake id (the Dockerfile's

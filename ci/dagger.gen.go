@@ -79,6 +79,9 @@ func (r Shipyard) MarshalJSON() ([]byte, error) {
 		UpdateLatestStrategy string
 		TagTypeOverride      string
 		Ec2                  Ec2Settings
+		SigningKey           *dagger.Secret
+		SigningPassword      *dagger.Secret
+		SbomFormat           string
 	}
 	concrete.Source = r.Source
 	concrete.BakeFile = r.BakeFile
@@ -102,6 +105,9 @@ func (r Shipyard) MarshalJSON() ([]byte, error) {
 	concrete.UpdateLatestStrategy = r.UpdateLatestStrategy
 	concrete.TagTypeOverride = r.TagTypeOverride
 	concrete.Ec2 = r.Ec2
+	concrete.SigningKey = r.SigningKey
+	concrete.SigningPassword = r.SigningPassword
+	concrete.SbomFormat = r.SbomFormat
 	return json.Marshal(&concrete)
 }
 
@@ -129,6 +135,9 @@ func (r *Shipyard) UnmarshalJSON(bs []byte) error {
 		UpdateLatestStrategy string
 		TagTypeOverride      string
 		Ec2                  Ec2Settings
+		SigningKey           *dagger.Secret
+		SigningPassword      *dagger.Secret
+		SbomFormat           string
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -156,6 +165,9 @@ func (r *Shipyard) UnmarshalJSON(bs []byte) error {
 	r.UpdateLatestStrategy = concrete.UpdateLatestStrategy
 	r.TagTypeOverride = concrete.TagTypeOverride
 	r.Ec2 = concrete.Ec2
+	r.SigningKey = concrete.SigningKey
+	r.SigningPassword = concrete.SigningPassword
+	r.SbomFormat = concrete.SbomFormat
 	return nil
 }
 
@@ -659,6 +671,27 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*Shipyard).Test(&parent, ctx, target, command)
+		case "Verify":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var key *dagger.File
+			if inputArgs["key"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["key"]), &key)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg key", err))
+				}
+			}
+			var tag string
+			if inputArgs["tag"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tag"]), &tag)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tag", err))
+				}
+			}
+			return (*Shipyard).Verify(&parent, ctx, key, tag)
 		case "WithArmAccess":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1072,6 +1105,34 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*Shipyard).WithRegistryAuth(&parent, address, username, secret), nil
+		case "WithSigning":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var key *dagger.Secret
+			if inputArgs["key"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["key"]), &key)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg key", err))
+				}
+			}
+			var password *dagger.Secret
+			if inputArgs["password"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["password"]), &password)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg password", err))
+				}
+			}
+			var sbomFormat string
+			if inputArgs["sbomFormat"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sbomFormat"]), &sbomFormat)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sbomFormat", err))
+				}
+			}
+			return (*Shipyard).WithSigning(&parent, key, password, sbomFormat)
 		case "":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)

@@ -624,10 +624,14 @@ func (s *armSession) buildWatched(ctx context.Context, r *run, builds []plan.Bui
 // --on-builder-loss says (plan.AfterLoss): the same builds with QEMU here, one on-demand builder
 // in its place, or fail. It returns the plan the run ends with when the routing changed.
 func (r *run) buildOnBuilder(ctx context.Context, s *armSession, builds []plan.Build) (*plan.Plan, error) {
+	started := time.Now()
 	for retried := false; ; retried = true {
 		out, err := s.buildWatched(ctx, r, builds)
 		if out != "" {
 			r.logf("%s", strings.TrimSpace(out))
+		}
+		if err == nil {
+			return nil, r.attestBuilds(ctx, builds, started)
 		}
 		var lost *builderLost
 		if !errors.As(err, &lost) {

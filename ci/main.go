@@ -70,6 +70,14 @@ type Shipyard struct {
 
 	// +private
 	Ec2 Ec2Settings
+
+	// Supply chain (WithSigning)
+	// +private
+	SigningKey *dagger.Secret
+	// +private
+	SigningPassword *dagger.Secret
+	// +private
+	SbomFormat string
 }
 
 // CiContext is what GitLab tells a job about its pipeline.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,7 @@ func (r *run) manifests(ctx context.Context) error {
 		if src := r.file.Variables["SOURCE_URL"]; src != "" {
 			ann[registry.AnnotationSource] = src
 		}
+		var indexes []string // one signature per repository the index is pushed to
 		for _, full := range mg.Tags {
 			digest, err := client.MergeIndex(ctx, full, srcs, ann)
 			if err != nil {
@@ -62,6 +64,16 @@ func (r *run) manifests(ctx context.Context) error {
 				return fmt.Errorf("manifests %s: merging into %s: %v", mg.Target, full, err)
 			}
 			r.logf("manifest %s %s@%s (%s)", mg.Target, full, digest, strings.Join(mg.Platforms, ", "))
+			repo, _ := naming.SplitTag(full)
+			if !slices.Contains(indexes, repo+"@"+digest) {
+				indexes = append(indexes, repo+"@"+digest)
+			}
+		}
+		for _, index := range indexes {
+			if err := r.signIndex(ctx, mg.Target, index); err != nil {
+				span.End()
+				return err
+			}
 		}
 		span.End()
 	}

@@ -46,6 +46,7 @@ type run struct {
 	dryRun bool
 	logMu  sync.Mutex // the local and the remote builds log at the same time
 	log    strings.Builder
+	sc     supplyChain // the signer and attachment client, made when first needed
 }
 
 // logf prints a line to the job log as it happens and keeps it for the function's result.
@@ -93,6 +94,7 @@ func (m *Shipyard) newRun(ctx context.Context, ref, tag, only string, dryRun boo
 		Project: m.Project, ReleaseRegistry: m.ReleaseRegistry,
 		LatestStrategy: m.UpdateLatestStrategy, TagTypeOverride: m.TagTypeOverride,
 		BuildSecrets: m.BuildSecretIDs, OnBuilderLoss: m.Ec2.OnBuilderLoss,
+		Attest: m.SigningKey != nil, SBOMFormat: m.SbomFormat,
 	}
 	p, err := plan.Make(in)
 	if err != nil {

@@ -25,7 +25,7 @@ func (r *run) release(ctx context.Context) error {
 	}
 	res, err := promote.Run(ctx, client, promote.Options{
 		Version: r.plan.Tag, Images: images, Decide: r.decider(), DryRun: r.dryRun,
-		Log: func(s string) { r.logf("%s", s) },
+		Log: func(s string) { r.logf("%s", s) }, AfterCopy: r.carryAttestations(),
 	})
 	if err != nil {
 		return err

@@ -96,8 +96,10 @@ type Input struct {
 	LatestStrategy string
 	// TagTypeOverride is "", annotated or lightweight (TAG_TYPE_OVERRIDE).
 	TagTypeOverride string
-	// Attest adds the SBOM, provenance and signing steps for every image.
+	// Attest adds the SBOM, provenance and signing steps for every image (with-signing).
 	Attest bool
+	// SBOMFormat is the SBOM format of Attest: spdx-json ("") or cyclonedx-json.
+	SBOMFormat string
 	// BuildSecrets are the ids of the build secrets given to the run (with-build-secret).
 	BuildSecrets []string
 }
@@ -150,10 +152,17 @@ type Latest struct {
 	Repos           []string        `json:"repos"`
 }
 
-// Attestation is the supply-chain work for one image.
+// Attestation is the supply-chain work of one stage for one image.
 type Attestation struct {
-	Target string   `json:"target"`
-	Steps  []string `json:"steps"`
+	// Stage is the stage that does the work (build: per platform image; manifests: the index;
+	// release: the copy and the check in the release registry).
+	Stage  rules.Stage `json:"stage"`
+	Target string      `json:"target"`
+	// Platform is the per-platform image's platform; "" for the index.
+	Platform string `json:"platform,omitempty"`
+	// Image is the reference the steps are about.
+	Image string   `json:"image"`
+	Steps []string `json:"steps"`
 }
 
 // Plan is a whole run.
@@ -292,11 +301,8 @@ func Make(in Input) (*Plan, error) {
 	if rp.Has(rules.Release) {
 		p.release(in, strategy, override)
 	}
-	if in.Attest && rp.Has(rules.Build) {
-		for _, m := range p.Merges {
-			p.Attestations = append(p.Attestations, Attestation{Target: m.Target,
-				Steps: []string{"sbom (spdx-json) per platform", "slsa provenance per platform", "sign index and platform manifests"}})
-		}
+	if in.Attest {
+		p.attest(in)
 	}
 	return p, nil
 }
@@ -474,4 +480,27 @@ func attributes(in Input) (notes []string, errs []error) {
 		}
 	}
 	return notes, errs
+}
+
+// attest lists the supply-chain steps: each per-platform image gets its SBOM and SLSA
+// provenance (as signed attestations and OCI referrers) and a signature where it is built;
+// each index a signature where it is merged; the release copies them with the index and
+// verifies them in the release registry before latest is decided.
+func (p *Plan) attest(in Input) {
+	format := in.SBOMFormat
+	if format == "" {
+		format = "spdx-json"
+	}
+	for _, b := range p.Builds {
+		p.Attestations = append(p.Attestations, Attestation{Stage: rules.Build, Target: b.Target, Platform: b.Platform, Image: b.Push,
+			Steps: []string{"sbom " + format, "slsa provenance v1", "sign"}})
+	}
+	for _, m := range p.Merges {
+		p.Attestations = append(p.Attestations, Attestation{Stage: rules.Manifests, Target: m.Target, Image: m.Tags[0],
+			Steps: []string{"sign the index"}})
+	}
+	for _, c := range p.Copies {
+		p.Attestations = append(p.Attestations, Attestation{Stage: rules.Release, Target: c.Target, Image: c.To + ":" + c.Tag,
+			Steps: []string{"copy signatures, attestations and referrers", "verify signature, sbom and provenance of the revision"}})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -239,7 +240,9 @@ func TestRenderTextAndJSON(t *testing.T) {
 		"merge app [linux/amd64, linux/arm64] -> reg.test/p/app:1.2.3, reg.test/p/app:extra",
 		"release db: reg.test/p/db:1.2.3 -> rel.test/r/shop-db:1.2.3 (by digest)",
 		"latest: strategy auto for 1.2.3",
-		"attest app: sbom",
+		"attest app [linux/arm64] in build: sbom spdx-json, slsa provenance v1, sign -> reg.test/p/app:1.2.3-arm64",
+		"attest app in manifests: sign the index -> reg.test/p/app:1.2.3",
+		"attest db in release: copy signatures, attestations and referrers, verify signature, sbom and provenance of the revision -> rel.test/r/shop-db:1.2.3",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text plan lacks %q:\n%s", want, text)
@@ -339,6 +342,58 @@ func TestTextMarksOtherJobsWork(t *testing.T) {
 				if l := find(o); strings.Contains(l, "another job") {
 					t.Errorf("--only=%s: %q is marked as another job's", c.only, l)
 				}
+			}
+		})
+	}
+}
+
+func TestAttestationsCoverEveryImageWhereverBuilt(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   Input
+	}{
+		{"tag, ec2 arm64", Input{Ref: rules.Ref{Tag: "1.2.3"}, Arm64: true, ARMBuilder: ARMEC2, Project: "shop", ReleaseRegistry: "rel.test/r"}},
+		{"tag, qemu arm64 and armv7", Input{Ref: rules.Ref{Tag: "1.2.3"}, Arm64: true, Armv7: true, Project: "shop", ReleaseRegistry: "rel.test/r"}},
+		{"staging", Input{Ref: rules.Ref{Branch: "staging"}, Arm64: true, ARMBuilder: ARMEC2, Project: "shop"}},
+		{"release job only", Input{Ref: rules.Ref{Tag: "1.2.3"}, Only: "release", Project: "shop", ReleaseRegistry: "rel.test/r", SBOMFormat: "cyclonedx-json"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.in.Targets = targets(ImageTag(tc.in.Ref))
+			tc.in.Attest = true
+			p, err := Make(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]bool{}
+			for _, b := range p.Builds {
+				want["build "+b.Target+" "+b.Platform+" "+b.Push] = true
+			}
+			for _, m := range p.Merges {
+				want["manifests "+m.Target+"  "+m.Tags[0]] = true
+			}
+			for _, c := range p.Copies {
+				want["release "+c.Target+"  "+c.To+":"+c.Tag] = true
+			}
+			format := tc.in.SBOMFormat
+			if format == "" {
+				format = "spdx-json"
+			}
+			got := map[string]bool{}
+			for _, a := range p.Attestations {
+				got[string(a.Stage)+" "+a.Target+" "+a.Platform+" "+a.Image] = true
+				if a.Stage == rules.Build && !slices.Contains(a.Steps, "sbom "+format) {
+					t.Errorf("%s [%s]: steps %q lack the SBOM in the format asked", a.Target, a.Platform, a.Steps)
+				}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("attestations (-want +got):\n%s", diff)
+			}
+			if len(p.Copies) > 0 == (len(p.Merges) == 0) && tc.in.Ref.Tag != "" {
+				t.Errorf("a tag plan has %d merges and %d copies", len(p.Merges), len(p.Copies))
+			}
+			tc.in.Attest = false
+			if p, _ := Make(tc.in); len(p.Attestations) != 0 {
+				t.Errorf("without signing the plan attests: %v", p.Attestations)
 			}
 		})
 	}

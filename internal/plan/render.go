@@ -63,7 +63,11 @@ func (p *Plan) Text() string {
 		line("merge %s [%s] -> %s%s", m.Target, strings.Join(m.Platforms, ", "), strings.Join(m.Tags, ", "), other(rules.Manifests))
 	}
 	for _, a := range p.Attestations {
-		line("attest %s: %s%s", a.Target, strings.Join(a.Steps, ", "), other(rules.Build))
+		what := a.Target
+		if a.Platform != "" {
+			what += " [" + a.Platform + "]"
+		}
+		line("attest %s in %s: %s -> %s%s", what, a.Stage, strings.Join(a.Steps, ", "), a.Image, other(a.Stage))
 	}
 	for _, c := range p.Copies {
 		line("release %s: %s -> %s:%s (by digest)%s", c.Target, c.From, c.To, c.Tag, other(rules.Release))

@@ -46,6 +46,10 @@ type Options struct {
 	// Settle is how long to wait after moving latest before reading it back
 	// to catch a concurrent release; 0 means DefaultSettle.
 	Settle time.Duration
+	// AfterCopy, when set, runs once every image is copied and before latest
+	// is decided (copying and verifying signatures, say); its failure fails
+	// the release with latest untouched on every image.
+	AfterCopy func(ctx context.Context, released []Released) error
 }
 
 // Released is one image pushed under the version tag.
@@ -221,6 +225,11 @@ func (r *run) release(ctx context.Context) (Result, error) {
 		r.digests = append(r.digests, d)
 		r.res.Released = append(r.res.Released, Released{Name: img.Name, Ref: r.ref(i), Digest: d, Source: img.Source})
 		r.logf("released %s %s from %s", r.ref(i), d, img.Source)
+	}
+	if r.opts.AfterCopy != nil {
+		if err := r.opts.AfterCopy(ctx, r.res.Released); err != nil {
+			return r.res, fmt.Errorf("%w; latest was not touched on any image", err)
+		}
 	}
 
 	state, move, err := r.readAndDecide(ctx)

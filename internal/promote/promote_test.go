@@ -402,3 +402,29 @@ func TestInvalidOptionsAreRejectedBeforeAnyRequest(t *testing.T) {
 		})
 	}
 }
+
+func TestFailedAfterCopyLeavesLatestUntouched(t *testing.T) {
+	d := &decider{}
+	b, p, c, first := releasedBehindProxy(t, d)
+	images := build(t, b, "1.0.1", p.Host(), "app/")
+	var seen []string
+	res, err := promote.Run(context.Background(), c, promote.Options{
+		Version: "1.0.1", Images: images, Decide: d.For("1.0.1"), Settle: time.Millisecond,
+		AfterCopy: func(_ context.Context, released []promote.Released) error {
+			seen = names(released)
+			return errors.New("verifying vue: no signature")
+		},
+	})
+	if err == nil || !strings.Contains(err.Error(), "verifying vue: no signature") || !strings.Contains(err.Error(), "latest was not touched") {
+		t.Fatalf("err = %v, want the AfterCopy failure and that latest was not touched", err)
+	}
+	if diff := cmp.Diff([]string{"django", "vue"}, seen); diff != "" {
+		t.Errorf("AfterCopy saw (-want +got):\n%s", diff)
+	}
+	if res.LatestMoved || len(d.asked) != 1 {
+		t.Errorf("latest was considered after AfterCopy failed: moved=%v, decider asked %q", res.LatestMoved, d.asked)
+	}
+	if diff := cmp.Diff(digests(first.Released), latest(t, c, images)); diff != "" {
+		t.Errorf("latest (-1.0.0 +got):\n%s", diff)
+	}
+}

@@ -147,6 +147,17 @@ func (c *Client) remote() (*remote.Puller, *remote.Pusher, error) {
 	return c.puller, c.pusher, c.initErr
 }
 
+// RemoteOptions are go-containerregistry options that reach the registries as this client
+// does (its transport, with the plain-HTTP hosts and the tunnels, and its credentials), for
+// adapters that speak to the same registries with go-containerregistry directly.
+func (c *Client) RemoteOptions() []remote.Option {
+	return []remote.Option{
+		remote.WithTransport(c.counter),
+		remote.WithAuthFromKeychain(keychain(c.auths)),
+		remote.WithUserAgent("shipyard"),
+	}
+}
+
 func (c *Client) isInsecure(host string) bool {
 	for _, pattern := range c.insecure {
 		if ok, _ := path.Match(pattern, host); ok || pattern == host {

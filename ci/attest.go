@@ -1,0 +1,369 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"shipyard/ci/internal/dagger"
+	"shipyard/internal/attest"
+	attestreg "shipyard/internal/attest/registry"
+	"shipyard/internal/bake"
+	"shipyard/internal/dockerctx"
+	"shipyard/internal/naming"
+	"shipyard/internal/plan"
+	"shipyard/internal/promote"
+)
+
+// syftModule is the SBOM generator, built from the Go module proxy in a Go container (once per
+// engine cache): a CLI rather than the library keeps syft's hundreds of packages out of this
+// module's own binary, which every call loads.
+const syftModule = "github.com/anchore/syft/cmd/syft@v1.57.1"
+
+// moduleID names this module in the provenance's builder id.
+const moduleID = "urn:shipyard:dagger-module"
+
+// WithSigning signs every image of the release in cosign's format, with its SBOM and SLSA provenance attached as signed attestations and OCI 1.1 referrers; the release copies them and verifies them before latest moves
+func (m *Shipyard) WithSigning(
+	// The cosign private key (env:COSIGN_PRIVATE_KEY or file:cosign.key): cosign's encrypted format or a PKCS#8 / EC PEM key
+	key *dagger.Secret,
+	// The key's password (env:COSIGN_PASSWORD); none for an unencrypted key
+	// +optional
+	password *dagger.Secret,
+	// SBOM format: spdx-json or cyclonedx-json
+	// +default="spdx-json"
+	sbomFormat string,
+) (*Shipyard, error) {
+	if _, _, err := attest.SBOMFormat(sbomFormat); err != nil {
+		return nil, err
+	}
+	c := *m
+	c.SigningKey, c.SigningPassword, c.SbomFormat = key, password, sbomFormat
+	return &c, nil
+}
+
+// signer reads the signing key (only when a stage signs).
+func (m *Shipyard) signer(ctx context.Context) (*attest.Signer, error) {
+	key, err := m.SigningKey.Plaintext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the signing key secret: %v", err)
+	}
+	var pw string
+	if m.SigningPassword != nil {
+		if pw, err = m.SigningPassword.Plaintext(ctx); err != nil {
+			return nil, fmt.Errorf("reading the signing key's password secret: %v", err)
+		}
+	}
+	s, err := attest.ParseSigner([]byte(key), []byte(pw))
+	if err != nil {
+		return nil, fmt.Errorf("the signing key (with-signing --key): %v", err)
+	}
+	return s, nil
+}
+
+// supplyChain is one run's signer and attachment client, made once and shared by the stages.
+type supplyChain struct {
+	once   sync.Once
+	err    error
+	signer *attest.Signer
+	client *attestreg.Client
+	digest func(ctx context.Context, ref string) (string, error)
+}
+
+func (r *run) chain(ctx context.Context) (*supplyChain, error) {
+	sc := &r.sc
+	sc.once.Do(func() {
+		reg, err := r.m.registry(ctx)
+		if err != nil {
+			sc.err = err
+			return
+		}
+		if sc.signer, err = r.m.signer(ctx); err != nil {
+			sc.err = err
+			return
+		}
+		sc.client = attestreg.New(attestreg.WithRemoteOptions(reg.RemoteOptions()...))
+		sc.digest = reg.Digest
+	})
+	return sc, sc.err
+}
+
+// attestBuilds gives every per-platform image of builds, just pushed, its SBOM and provenance
+// (signed attestations and referrers) and its signature. started bounds the builds.
+func (r *run) attestBuilds(ctx context.Context, builds []plan.Build, started time.Time) error {
+	if !r.in.Attest || r.dryRun || len(builds) == 0 {
+		return nil
+	}
+	finished := time.Now()
+	sc, err := r.chain(ctx)
+	if err != nil {
+		return err
+	}
+	rev, err := r.revision(ctx)
+	if err != nil {
+		return err
+	}
+	engine, err := dag.Version(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the engine's version: %v", err)
+	}
+	tool := sbomTool()
+	g, gctx := errgroup.WithContext(ctx)
+	for _, b := range builds {
+		g.Go(func() error {
+			ctx, span := Tracer().Start(gctx, fmt.Sprintf("attest %s [%s]", b.Target, b.Platform))
+			defer span.End()
+			digest, err := sc.digest(ctx, b.Push)
+			if err != nil {
+				return fmt.Errorf("attest %s [%s]: the pushed image %s: %v", b.Target, b.Platform, b.Push, err)
+			}
+			repo, _ := naming.SplitTag(b.Push)
+			ref := repo + "@" + digest
+			sbom, err := r.sbom(ctx, tool, b, ref)
+			if err != nil {
+				return err
+			}
+			bases, err := r.baseImages(ctx, b)
+			if err != nil {
+				return err
+			}
+			prov, err := attest.ProvenanceStatement(attest.Build{
+				Image: repo, Digest: digest, Module: moduleID, EngineVersion: engine,
+				Repository: r.sourceRepository(ctx), Revision: rev, Target: b.Target, Platform: b.Platform,
+				BuildArgs: r.target(b.Target).Args, BaseImages: bases, InvocationID: r.invocation(),
+				StartedOn: started, FinishedOn: finished,
+			})
+			if err != nil {
+				return fmt.Errorf("attest %s [%s]: %v", b.Target, b.Platform, err)
+			}
+			artifact, predicate, _ := attest.SBOMFormat(r.m.SbomFormat)
+			sbomStatement, err := attest.NewStatement(repo, digest, predicate, sbom)
+			if err != nil {
+				return fmt.Errorf("attest %s [%s]: %v", b.Target, b.Platform, err)
+			}
+			for _, a := range []struct {
+				typ     string
+				content []byte
+			}{{artifact, sbom}, {attest.ArtifactProvenance, prov}} {
+				if _, err := sc.client.Attach(ctx, ref, a.typ, a.content); err != nil {
+					return err
+				}
+			}
+			for _, st := range [][]byte{sbomStatement, prov} {
+				if _, err := sc.client.Attest(ctx, ref, sc.signer, st); err != nil {
+					return err
+				}
+			}
+			if _, err := sc.client.Sign(ctx, ref, sc.signer); err != nil {
+				return err
+			}
+			r.logf("attested %s [%s] %s: %s SBOM, SLSA provenance of %s, signed", b.Target, b.Platform, ref, r.m.SbomFormat, rev[:12])
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// sbomTool is syft, built once per engine cache.
+func sbomTool() *dagger.Container {
+	return dag.Container().From("golang:1.26-bookworm").
+		WithMountedCache("/go/pkg/mod", dag.CacheVolume("shipyard-go-mod")).
+		WithMountedCache("/root/.cache/go-build", dag.CacheVolume("shipyard-go-build")).
+		WithEnvVariable("CGO_ENABLED", "0").
+		WithExec([]string{"go", "install", syftModule}).
+		WithEnvVariable("SYFT_CHECK_FOR_APP_UPDATE", "false")
+}
+
+// sbom catalogues the file system of the pushed image ref (pulled by digest, so what is
+// described is what was pushed, wherever it was built).
+func (r *run) sbom(ctx context.Context, tool *dagger.Container, b plan.Build, ref string) ([]byte, error) {
+	img := dag.Container(dagger.ContainerOpts{Platform: dagger.Platform(b.Platform)}).From(ref)
+	out, err := tool.WithMountedDirectory("/image", img.Rootfs()).
+		WithExec([]string{"syft", "scan", "dir:/image", "--quiet", "-o", r.m.SbomFormat,
+			"--source-name", strings.SplitN(ref, "@", 2)[0], "--source-version", strings.SplitN(ref, "@", 2)[1]}).
+		Stdout(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("attest %s [%s]: the SBOM (syft): %s", b.Target, b.Platform, execOutput(err))
+	}
+	return []byte(out), nil
+}
+
+// baseImages resolves, as the engine does for the build, the images the target's Dockerfile
+// starts from.
+func (r *run) baseImages(ctx context.Context, b plan.Build) ([]attest.BaseImage, error) {
+	t := r.target(b.Target)
+	df, err := r.m.Source.Directory(t.Context).File(t.Dockerfile).Contents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("attest %s: reading its Dockerfile: %v", b.Target, err)
+	}
+	var out []attest.BaseImage
+	for _, ref := range dockerctx.BaseImages(df, t.Target, t.Args) {
+		if img, ok := strings.CutPrefix(t.Contexts[ref], "docker-image://"); ok {
+			ref = img
+		} else if _, named := t.Contexts[ref]; named {
+			continue // a target or directory context: built here, not a base image
+		}
+		resolved, err := dag.Container(dagger.ContainerOpts{Platform: dagger.Platform(b.Platform)}).From(ref).ImageRef(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("attest %s [%s]: resolving the base image %s: %v", b.Target, b.Platform, ref, err)
+		}
+		_, digest, ok := strings.Cut(resolved, "@")
+		if !ok {
+			return nil, fmt.Errorf("attest %s [%s]: the base image %s resolved to %q, without a digest", b.Target, b.Platform, ref, resolved)
+		}
+		out = append(out, attest.BaseImage{Ref: ref, Digest: digest})
+	}
+	return out, nil
+}
+
+// signIndex signs a merged index (by digest).
+func (r *run) signIndex(ctx context.Context, target, ref string) error {
+	if !r.in.Attest || r.dryRun {
+		return nil
+	}
+	sc, err := r.chain(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := sc.client.Sign(ctx, ref, sc.signer); err != nil {
+		return fmt.Errorf("manifests %s: %v", target, err)
+	}
+	r.logf("signed %s %s", target, ref)
+	return nil
+}
+
+// carryAttestations is the release's AfterCopy: every image's signatures, attestations and
+// referrers (its index's and its platform manifests') are copied by digest with it, then
+// verified in the release registry; latest is decided only when every image passed.
+func (r *run) carryAttestations() func(context.Context, []promote.Released) error {
+	if !r.in.Attest {
+		return nil
+	}
+	return func(ctx context.Context, released []promote.Released) error {
+		sc, err := r.chain(ctx)
+		if err != nil {
+			return err
+		}
+		for _, rl := range released {
+			dest, _ := naming.SplitTag(rl.Ref)
+			n, err := sc.client.Copy(ctx, rl.Source, dest)
+			if err != nil {
+				return fmt.Errorf("release %s: %v", rl.Name, err)
+			}
+			r.logf("copied the supply chain of %s to %s: %d cosign tag(s), %d referrer(s) written", rl.Name, dest, n.Tags, n.Referrers)
+		}
+		return r.verifyReleased(ctx, sc.client, sc.signer.Public(), released)
+	}
+}
+
+// verifyReleased checks every released image in the release registry.
+func (r *run) verifyReleased(ctx context.Context, c *attestreg.Client, key *ecdsa.PublicKey, released []promote.Released) error {
+	rev, err := r.revision(ctx)
+	if err != nil {
+		return err
+	}
+	p := attest.Policy{Key: key, SBOM: true, Revision: rev, Referrers: true}
+	var errs []string
+	for _, rl := range released {
+		if err := c.Verify(ctx, rl.Ref, p); err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		r.logf("verified %s: signed, SBOM and SLSA provenance of %s on every platform", rl.Ref, rev[:12])
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("verification failed:\n%s", strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+// revision is the full commit being built and released: $CI_COMMIT_SHA, else the checkout's HEAD.
+func (r *run) revision(ctx context.Context) (string, error) {
+	if r.ci.Revision != "" {
+		return r.ci.Revision, nil
+	}
+	dir, err := r.m.gitDirOnDisk(ctx)
+	if err != nil {
+		return "", fmt.Errorf("the provenance needs the commit built: pass with-gitlab --commit-sha, or a checkout with its .git (%v)", err)
+	}
+	out, err := exec.CommandContext(ctx, "git", "--git-dir", dir, "rev-parse", "HEAD^{commit}").Output()
+	if err != nil {
+		return "", fmt.Errorf("the provenance needs the commit built: git rev-parse HEAD failed (%v): pass with-gitlab --commit-sha", err)
+	}
+	r.ci.Revision = strings.TrimSpace(string(out))
+	return r.ci.Revision, nil
+}
+
+// sourceRepository names the source in the provenance: the bake file's SOURCE_URL, else the
+// checkout's origin remote, else the project.
+func (r *run) sourceRepository(ctx context.Context) string {
+	if src := r.file.Variables["SOURCE_URL"]; src != "" {
+		return "git+" + src
+	}
+	if dir, err := r.m.gitDirOnDisk(ctx); err == nil {
+		if out, err := exec.CommandContext(ctx, "git", "--git-dir", dir, "config", "--get", "remote.origin.url").Output(); err == nil && len(out) > 1 {
+			return "git+" + strings.TrimSpace(string(out))
+		}
+	}
+	return "urn:shipyard:project:" + r.m.Project
+}
+
+// invocation identifies the CI job in the provenance ("" outside CI).
+func (r *run) invocation() string {
+	if r.ci.PipelineID == "" && r.ci.JobID == "" {
+		return ""
+	}
+	return fmt.Sprintf("gitlab:pipeline/%s/job/%s", r.ci.PipelineID, r.ci.JobID)
+}
+
+// target is the bake target of the run by name.
+func (r *run) target(name string) *bake.Target {
+	for _, t := range r.in.Targets {
+		if t.Name == name {
+			return t
+		}
+	}
+	return &bake.Target{Name: name}
+}
+
+// Verify checks in the release registry that every image released for a version tag is signed for the key and carries, on every platform, a signed SBOM and a signed SLSA provenance of the commit being released; it names what is missing
+func (m *Shipyard) Verify(
+	ctx context.Context,
+	// The public key (cosign.pub)
+	key *dagger.File,
+	// Version tag released (default: WithGitlab's $CI_COMMIT_TAG)
+	// +optional
+	tag string,
+) (string, error) {
+	r, err := m.newRun(ctx, "", tag, "release", false)
+	if err != nil {
+		return "", err
+	}
+	if len(r.plan.Copies) == 0 {
+		return "", fmt.Errorf("nothing to verify for ref %q: verify checks the images a version tag released (pass --tag, and the release registry)", r.plan.Ref)
+	}
+	pem, err := key.Contents(ctx)
+	if err != nil {
+		return "", fmt.Errorf("reading the public key: %v", err)
+	}
+	pub, err := attest.ParsePublicKey([]byte(pem))
+	if err != nil {
+		return "", fmt.Errorf("the public key (--key): %v", err)
+	}
+	reg, err := m.registry(ctx)
+	if err != nil {
+		return "", err
+	}
+	var released []promote.Released
+	for _, c := range r.plan.Copies {
+		released = append(released, promote.Released{Name: c.Target, Ref: c.To + ":" + c.Tag})
+	}
+	err = r.verifyReleased(ctx, attestreg.New(attestreg.WithRemoteOptions(reg.RemoteOptions()...)), pub, released)
+	return r.log.String(), err
+}
