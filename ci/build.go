@@ -312,6 +312,11 @@ func (r *run) build(ctx context.Context) error {
 	}
 	local := append(r.plan.BuildsOn(plan.Local), r.plan.BuildsOn(plan.QEMU)...)
 	g, gctx := errgroup.WithContext(ctx)
+	if r.in.Attest && !r.dryRun {
+		// the SBOM tool is built (once per engine cache) while the images build; a failure
+		// shows when the SBOMs are made
+		go func() { _, _ = sbomTool().Sync(ctx) }()
+	}
 	g.Go(func() error { return r.buildHere(gctx, local) })
 	var after *plan.Plan // the routing after the builder was lost mid-build
 	if len(remote) > 0 {

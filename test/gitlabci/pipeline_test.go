@@ -24,6 +24,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"shipyard/internal/attest"
+	attestreg "shipyard/internal/attest/registry"
 	"shipyard/internal/e2c"
 	"shipyard/internal/testenv"
 )
@@ -539,6 +541,17 @@ func TestTagPipeline(t *testing.T) {
 	vars := pipelineVars(t, prefix, cloud.vars)
 	vars["CI_COMMIT_TAG"], vars["CI_COMMIT_REF_NAME"], vars["CI_COMMIT_BRANCH"] = str(tag), str(tag), nil
 	vars["CI_COMMIT_TAG_MESSAGE"] = str(message)
+	// the project signs its releases: a cosign key and its password as CI/CD variables
+	signer, err := attest.GenerateSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const keyPassword = "gitlab-signing-password"
+	key, err := signer.EncryptedPEM([]byte(keyPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars["COSIGN_PRIVATE_KEY"], vars["COSIGN_PASSWORD"] = str(string(key)), str(keyPassword)
 
 	start := time.Now()
 	p := r.runPipeline(t, host, vars, [][]string{{"lint"}, {"test"}, {"build", "build_arm_ec2"}, {"build_manifests"}, {"release"}})
@@ -567,5 +580,28 @@ func TestTagPipeline(t *testing.T) {
 	}
 	if !strings.Contains(p.jobs["release"].log, "is annotated") {
 		t.Errorf("the release job did not take %s for an annotated tag:\n%s", tag, tail(p.jobs["release"].log, 30))
+	}
+	// signed where each image was made: amd64 in build, arm64 on the EC2 builder's job, the
+	// indexes in build_manifests; the release verified them before moving latest
+	for _, target := range appTargets {
+		for job, want := range map[string]string{
+			"build":           "attested " + target + " [linux/amd64] ",
+			"build_arm_ec2":   "attested " + target + " [linux/arm64] ",
+			"build_manifests": "signed " + target + " ",
+			"release":         fmt.Sprintf("verified %s/armapp-%s:%s: signed, SBOM and SLSA provenance", release, target, tag),
+		} {
+			if !strings.Contains(p.jobs[job].log, want) {
+				t.Errorf("the %s job's log lacks %q:\n%s", job, want, tail(p.jobs[job].log, 30))
+			}
+		}
+	}
+	if err := attestreg.New(attestreg.WithInsecure()).Verify(context.Background(),
+		fmt.Sprintf("%s/armapp-traefik:%s", release, tag), attest.Policy{Key: signer.Public(), SBOM: true, Revision: strings.TrimSpace(r.git(t, "rev-parse", "HEAD")), Referrers: true}); err != nil {
+		t.Errorf("the released traefik does not verify: %v", err)
+	}
+	for job, jr := range p.jobs {
+		if strings.Contains(jr.log, keyPassword) || strings.Contains(jr.log, strings.Split(string(key), "\n")[1]) {
+			t.Errorf("the %s job's log holds the signing key or its password", job)
+		}
 	}
 }
