@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/crypto/bcrypt"
+
+	"shipyard/internal/attest"
 )
 
 const (
@@ -26,14 +29,33 @@ const (
 	goodPassword = canary + "-password"
 	wrongPasswd  = canary + "-wrong"
 	gitlabToken  = canary + "-token"
+	signingPass  = canary + "-signing"
 )
+
+// signingKey is a cosign-format private key encrypted with signingPass (made once per run).
+var signingKey = func() []byte {
+	s, err := attest.GenerateSigner()
+	if err != nil {
+		panic(err)
+	}
+	pem, err := s.EncryptedPEM([]byte(signingPass))
+	if err != nil {
+		panic(err)
+	}
+	return pem
+}()
 
 // leakForms are the shapes a leaked secret could take: as is, and base64 in a basic auth header.
 func leakForms() map[string][]byte {
 	forms := map[string][]byte{"canary": []byte(canary)}
-	for _, pw := range []string{goodPassword, wrongPasswd, gitlabToken} {
+	for _, pw := range []string{goodPassword, wrongPasswd, gitlabToken, signingPass} {
 		forms["base64("+pw+")"] = []byte(base64.StdEncoding.EncodeToString([]byte(pw)))
 		forms["basic auth with "+pw] = []byte(base64.StdEncoding.EncodeToString([]byte(secretUser + ":" + pw)))
+	}
+	for i, line := range strings.Split(string(signingKey), "\n") {
+		if len(line) >= 32 && !strings.HasPrefix(line, "-----") {
+			forms[fmt.Sprintf("line %d of the signing key", i+1)] = []byte(line)
+		}
 	}
 	return forms
 }
@@ -74,7 +96,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 	auth := remoteOpts(secretUser, goodPassword)
 	tunnel := fmt.Sprintf("--registry-tunnel=tcp://localhost:%d", port)
 	gitlab := fmt.Sprintf("http://127.0.0.1:%d", closedPort(t))
-	env := []string{"SHIPYARD_TEST_SECRET=" + goodPassword, "SHIPYARD_TEST_WRONG=" + wrongPasswd, "SHIPYARD_TEST_TOKEN=" + gitlabToken}
+	env := []string{"SHIPYARD_TEST_SECRET=" + goodPassword, "SHIPYARD_TEST_WRONG=" + wrongPasswd, "SHIPYARD_TEST_TOKEN=" + gitlabToken,
+		"SHIPYARD_TEST_SIGNING_KEY=" + string(signingKey), "SHIPYARD_TEST_SIGNING_PASSWORD=" + signingPass}
+	signing := func(password string) []string {
+		return []string{"with-signing", "--key=env:SHIPYARD_TEST_SIGNING_KEY", "--password=env:" + password}
+	}
 	seedMerged(t, host+"/x", "1.2.3", auth...)
 	withAuth := func(secret string) []string {
 		return []string{"with-registry-auth", "--address=" + host, "--username=" + secretUser, "--secret=env:" + secret}
@@ -120,6 +146,20 @@ func TestSecretsNeverLeak(t *testing.T) {
 				"release", "--ref=staging", "--only=manifests"),
 			want: "registry rejected the credentials",
 		},
+		{
+			// the indexes are signed: the signatures are read back with everything else below
+			name: "merge and sign with a signing key",
+			args: append(append(append(append([]string{}, staging...), withAuth("SHIPYARD_TEST_SECRET")...), signing("SHIPYARD_TEST_SIGNING_PASSWORD")...),
+				"release", "--ref=staging", "--only=manifests"),
+			ok:   true,
+			want: "signed traefik " + host + "/x/traefik@sha256:",
+		},
+		{
+			name: "sign with a wrong key password",
+			args: append(append(append(append([]string{}, staging...), withAuth("SHIPYARD_TEST_SECRET")...), signing("SHIPYARD_TEST_WRONG")...),
+				"release", "--ref=staging", "--only=manifests"),
+			want: "the signing key (with-signing --key)",
+		},
 	}
 	for i, c := range calls {
 		if i == 1 {
@@ -158,6 +198,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 		if !contains(refs, must) {
 			t.Errorf("the registry has no %s; pushed: %v", must, refs)
 		}
+	}
+	if !slices.ContainsFunc(refs, func(r string) bool { return strings.HasPrefix(r, "x/traefik:sha256-") && strings.HasSuffix(r, ".sig") }) {
+		t.Errorf("the registry has no signature of x/traefik's index; pushed: %v", refs)
 	}
 	if reg.layers == 0 || reg.configs == 0 {
 		t.Errorf("read %d configs and %d layers from %v; expected the pushed traefik image's", reg.configs, reg.layers, refs)
