@@ -94,6 +94,18 @@ func (r *run) chain(ctx context.Context) (*supplyChain, error) {
 	return sc, sc.err
 }
 
+// preflightSigning reads the signing key before any stage runs, so a wrong key or password
+// fails the call before anything is built or pushed.
+func (r *run) preflightSigning(ctx context.Context) error {
+	if !r.in.Attest || r.dryRun {
+		return nil
+	}
+	if _, err := r.chain(ctx); err != nil {
+		return fmt.Errorf("preflight: %v (nothing was built or pushed)", err)
+	}
+	return nil
+}
+
 // attestBuilds gives every per-platform image of builds, just pushed, its SBOM and provenance
 // (signed attestations and referrers) and its signature. started bounds the builds.
 func (r *run) attestBuilds(ctx context.Context, builds []plan.Build, started time.Time) error {

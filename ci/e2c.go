@@ -840,6 +840,9 @@ func (a *ArmBuilder) Build(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := r.preflightSigning(ctx); err != nil {
+		return "", err
+	}
 	st, ok, err := a.readState(ctx, s.jobID)
 	if err != nil {
 		return "", err

@@ -122,6 +122,9 @@ func (r *run) execute(ctx context.Context) (string, error) {
 	for _, line := range strings.Split(strings.TrimSpace(r.plan.Text()), "\n") {
 		r.logf("%s", line)
 	}
+	if err := r.preflightSigning(ctx); err != nil {
+		return r.log.String(), err
+	}
 	for _, s := range r.plan.Stages {
 		if !s.Run {
 			continue

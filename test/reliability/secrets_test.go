@@ -158,7 +158,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 			name: "sign with a wrong key password",
 			args: append(append(append(append([]string{}, staging...), withAuth("SHIPYARD_TEST_SECRET")...), signing("SHIPYARD_TEST_WRONG")...),
 				"release", "--ref=staging", "--only=manifests"),
-			want: "the signing key (with-signing --key)",
+			want: "preflight: the signing key (with-signing --key)",
 		},
 	}
 	for i, c := range calls {
