@@ -142,6 +142,7 @@ func userDataCmd(args []string) error {
 	fl.StringVar(&o.EngineURL, "engine-url", "", "the engine bundle (https, http with -engine-sha256, or file URL); empty: the engine is on the image")
 	fl.StringVar(&o.EngineSHA256, "engine-sha256", "", "sha256 of the engine bundle")
 	fl.StringVar(&o.NetworkCIDR, "network-cidr", "", "the engine's container network (default 10.87.0.0/16)")
+	idle := fl.Duration("idle-shutdown", provision.DefaultIdleShutdown, "power the builder off after this long without an SSH session (a launched instance terminates); 0: never")
 	var mirrors, insecure, ents, env list
 	fl.Var(&mirrors, "mirror", "HOST=MIRROR[,MIRROR]: pull HOST's images through the mirrors (repeatable)")
 	fl.Var(&insecure, "insecure-registry", "HOST[:PORT] spoken to over plain HTTP without TLS checks (repeatable)")
@@ -157,6 +158,10 @@ func userDataCmd(args []string) error {
 		return err
 	}
 	o.Keys = k
+	o.IdleShutdown = *idle
+	if *idle == 0 {
+		o.IdleShutdown = -1 // never
+	}
 	if o.Env, err = provision.ParseEnv(env); err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -30,6 +31,9 @@ const (
 	EngineSHA256Env = "SHIPYARD_BUILDER_ENGINE_SHA256"
 	// MaxUserData is EC2's limit on user data before base64 encoding.
 	MaxUserData = 16 * 1024
+	// DefaultIdleShutdown is how long the builder waits without an SSH session before it powers
+	// itself off (Options.IdleShutdown 0).
+	DefaultIdleShutdown = 20 * time.Minute
 )
 
 // Entitlements the engine config may allow (buildkitd's insecure-entitlements).
@@ -59,6 +63,13 @@ type Options struct {
 	// NetworkCIDR is the engine's container network (default 10.87.0.0/16); set another one when
 	// the VPC uses that range.
 	NetworkCIDR string
+	// IdleShutdown powers the builder off once no SSH session has been open for this long, so
+	// a builder whose pipeline was interrupted (Ctrl-C, a killed runner) does not wait for its
+	// expiry tag: a launched instance terminates (its shutdown behaviour), an existing one
+	// stops. Every pipeline holds an SSH session while it builds there. 0 means
+	// DefaultIdleShutdown; a negative value never powers off (a builder kept running). At least
+	// a minute.
+	IdleShutdown time.Duration
 }
 
 // Registry is one [registry."HOST"] section of the engine config.
@@ -90,6 +101,7 @@ type checked struct {
 	HostPrivatePEM   string // ends with a newline
 	EngineConfig     string
 	EnvFile          string
+	IdleSeconds      int // 0: no idle power-off
 }
 
 // Validate reports every problem of o at once (errors.Join), each naming the option.
@@ -152,6 +164,15 @@ func (o Options) check() (checked, error) {
 		if err := checkCIDR(o.NetworkCIDR); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	switch {
+	case o.IdleShutdown == 0:
+		c.IdleSeconds = int(DefaultIdleShutdown / time.Second)
+	case o.IdleShutdown < 0:
+	case o.IdleShutdown < time.Minute:
+		bad("IdleShutdown %s is under a minute: a builder must outlive the gaps between a pipeline's SSH sessions (or make it negative to never power off)", o.IdleShutdown)
+	default:
+		c.IdleSeconds = int(o.IdleShutdown / time.Second)
 	}
 	if len(errs) > 0 {
 		return checked{}, fmt.Errorf("builder provisioning options have %d problem(s):\n%w", len(errs), errors.Join(errs...))

@@ -6,10 +6,13 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"flag"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/crypto/ssh"
@@ -50,6 +53,7 @@ func fullOptions(t *testing.T) Options {
 		InsecureEntitlements: []string{"security.insecure", "network.host"},
 		Env:                  map[string]string{"HTTPS_PROXY": "http://proxy.internal:3128", "NO_PROXY": "169.254.169.254,10.0.0.0/8"},
 		NetworkCIDR:          "10.88.0.0/16",
+		IdleShutdown:         45 * time.Minute,
 	}
 }
 
@@ -120,6 +124,9 @@ func TestUserDataContent(t *testing.T) {
 		"[registry.\"10.0.0.5:5000\"]\n  http = true\n  insecure = true\n",
 		"HTTPS_PROXY='http://proxy.internal:3128'\nNO_PROXY='169.254.169.254,10.0.0.0/8'\n",
 		"NETWORK_CIDR='10.88.0.0/16'",
+		"IDLE_SECONDS=2700\n",
+		"ss -Htnp state established",
+		"    poweroff\n",
 		"touch \"$READY\"",
 	}
 	for _, m := range must {
@@ -192,6 +199,7 @@ func TestUserDataValidation(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"no user", func(o *Options) { o.SSHUser = "" }, []string{"SSHUser is empty"}},
+		{"idle shutdown under a minute", func(o *Options) { o.IdleShutdown = 30 * time.Second }, []string{"IdleShutdown 30s is under a minute"}},
 		{"bad user", func(o *Options) { o.SSHUser = "Admin; rm" }, []string{`SSHUser "Admin; rm" is not a user name`}},
 		{"no host key", func(o *Options) { o.Keys.HostPrivate = "" }, []string{"Keys.HostPrivate is empty"}},
 		{"garbage host key", func(o *Options) { o.Keys.HostPrivate = "not a key" }, []string{"Keys.HostPrivate is not an OpenSSH private key"}},
@@ -304,4 +312,78 @@ func mustRawKey(t *testing.T, pemText string) any {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// The idle watchdog: on by default (DefaultIdleShutdown), at the duration asked, off when negative.
+func TestUserDataIdleShutdown(t *testing.T) {
+	for _, tc := range []struct {
+		idle time.Duration
+		want string
+	}{
+		{0, "IDLE_SECONDS=1200\n"},
+		{90 * time.Second, "IDLE_SECONDS=90\n"},
+		{-1, "IDLE_SECONDS=0\n"},
+	} {
+		o := fullOptions(t)
+		o.IdleShutdown = tc.idle
+		got, err := UserData(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("IdleShutdown %s: the script lacks %q", tc.idle, tc.want)
+		}
+	}
+}
+
+// The watchdog itself, run with stand-ins for ss, date, sleep and poweroff: it powers off only
+// once no sshd connection was seen for its limit, and never while one is open.
+func TestIdleWatchdogPowersOffOnlyWhenIdle(t *testing.T) {
+	script, err := UserData(fullOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(script, "<<'SHIPYARD_WATCHDOG'\n")
+	watchdog, _, ok2 := strings.Cut(rest, "\nSHIPYARD_WATCHDOG\n")
+	if !ok || !ok2 {
+		t.Fatal("the script has no SHIPYARD_WATCHDOG heredoc")
+	}
+	dir := t.TempDir()
+	stub := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// the clock moves 20 s per date call; ss shows an sshd connection for its first 10 calls
+	stub("date", `n=$(cat "$D/clock.n" 2>/dev/null || echo 1000); echo $((n + 20)) >"$D/clock.n"; echo $((n + 20))`)
+	stub("sleep", `:`)
+	stub("ss", `n=$(cat "$D/ss.n" 2>/dev/null || echo 0); echo $((n + 1)) >"$D/ss.n"; [ "$n" -ge 10 ] || echo 'ESTAB 0 0 10.0.0.2:22 10.0.0.1:5555 users:(("sshd",pid=1,fd=3))'`)
+	stub("poweroff", `echo "$(cat "$D/ss.n") $(cat "$D/clock.n")" >"$D/off.n"`)
+	if err := os.WriteFile(filepath.Join(dir, "watchdog"), []byte(watchdog), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", filepath.Join(dir, "watchdog"), "120")
+	cmd.Env = []string{"PATH=" + dir + ":/usr/bin:/bin", "D=" + dir}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the watchdog failed: %v\n%s", err, out)
+	}
+	off, err := os.ReadFile(filepath.Join(dir, "off.n"))
+	if err != nil {
+		t.Fatal("the watchdog exited without powering off")
+	}
+	var ssCalls, clock int
+	if _, err := fmt.Sscan(string(off), &ssCalls, &clock); err != nil {
+		t.Fatalf("poweroff recorded %q: %v", off, err)
+	}
+	// the last session was seen at ss call 10 (clock 1000 + 20*11 = 1220, the first date is
+	// the start); idle from then on, so poweroff comes at the first check 120 s or more later
+	if ssCalls <= 10 {
+		t.Errorf("powered off at ss call %d, while a session was open", ssCalls)
+	}
+	if clock < 1220+120 {
+		t.Errorf("powered off at clock %d, less than 120 s after the last session (1220)", clock)
+	}
+	if clock > 1220+120+20 {
+		t.Errorf("powered off at clock %d, more than a check late", clock)
+	}
 }

@@ -83,7 +83,7 @@ func TestCloudInitBootsTheBuilderFromItsUserData(t *testing.T) {
 		t.Fatalf("the test host answers at %q, want the instance's public IP %q", host.PublicIP, st.PublicIP)
 	}
 	t.Logf("the first boot printed:\n%s", host.Output)
-	for _, step := range []string{"first-boot: the image's sshd presents", "1/6 sshd", "2/6 packages", "3/6 engine: file://", "5/6 engine", "6/6 ready"} {
+	for _, step := range []string{"first-boot: the image's sshd presents", "1/7 sshd", "2/7 packages", "3/7 engine: file://", "5/7 engine", "6/7 idle watchdog: power off after 1200s", "7/7 ready"} {
 		if !strings.Contains(host.Output, step) {
 			t.Errorf("the user data's output has no %q", step)
 		}
@@ -211,4 +211,69 @@ func withoutEnv(env []string, names ...string) []string {
 		}
 	}
 	return out
+}
+
+// A provisioned builder nobody uses powers itself off (a launched instance then terminates, its
+// shutdown behaviour), so the builder of an interrupted pipeline does not run until its expiry:
+// booted from the user data with a 90 s idle limit, it stays up while an SSH session is open,
+// then, once no session is left, stops answering (the test image's poweroff stops its sshd and
+// engine; the host's is never called).
+func TestIdleBuilderPowersItselfOff(t *testing.T) {
+	keys, err := provision.NewJobKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := provision.UserData(provision.Options{
+		SSHUser: "admin", Keys: keys, NetworkCIDR: "10.89.0.0/16", IdleShutdown: 90 * time.Second,
+		EngineURL: "https://artifacts.example.com/dagger-engine-v0.19.10-linux-arm64.tar.gz", EngineSHA256: strings.Repeat("0", 64),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := Boot(t, script)
+	if !strings.Contains(host.Output, "6/7 idle watchdog: power off after 90s") {
+		t.Fatalf("the user data did not start the idle watchdog:\n%s", host.Output)
+	}
+	dir := t.TempDir()
+	key, kh := filepath.Join(dir, "id_builder"), filepath.Join(dir, "known_hosts")
+	writeFile(t, key, keys.ClientPrivate, 0o600)
+	writeFile(t, kh, host.SSHHost+" "+keys.HostPublic+"\n", 0o644)
+	ssh := func(args ...string) *exec.Cmd {
+		return exec.Command("ssh", append([]string{"-F", "none", "-i", key, "-o", "IdentitiesOnly=yes",
+			"-o", "UserKnownHostsFile=" + kh, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+			"-o", "ConnectTimeout=10", "-p", fmt.Sprint(host.SSHPort), "admin@" + host.SSHHost}, args...)...)
+	}
+
+	// the test image's poweroff records when it ran, on the instance's disk (an overlay whose
+	// upper directory the host sees)
+	state, err := remoteState(filepath.Join(Root(), "hack", "remote-engine"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(state, fmt.Sprintf("slot-%d", host.Slot), "instance", "upper", "var", "lib", "cloud", "powered-off")
+	poweredOff := func() bool { _, err := os.Stat(marker); return err == nil }
+
+	// a session open for longer than the limit: the builder stays up all along
+	session := ssh("sleep 120")
+	if err := session.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := session.Wait(); err != nil {
+		t.Fatalf("the SSH session ended with %v", err)
+	}
+	if poweredOff() {
+		t.Fatal("the builder powered off while an SSH session was open")
+	}
+
+	// no session left: it powers off within the limit and a check or two
+	deadline := time.Now().Add(5 * time.Minute)
+	for !poweredOff() {
+		if time.Now().After(deadline) {
+			t.Fatal("the idle builder did not power off within 5 minutes of its last session (limit 90 s)")
+		}
+		time.Sleep(5 * time.Second)
+	}
+	if err := ssh("true").Run(); err == nil {
+		t.Error("the builder still answers SSH after it powered off")
+	}
 }
