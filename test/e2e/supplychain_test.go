@@ -208,6 +208,55 @@ func TestSignedRelease(t *testing.T) {
 		}
 	})
 
+	t.Run("the SBOM is a referrer of the image in the build registry", func(t *testing.T) {
+		// the build registry has the referrers API: what `oras discover` or `regctl artifact
+		// list` show there
+		img := platformImages(t, build+"/app/django:1.0.0")[0]
+		d, err := name.NewDigest(img, name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx, err := remote.Referrers(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := idx.IndexManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, desc := range m.Manifests {
+			kinds = append(kinds, desc.ArtifactType)
+			if desc.ArtifactType != "application/spdx+json" {
+				continue
+			}
+			art, err := remote.Image(d.Context().Digest(desc.Digest.String()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			layers, err := art.Layers()
+			if err != nil || len(layers) != 1 {
+				t.Fatalf("the SBOM artifact has %d layers (%v), want 1", len(layers), err)
+			}
+			rc, err := layers[0].Uncompressed()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct{ Packages []struct{ Name string } }
+			err = json.NewDecoder(rc).Decode(&doc)
+			rc.Close()
+			if err != nil {
+				t.Fatalf("the SBOM artifact is not SPDX JSON: %v", err)
+			}
+			if !slices.ContainsFunc(doc.Packages, func(p struct{ Name string }) bool { return p.Name == "python3" }) {
+				t.Errorf("the SBOM referrer of %s lists %d packages, python3 not among them", img, len(doc.Packages))
+			}
+		}
+		if !slices.Contains(kinds, "application/spdx+json") || !slices.Contains(kinds, "application/vnd.in-toto+json") {
+			t.Errorf("the referrers of %s are %q, want an SPDX SBOM and an in-toto provenance", img, kinds)
+		}
+	})
+
 	t.Run("the key is in no attachment", func(t *testing.T) {
 		for _, target := range targets {
 			for _, b := range attachmentBytes(t, rel+"/rel/shipyard-"+target) {
