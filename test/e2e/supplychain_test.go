@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	attestreg "shipyard/internal/attest/registry"
 	"shipyard/internal/naming"
 	"shipyard/internal/testenv"
 )
@@ -216,21 +217,17 @@ func TestSignedRelease(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		idx, err := remote.Referrers(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := idx.IndexManifest()
+		refs, err := attestreg.New(attestreg.WithInsecure()).Referrers(context.Background(), img)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var kinds []string
-		for _, desc := range m.Manifests {
-			kinds = append(kinds, desc.ArtifactType)
-			if desc.ArtifactType != "application/spdx+json" {
+		for _, ref := range refs {
+			kinds = append(kinds, ref.ArtifactType)
+			if ref.ArtifactType != "application/spdx+json" {
 				continue
 			}
-			art, err := remote.Image(d.Context().Digest(desc.Digest.String()))
+			art, err := remote.Image(d.Context().Digest(ref.Digest))
 			if err != nil {
 				t.Fatal(err)
 			}
