@@ -235,7 +235,7 @@ func TestSignedRelease(t *testing.T) {
 			if err != nil || len(layers) != 1 {
 				t.Fatalf("the SBOM artifact has %d layers (%v), want 1", len(layers), err)
 			}
-			rc, err := layers[0].Uncompressed()
+			rc, err := layers[0].Compressed() // the blob as stored: SPDX JSON, not compressed
 			if err != nil {
 				t.Fatal(err)
 			}
