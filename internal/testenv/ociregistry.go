@@ -7,8 +7,14 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	ggcr "github.com/google/go-containerregistry/pkg/registry"
 )
@@ -34,13 +40,30 @@ func StartOCIRegistry(t *testing.T, port int) string {
 	return addr
 }
 
-// Cosign is the cosign CLI hack/setup-test-deps builds (on PATH through hack/engine env); the
-// test fails, never skips, without it.
+// Cosign is the cosign CLI hack/setup-test-deps builds into $SHIPYARD_STATE/bin (on PATH through
+// hack/engine env). hack/test builds it in the background while the suite runs: while that build
+// is alive ($SHIPYARD_STATE/bin/cosign.building names its process), Cosign waits for it. The test
+// fails, never skips, without cosign.
 func Cosign(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("cosign")
-	if err != nil {
-		t.Fatalf("cosign is not on PATH: run hack/setup-test-deps (it builds cosign from the Go module proxy) and eval \"$(hack/engine env)\"")
+	dir := filepath.Join(os.Getenv("SHIPYARD_STATE"), "bin")
+	logged := false
+	for {
+		if bin, err := exec.LookPath("cosign"); err == nil {
+			return bin
+		}
+		if log, err := os.ReadFile(filepath.Join(dir, "cosign.failed")); err == nil {
+			t.Fatalf("building cosign failed (hack/setup-test-deps cosign):\n%s", log)
+		}
+		pid, err := os.ReadFile(filepath.Join(dir, "cosign.building"))
+		n, _ := strconv.Atoi(strings.TrimSpace(string(pid)))
+		if err != nil || n <= 0 || syscall.Kill(n, 0) != nil {
+			t.Fatalf("cosign is not on PATH and no build of it runs: run hack/setup-test-deps (it builds cosign from the Go module proxy) and eval \"$(hack/engine env)\"")
+		}
+		if !logged {
+			t.Logf("waiting for the background build of cosign (process %d) to finish", n)
+			logged = true
+		}
+		time.Sleep(5 * time.Second)
 	}
-	return bin
 }
