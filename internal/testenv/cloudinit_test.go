@@ -215,7 +215,7 @@ func withoutEnv(env []string, names ...string) []string {
 
 // A provisioned builder nobody uses powers itself off (a launched instance then terminates, its
 // shutdown behaviour), so the builder of an interrupted pipeline does not run until its expiry:
-// booted from the user data with a 90 s idle limit, it stays up while an SSH session is open,
+// booted from the user data with a 60 s idle limit, it stays up while an SSH session is open,
 // then, once no session is left, stops answering (the test image's poweroff stops its sshd and
 // engine; the host's is never called).
 func TestIdleBuilderPowersItselfOff(t *testing.T) {
@@ -224,14 +224,14 @@ func TestIdleBuilderPowersItselfOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	script, err := provision.UserData(provision.Options{
-		SSHUser: "admin", Keys: keys, NetworkCIDR: "10.89.0.0/16", IdleShutdown: 90 * time.Second,
+		SSHUser: "admin", Keys: keys, NetworkCIDR: "10.89.0.0/16", IdleShutdown: time.Minute,
 		EngineURL: "https://artifacts.example.com/dagger-engine-v0.19.10-linux-arm64.tar.gz", EngineSHA256: strings.Repeat("0", 64),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	host := Boot(t, script)
-	if !strings.Contains(host.Output, "6/7 idle watchdog: power off after 90s") {
+	if !strings.Contains(host.Output, "6/7 idle watchdog: power off after 60s") {
 		t.Fatalf("the user data did not start the idle watchdog:\n%s", host.Output)
 	}
 	dir := t.TempDir()
@@ -254,7 +254,7 @@ func TestIdleBuilderPowersItselfOff(t *testing.T) {
 	poweredOff := func() bool { _, err := os.Stat(marker); return err == nil }
 
 	// a session open for longer than the limit: the builder stays up all along
-	session := ssh("sleep 120")
+	session := ssh("sleep 75")
 	if err := session.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestIdleBuilderPowersItselfOff(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Minute)
 	for !poweredOff() {
 		if time.Now().After(deadline) {
-			t.Fatal("the idle builder did not power off within 5 minutes of its last session (limit 90 s)")
+			t.Fatal("the idle builder did not power off within 5 minutes of its last session (limit 60 s)")
 		}
 		time.Sleep(5 * time.Second)
 	}
