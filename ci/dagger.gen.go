@@ -915,7 +915,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg readyTimeout", err))
 				}
 			}
-			return (*Shipyard).WithArmProvisioning(&parent, engineUrl, engineSha256, mirror, entitlement, env, networkCidr, readyTimeout), nil
+			var idleShutdown string
+			if inputArgs["idleShutdown"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["idleShutdown"]), &idleShutdown)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg idleShutdown", err))
+				}
+			}
+			return (*Shipyard).WithArmProvisioning(&parent, engineUrl, engineSha256, mirror, entitlement, env, networkCidr, readyTimeout, idleShutdown), nil
 		case "WithAwsWebIdentity":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)

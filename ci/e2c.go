@@ -62,6 +62,7 @@ type Ec2Settings struct {
 	EngineEnv    []string
 	NetworkCIDR  string
 	ReadyTimeout string
+	IdleShutdown string
 }
 
 // WithArmInstance sets the EC2 instance that builds the ARM images natively (used with --arm-builder=ec2)
@@ -195,11 +196,14 @@ func (m *Shipyard) WithArmProvisioning(
 	// How long setup waits, once the instance runs, for SSH with the pinned host key and, for a builder it provisions, for its readiness ($E2C_READY_TIMEOUT)
 	// +default="10m"
 	readyTimeout string,
+	// A builder it provisions powers itself off (and so terminates) after this long without an SSH session, e.g. when the pipeline was interrupted; 0: never
+	// +default="20m"
+	idleShutdown string,
 ) *Shipyard {
 	c := *m
 	e := m.Ec2
 	e.EngineURL, e.EngineSHA256, e.Mirrors, e.Entitlements, e.EngineEnv = engineUrl, engineSha256, mirror, entitlement, env
-	e.NetworkCIDR, e.ReadyTimeout = networkCidr, readyTimeout
+	e.NetworkCIDR, e.ReadyTimeout, e.IdleShutdown = networkCidr, readyTimeout, idleShutdown
 	c.Ec2 = e
 	return &c
 }
@@ -220,6 +224,16 @@ func (m *Shipyard) provisionOptions(user string, keys provision.Keys) (provision
 	o := provision.Options{
 		SSHUser: user, Keys: keys, EngineURL: e.EngineURL, EngineSHA256: e.EngineSHA256,
 		Registries: regs, InsecureEntitlements: e.Entitlements, Env: env, NetworkCIDR: e.NetworkCIDR,
+	}
+	if e.IdleShutdown != "" {
+		d, err := time.ParseDuration(e.IdleShutdown)
+		if err != nil {
+			return provision.Options{}, fmt.Errorf("with-arm-provisioning --idle-shutdown %q: %v (write it as 20m, 1h; 0 never powers off)", e.IdleShutdown, err)
+		}
+		o.IdleShutdown = d
+		if d == 0 {
+			o.IdleShutdown = -1
+		}
 	}
 	return o, o.Validate()
 }
