@@ -6,8 +6,6 @@ import (
 	"context"
 	"debug/elf"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -26,29 +24,6 @@ type releaseEnv struct {
 }
 
 var targets = []string{"postgres", "traefik", "watchtower", "django"}
-
-// A repository with both tag kinds, so the release reads tag types from git like a real checkout.
-func tagRepo(t *testing.T, annotated, lightweight []string) string {
-	t.Helper()
-	dir := t.TempDir()
-	run := func(args ...string) {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v %s", args, err, out)
-		}
-	}
-	run("init", "-q")
-	run("commit", "-q", "--allow-empty", "-m", "init")
-	for _, a := range annotated {
-		run("tag", "-a", a, "-m", "release "+a)
-	}
-	for _, l := range lightweight {
-		run("tag", l)
-	}
-	return dir
-}
 
 // args is the configuration of this environment, then `release` of one stage for version.
 func (e *releaseEnv) args(version, only string) []string {

@@ -1,6 +1,6 @@
 //go:build full
 
-package e2e
+package ec2
 
 import (
 	"context"

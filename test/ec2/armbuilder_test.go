@@ -1,6 +1,6 @@
 //go:build full
 
-package e2e
+package ec2
 
 import (
 	"context"
@@ -18,9 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"shipyard/internal/e2c"
 	"shipyard/internal/testenv"
@@ -182,35 +179,6 @@ func (w *ec2World) running(t *testing.T) int {
 		n += len(r.Instances)
 	}
 	return n
-}
-
-// indexPlatforms reads an index and returns platform -> manifest digest.
-func indexPlatforms(t *testing.T, ref string) map[string]string {
-	t.Helper()
-	r, err := name.ParseReference(ref, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := remote.Index(r)
-	if err != nil {
-		t.Fatalf("reading index %s: %v", ref, err)
-	}
-	m, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	for _, d := range m.Manifests {
-		if d.Platform == nil || d.Platform.OS == "unknown" {
-			continue
-		}
-		p := d.Platform.OS + "/" + d.Platform.Architecture
-		if d.Platform.Variant != "" {
-			p += "/" + d.Platform.Variant
-		}
-		out[p] = d.Digest.String()
-	}
-	return out
 }
 
 // A laptop's one call: `dagger call … --arm64 --arm-builder=ec2 … release` for a version tag
