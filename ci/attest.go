@@ -19,6 +19,7 @@ import (
 	"shipyard/internal/naming"
 	"shipyard/internal/plan"
 	"shipyard/internal/promote"
+	"shipyard/internal/registry"
 )
 
 // syftModule is the SBOM generator, built from the Go module proxy in a Go container (once per
@@ -88,7 +89,7 @@ func (r *run) chain(ctx context.Context) (*supplyChain, error) {
 			sc.err = err
 			return
 		}
-		sc.client = attestreg.New(attestreg.WithRemoteOptions(reg.RemoteOptions()...))
+		sc.client = attestClient(reg)
 		sc.digest = reg.Digest
 	})
 	return sc, sc.err
@@ -104,6 +105,12 @@ func (r *run) preflightSigning(ctx context.Context) error {
 		return fmt.Errorf("preflight: %v (nothing was built or pushed)", err)
 	}
 	return nil
+}
+
+// attestClient reads and writes signatures, attestations and referrers through the same
+// transport, tunnels and credentials as the pipeline's registry client.
+func attestClient(reg *registry.Client) *attestreg.Client {
+	return attestreg.New(attestreg.WithRemoteOptions(reg.RemoteOptions()...))
 }
 
 // attestBuilds gives every per-platform image of builds, just pushed, its SBOM and provenance
@@ -196,9 +203,9 @@ func sbomTool() *dagger.Container {
 // described is what was pushed, wherever it was built).
 func (r *run) sbom(ctx context.Context, tool *dagger.Container, b plan.Build, ref string) ([]byte, error) {
 	img := dag.Container(dagger.ContainerOpts{Platform: dagger.Platform(b.Platform)}).From(ref)
+	repo, digest, _ := strings.Cut(ref, "@")
 	out, err := tool.WithMountedDirectory("/image", img.Rootfs()).
-		WithExec([]string{"syft", "scan", "dir:/image", "--quiet", "-o", r.m.SbomFormat,
-			"--source-name", strings.SplitN(ref, "@", 2)[0], "--source-version", strings.SplitN(ref, "@", 2)[1]}).
+		WithExec([]string{"syft", "scan", "dir:/image", "--quiet", "-o", r.m.SbomFormat, "--source-name", repo, "--source-version", digest}).
 		Stdout(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("attest %s [%s]: the SBOM (syft): %s", b.Target, b.Platform, execOutput(err))
@@ -376,6 +383,6 @@ func (m *Shipyard) Verify(
 	for _, c := range r.plan.Copies {
 		released = append(released, promote.Released{Name: c.Target, Ref: c.To + ":" + c.Tag})
 	}
-	err = r.verifyReleased(ctx, attestreg.New(attestreg.WithRemoteOptions(reg.RemoteOptions()...)), pub, released)
+	err = r.verifyReleased(ctx, attestClient(reg), pub, released)
 	return r.log.String(), err
 }
