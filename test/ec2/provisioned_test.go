@@ -63,7 +63,9 @@ func TestReleaseProvisionsItsEC2Builder(t *testing.T) {
 		"--dagger-cli", dcli,
 		// what a user passes; on the test host SHIPYARD_BUILDER_ENGINE_URL installs the local build instead
 		"with-arm-provisioning", "--engine-url", "https://artifacts.example.com/dagger-engine-v0.19.10-linux-arm64.tar.gz",
-		"--engine-sha-256", strings.Repeat("0", 64)}
+		"--engine-sha-256", strings.Repeat("0", 64),
+		// an interrupted run's builder powers itself off after this long without a pipeline
+		"--idle-shutdown", "45m"}
 	for _, m := range builderMirrors(t, relay) {
 		args = append(args, "--mirror", m)
 	}
@@ -97,6 +99,9 @@ func TestReleaseProvisionsItsEC2Builder(t *testing.T) {
 		t.Fatal(err)
 	}
 	pinned := pinnedHostKey(t, userData)
+	if !strings.Contains(userData, "\nIDLE_SECONDS=2700\n") {
+		t.Errorf("the builder's user data does not power it off after --idle-shutdown 45m (IDLE_SECONDS=2700)")
+	}
 	for _, want := range []string{
 		"provisioning the builder with keys made for job",
 		"host key " + pinned + " (pinned)",
