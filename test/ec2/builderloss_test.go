@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -64,36 +65,57 @@ target "slow" {
 `
 
 // A spot interruption or a terminate by hand in the middle of a laptop's one-call staging run
-// with the EC2 builder: the module notices within 60 s, names the builder and the phase, builds
-// those ARM images with QEMU here instead (the default of --on-builder-loss), merges every index
-// with both platforms and leaves no instance running.
+// with the EC2 builder: the module notices within 60 s, names the builder and the phase, then
+// does what --on-builder-loss says, merges every index with both platforms and leaves no
+// instance running:
+//   - qemu (the default): those ARM images are built with QEMU here instead;
+//   - on-demand: one on-demand builder is launched in the lost spot builder's place, and the
+//     ARM images are built there.
 func TestBuilderLostMidBuild(t *testing.T) {
 	needEngine(t)
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		// want: lines the log must have; none: lines it must not have
+		want, none []string
+		// onDemand: the builds end on a second, on-demand builder
+		onDemand bool
+	}{
+		{
+			name: "qemu",
+			want: []string{"E2C_ON_BUILDER_LOSS=qemu (the default)", "build slow [linux/arm64] on qemu: the EC2 ARM builder failed"},
+		},
+		{
+			name:     "on-demand",
+			flags:    []string{"--on-builder-loss", "on-demand"},
+			want:     []string{"E2C_ON_BUILDER_LOSS=on-demand: one on-demand builder in its place"},
+			none:     []string{"on qemu:"},
+			onDemand: true,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lostMidBuild(t, tc.flags, tc.want, tc.none, tc.onDemand)
+		})
+	}
+}
+
+func lostMidBuild(t *testing.T, lossFlags, want, none []string, onDemand bool) {
 	w := newEC2World(t)
-	src := armRepo(t)
-	if err := os.MkdirAll(filepath.Join(src, "slow"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	dockerfile := "FROM debian:bookworm-slim\nARG NONCE\nRUN echo \"$NONCE\" > /nonce && sleep 40\n"
-	if err := os.WriteFile(filepath.Join(src, "slow", "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bake, err := os.ReadFile(filepath.Join(src, "arm.hcl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bake = bytes.Replace(bake, []byte(`targets = ["traefik", "watchtower"]`), []byte(`targets = ["traefik", "slow"]`), 1)
-	bake = append(bake, fmt.Sprintf(slowTarget, fmt.Sprint(time.Now().UnixNano()))...)
-	if err := os.WriteFile(filepath.Join(src, "arm.hcl"), bake, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	stamp := time.Now().Unix()
+	src := slowRepo(t)
+	stamp := time.Now().UnixNano()
 	port := strings.Split(mirror, ":")[1]
 	build := fmt.Sprintf("10.99.0.1:%s/e2e-loss-%d", port, stamp)
 	hostBuild := fmt.Sprintf("%s/e2e-loss-%d", mirror, stamp)
 	args := []string{"--progress=plain", "call", "--source", src, "--bake-file", "arm.hcl", "--project", "e2e",
 		"--build-registry", build, "--insecure-registry", "10.99.0.1:" + port, "--arm64", "--arm-builder", "ec2"}
-	args = append(append(args, w.flags...), "release", "--ref", "staging")
+	flags := w.flags
+	if len(lossFlags) > 0 {
+		// --on-builder-loss is a with-arm-instance setting: given after that call's other flags
+		flags = slices.Clone(w.flags)
+		i := slices.Index(flags, "with-arm-access")
+		flags = slices.Concat(flags[:i], lossFlags, flags[i:])
+	}
+	args = append(append(args, flags...), "release", "--ref", "staging")
 
 	const lostLine = "was lost in the build phase: instance "
 	const upLine = "e2c: builder i-"
@@ -128,10 +150,10 @@ func TestBuilderLostMidBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	killedAt = time.Now()
-	err = <-done
+	err := <-done
 	log := out.String()
 	if err != nil {
-		t.Fatalf("the staging run failed after its builder was lost (the QEMU fallback should carry on): %v\n%s", err, tail(log, 80))
+		t.Fatalf("the staging run failed after its builder was lost (--on-builder-loss should carry on): %v\n%s", err, tail(log, 80))
 	}
 	lostAt, ok := out.at(lostLine)
 	switch {
@@ -140,15 +162,47 @@ func TestBuilderLostMidBuild(t *testing.T) {
 	case lostAt.Sub(killedAt) > 60*time.Second:
 		t.Errorf("the loss of %s was reported %v after the terminate, want within 60 s", id, lostAt.Sub(killedAt).Round(time.Second))
 	}
-	for _, want := range []string{
+	for _, line := range append([]string{
 		"the EC2 ARM builder " + id + " was lost in the build phase: instance " + id + " is terminated",
-		"E2C_ON_BUILDER_LOSS=qemu (the default)",
-		"build slow [linux/arm64] on qemu: the EC2 ARM builder failed",
 		"stage manifests: ok",
 		"torn down",
-	} {
-		if !strings.Contains(log, want) {
-			t.Errorf("the log lacks %q:\n%s", want, tail(log, 80))
+	}, want...) {
+		if !strings.Contains(log, line) {
+			t.Errorf("the log lacks %q:\n%s", line, tail(log, 80))
+		}
+	}
+	for _, line := range none {
+		if strings.Contains(log, line) {
+			t.Errorf("the log has %q:\n%s", line, tail(log, 80))
+		}
+	}
+	if onDemand {
+		// a second builder, launched on demand, was up after the loss, and is gone now
+		res, err := w.client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var others []types.Instance
+		for _, r := range res.Reservations {
+			for _, inst := range r.Instances {
+				if aws.ToString(inst.InstanceId) != id {
+					others = append(others, inst)
+				}
+			}
+		}
+		if len(others) != 1 {
+			t.Fatalf("moto has %d instance(s) besides the lost %s, want the one on-demand replacement", len(others), id)
+		}
+		repl := others[0]
+		rid := aws.ToString(repl.InstanceId)
+		if repl.InstanceLifecycle == types.InstanceLifecycleTypeSpot {
+			t.Errorf("the replacement %s is a spot instance, want on-demand", rid)
+		}
+		if upAgain := strings.Index(log, "e2c: builder "+rid+" up at "); upAgain < 0 || upAgain < strings.Index(log, lostLine) {
+			t.Errorf("the log does not show the replacement %s up after the loss:\n%s", rid, tail(log, 80))
+		}
+		if repl.State == nil || repl.State.Name != types.InstanceStateNameTerminated {
+			t.Errorf("the replacement %s is %v after the run, want terminated", rid, repl.State)
 		}
 	}
 	for _, target := range []string{"traefik", "slow"} {
@@ -162,6 +216,29 @@ func TestBuilderLostMidBuild(t *testing.T) {
 	if n := w.running(t); n != 0 {
 		t.Errorf("%d instance(s) still running after the run", n)
 	}
+}
+
+// slowRepo is armRepo with traefik and the slow target in its default group.
+func slowRepo(t *testing.T) string {
+	t.Helper()
+	src := armRepo(t)
+	if err := os.MkdirAll(filepath.Join(src, "slow"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dockerfile := "FROM debian:bookworm-slim\nARG NONCE\nRUN echo \"$NONCE\" > /nonce && sleep 40\n"
+	if err := os.WriteFile(filepath.Join(src, "slow", "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bake, err := os.ReadFile(filepath.Join(src, "arm.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bake = bytes.Replace(bake, []byte(`targets = ["traefik", "watchtower"]`), []byte(`targets = ["traefik", "slow"]`), 1)
+	bake = append(bake, fmt.Sprintf(slowTarget, fmt.Sprint(time.Now().UnixNano()))...)
+	if err := os.WriteFile(filepath.Join(src, "arm.hcl"), bake, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return src
 }
 
 // startDagger starts the dagger CLI with args in the repository, its output kept by a

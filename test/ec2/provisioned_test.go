@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"golang.org/x/crypto/ssh"
 
 	"shipyard/internal/e2c"
@@ -32,15 +33,7 @@ import (
 func TestReleaseProvisionsItsEC2Builder(t *testing.T) {
 	needEngine(t)
 	renv := remoteEnv(t) // slot 0's relay (10.99.0.1) is the registry the builder pulls and pushes through
-	motoURL, motoPort := startMoto(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing-secret")
-	client, err := e2c.NewClient(context.Background(), "eu-north-1", motoURL, "testing", "testing-secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	template := testenv.ArmLaunchTemplate(t, client)
-	fleet := testenv.ServeLaunched(t, client, 120)
+	client, motoURL, motoPort, template, fleet := launchWorld(t, 120)
 
 	src := armRepo(t)
 	relPort := freeRegistryPort(t, 5001)
@@ -195,4 +188,19 @@ func builderMirrors(t *testing.T, relay string) []string {
 		t.Fatalf("the main engine's config names no host mirrored by %s", mirror)
 	}
 	return out
+}
+
+// launchWorld is moto with an arm64 launch template and the AWS keys in the environment, and a
+// fleet that boots every instance launched from the user data moto recorded (holding each
+// image's sshd up to holdImageSSHD seconds).
+func launchWorld(t *testing.T, holdImageSSHD int) (client *ec2.Client, motoURL string, motoPort int, template string, fleet *testenv.Fleet) {
+	t.Helper()
+	motoURL, motoPort = startMoto(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing-secret")
+	client, err := e2c.NewClient(context.Background(), "eu-north-1", motoURL, "testing", "testing-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, motoURL, motoPort, testenv.ArmLaunchTemplate(t, client), testenv.ServeLaunched(t, client, holdImageSSHD)
 }

@@ -5,7 +5,9 @@ package gitlabci_test
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"shipyard/internal/attest"
 	attestreg "shipyard/internal/attest/registry"
@@ -602,6 +605,50 @@ func TestTagPipeline(t *testing.T) {
 	for job, jr := range p.jobs {
 		if strings.Contains(jr.log, keyPassword) || strings.Contains(jr.log, strings.Split(string(key), "\n")[1]) {
 			t.Errorf("the %s job's log holds the signing key or its password", job)
+		}
+	}
+}
+
+// TestStagingPipeline runs the staging pipeline of .gitlab-ci.yml as TestTagPipeline runs the
+// tag's, on the branch staging with the same CI/CD variables (BUILD_ARM64=true, ARM_BUILDER=ec2,
+// the seed's E2C_* names): lint, test, then build with build_arm_ec2 on moto's instance and the
+// test host's engine, then build_manifests, and nothing else (no release job). Every merged index
+// holds exactly the amd64 image the build job pushed and the arm64 image build_arm_ec2 pushed,
+// the builder is terminated, moto has none running, and the release registry got nothing.
+func TestStagingPipeline(t *testing.T) {
+	gitlabCILocal(t)
+	needRsync(t)
+	host := needEngine(t)
+	cloud := newEC2Cloud(t)
+	prefix := "gl-staging-" + strconv.FormatInt(time.Now().Unix(), 10)
+	r := appRepo(t, "staging")
+	vars := pipelineVars(t, prefix, cloud.vars)
+	vars["CI_COMMIT_BRANCH"], vars["CI_COMMIT_REF_NAME"] = str("staging"), str("staging")
+
+	start := time.Now()
+	// runPipeline fails when another job ran than these (a release, say)
+	p := r.runPipeline(t, host, vars, [][]string{{"lint"}, {"test"}, {"build", "build_arm_ec2"}, {"build_manifests"}})
+	t.Logf("the staging pipeline took %s", time.Since(start).Round(time.Second))
+
+	if !strings.Contains(p.jobs["build"].log, "run by the build_arm_ec2 job") {
+		t.Errorf("the build job does not say the ARM builds are build_arm_ec2's:\n%s", tail(p.jobs["build"].log, 30))
+	}
+	cloud.wantARMJob(t, r, p.jobs["build_arm_ec2"], p.states)
+	built := wantBuilt(t, p)
+	merged := mergedIndexes(t, p.jobs["build_manifests"])
+	for _, target := range appTargets {
+		wantIndex(t, merged[target], built[target])
+		if !strings.HasSuffix(merged[target], ":staging") {
+			t.Errorf("build_manifests merged %s into %s, want the staging tag", target, merged[target])
+		}
+		repo := fmt.Sprintf("%s/armapp-%s", *vars["RELEASE_REGISTRY_IMAGE"], target)
+		tags, err := remote.List(imageRef(t, repo+":latest").Context())
+		var terr *transport.Error
+		switch {
+		case err == nil && len(tags) > 0:
+			t.Errorf("a staging pipeline put %s:%v in the release registry", repo, tags)
+		case err != nil && !(errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound):
+			t.Errorf("listing %s: %v (want: no such repository)", repo, err)
 		}
 	}
 }
