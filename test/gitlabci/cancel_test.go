@@ -23,14 +23,7 @@ import (
 // runner losing the job process does); its after_script still runs cleanup and teardown, which
 // find the builder from the state file its before_script wrote, and terminate it.
 func TestCancelledARMJob(t *testing.T) {
-	gitlabCILocal(t)
-	needRsync(t)
-	host := needEngine(t)
-	cloud := newEC2Cloud(t)
-	prefix := "gl-cancel-" + strconv.FormatInt(time.Now().Unix(), 10)
-	r := appRepo(t, "staging")
-	vars := pipelineVars(t, prefix, cloud.vars)
-	vars["CI_COMMIT_BRANCH"], vars["CI_COMMIT_REF_NAME"] = str("staging"), str("staging")
+	host, cloud, r, vars := stagingPipeline(t, "gl-cancel-")
 
 	statesGlob := filepath.Join(r.dir, ".gitlab-ci-local", "builds", "build_arm_ec2", e2c.StateFileName("*"))
 	var mu sync.Mutex

@@ -616,14 +616,7 @@ func TestTagPipeline(t *testing.T) {
 // holds exactly the amd64 image the build job pushed and the arm64 image build_arm_ec2 pushed,
 // the builder is terminated, moto has none running, and the release registry got nothing.
 func TestStagingPipeline(t *testing.T) {
-	gitlabCILocal(t)
-	needRsync(t)
-	host := needEngine(t)
-	cloud := newEC2Cloud(t)
-	prefix := "gl-staging-" + strconv.FormatInt(time.Now().Unix(), 10)
-	r := appRepo(t, "staging")
-	vars := pipelineVars(t, prefix, cloud.vars)
-	vars["CI_COMMIT_BRANCH"], vars["CI_COMMIT_REF_NAME"] = str("staging"), str("staging")
+	host, cloud, r, vars := stagingPipeline(t, "gl-staging-")
 
 	start := time.Now()
 	// runPipeline fails when another job ran than these (a release, say)
@@ -651,4 +644,19 @@ func TestStagingPipeline(t *testing.T) {
 			t.Errorf("listing %s: %v (want: no such repository)", repo, err)
 		}
 	}
+}
+
+// stagingPipeline is what the pipeline tests on the branch staging share: gitlab-ci-local, the
+// engine, moto with the test host, the user repository on staging and the project's CI/CD
+// variables (registries under prefix and the current time, the ARM job's seed variables).
+func stagingPipeline(t *testing.T, prefix string) (host string, cloud *ec2Cloud, r *repo, vars map[string]*string) {
+	t.Helper()
+	gitlabCILocal(t)
+	needRsync(t)
+	host = needEngine(t)
+	cloud = newEC2Cloud(t)
+	r = appRepo(t, "staging")
+	vars = pipelineVars(t, prefix+strconv.FormatInt(time.Now().Unix(), 10), cloud.vars)
+	vars["CI_COMMIT_BRANCH"], vars["CI_COMMIT_REF_NAME"] = str("staging"), str("staging")
+	return host, cloud, r, vars
 }
