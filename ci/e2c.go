@@ -597,14 +597,23 @@ type builderUnreachable struct{ err error }
 func (e *builderUnreachable) Error() string { return e.err.Error() }
 
 // buildWatched is build while EC2 is asked every e2c.WatchEvery whether the instance still runs
-// (a lost instance cancels the build at once); a build that fails otherwise is then told apart:
+// and the builder's engine every e2c.EngineProbeEvery whether it still answers (a lost instance
+// or a dead engine cancels the build at once); a build that fails otherwise is then told apart:
 // the builder is lost (the instance is gone or its engine does not answer) or the build failed.
 func (s *armSession) buildWatched(ctx context.Context, r *run, builds []plan.Build) (string, error) {
 	id := s.state.InstanceID
+	addr := s.mgr.SSHAddr(s.state)
 	wctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go func() {
 		if why := s.mgr.WatchLost(wctx, id, e2c.WatchEvery); why != "" {
+			cancel(&builderLost{id: id, why: why})
+		}
+	}()
+	// an engine that dies while its instance runs leaves the remote dagger CLI retrying for ever:
+	// only asking the engine itself notices that
+	go func() {
+		if why := e2c.WatchEngine(wctx, e2c.EngineProbeEvery, e2c.EngineProbeFailures, s.engineProbe(addr)); why != "" {
 			cancel(&builderLost{id: id, why: why})
 		}
 	}()
@@ -625,13 +634,33 @@ func (s *armSession) buildWatched(ctx context.Context, r *run, builds []plan.Bui
 	if errors.As(err, &unreachable) {
 		return out, fmt.Errorf("%w; the instance %s runs, so its set-up is wrong: nothing was built there, and no fallback hides it", unreachable, id)
 	}
-	addr := s.mgr.SSHAddr(s.state)
 	if ctr, cerr := s.remoteCLI(ctx, addr); cerr == nil {
 		if verr := checkRemoteVersion(ctx, ctr, addr); verr != nil {
 			return out, &builderLost{id: id, why: fmt.Sprintf("its engine stopped answering (%v) after: %v", verr, err)}
 		}
 	}
 	return out, err
+}
+
+// engineProbe asks the builder's engine at addr once, over SSH, whether it answers. Each question
+// carries its own time so the engine never answers it from its cache.
+func (s *armSession) engineProbe(addr string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		ctr, err := s.remoteCLI(ctx, addr)
+		if err != nil {
+			return err
+		}
+		secs := int(e2c.EngineProbeTimeout / time.Second)
+		pctx, cancel := context.WithTimeout(ctx, 2*e2c.EngineProbeTimeout)
+		defer cancel()
+		_, err = ctr.WithEnvVariable("SHIPYARD_PROBE", time.Now().UTC().Format(time.RFC3339Nano)).
+			WithExec([]string{"timeout", strconv.Itoa(secs), "dagger", "--progress=plain", "core", "version"}).
+			Sync(pctx)
+		if err != nil {
+			return fmt.Errorf("no answer within %ds: %s", secs, e2c.SSHFailureReason(execOutput(err)))
+		}
+		return nil
+	}
 }
 
 // buildOnBuilder runs the remote builds; when the builder is lost mid-build it does what

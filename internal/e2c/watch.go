@@ -47,3 +47,37 @@ func (m *Manager) WatchLost(ctx context.Context, id string, every time.Duration)
 		}
 	}
 }
+
+// EngineProbeEvery is how often a running build asks the builder's engine whether it still
+// answers, EngineProbeFailures how many answers in a row it may miss before the builder counts as
+// lost, and EngineProbeTimeout how long one question may take. With these an engine that dies
+// mid-build is named within a minute (two waits and two timed-out questions: 50 s), while one slow answer on a loaded builder is not a
+// loss.
+const (
+	EngineProbeEvery    = 10 * time.Second
+	EngineProbeFailures = 2
+	EngineProbeTimeout  = 15 * time.Second
+)
+
+// WatchEngine blocks until probe has failed failures times in a row, asked every every, and
+// returns why (the last failure), or until ctx ends and returns "". An answer resets the count:
+// a builder that misses one answer and then answers again is not lost.
+func WatchEngine(ctx context.Context, every time.Duration, failures int, probe func(context.Context) error) string {
+	missed := 0
+	for {
+		if sleep(ctx, every) != nil {
+			return ""
+		}
+		err := probe(ctx)
+		if ctx.Err() != nil {
+			return ""
+		}
+		if err == nil {
+			missed = 0
+			continue
+		}
+		if missed++; missed >= failures {
+			return fmt.Sprintf("its engine stopped answering (%d checks in a row, %s apart, failed; the last: %v)", missed, every, err)
+		}
+	}
+}

@@ -43,25 +43,10 @@ func TestReleaseProvisionsItsEC2Builder(t *testing.T) {
 	stamp := time.Now().Unix()
 	build := fmt.Sprintf("%s/e2e-prov-%d", relay, stamp)
 	hostBuild := fmt.Sprintf("%s/e2e-prov-%d", mirror, stamp) // the same registry, seen from the host
-	dcli, err := exec.LookPath("dagger")
-	if err != nil {
-		t.Fatal(err)
-	}
 	args := []string{"--source", src, "--bake-file", "arm.hcl", "--git-dir", tagRepo(t, []string{"1.0.0"}, nil), "--project", "e2e",
 		"--build-registry", build, "--release-registry", rel + "/rel", "--insecure-registry", relay,
-		"--registry-tunnel", fmt.Sprintf("tcp://localhost:%d", relPort), "--arm64", "--arm-builder", "ec2",
-		"with-arm-instance", "--launch-template-id", template, "--use-spot",
-		"--endpoint", motoURL, "--tunnel", fmt.Sprintf("tcp://localhost:%d", motoPort),
-		"with-arm-access", "--aws-access-key-id", "env:AWS_ACCESS_KEY_ID", "--aws-secret-access-key", "env:AWS_SECRET_ACCESS_KEY",
-		"--dagger-cli", dcli,
-		// what a user passes; on the test host SHIPYARD_BUILDER_ENGINE_URL installs the local build instead
-		"with-arm-provisioning", "--engine-url", "https://artifacts.example.com/dagger-engine-v0.19.10-linux-arm64.tar.gz",
-		"--engine-sha-256", strings.Repeat("0", 64),
-		// an interrupted run's builder powers itself off after this long without a pipeline
-		"--idle-shutdown", "45m"}
-	for _, m := range builderMirrors(t, relay) {
-		args = append(args, "--mirror", m)
-	}
+		"--registry-tunnel", fmt.Sprintf("tcp://localhost:%d", relPort), "--arm64", "--arm-builder", "ec2"}
+	args = append(args, provisionedBuilder(t, template, motoURL, motoPort, relay)...)
 	args = append(args, "release", "--ref", "1.0.0", "--tag", "1.0.0")
 
 	r := daggerCall(t, 75*time.Minute, args...) // a loaded shared machine queues the containers for minutes
@@ -140,6 +125,29 @@ func TestReleaseProvisionsItsEC2Builder(t *testing.T) {
 			t.Errorf("released %s holds %v, want %v", released, got, want)
 		}
 	}
+}
+
+// provisionedBuilder are the flags of a laptop's call that launches a spot builder from template
+// on moto and provisions it (no SSH key given), its engine pulling through relay.
+func provisionedBuilder(t *testing.T, template, motoURL string, motoPort int, relay string) []string {
+	t.Helper()
+	dcli, err := exec.LookPath("dagger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"with-arm-instance", "--launch-template-id", template, "--use-spot",
+		"--endpoint", motoURL, "--tunnel", fmt.Sprintf("tcp://localhost:%d", motoPort),
+		"with-arm-access", "--aws-access-key-id", "env:AWS_ACCESS_KEY_ID", "--aws-secret-access-key", "env:AWS_SECRET_ACCESS_KEY",
+		"--dagger-cli", dcli,
+		// what a user passes; on the test host SHIPYARD_BUILDER_ENGINE_URL installs the local build instead
+		"with-arm-provisioning", "--engine-url", "https://artifacts.example.com/dagger-engine-v0.19.10-linux-arm64.tar.gz",
+		"--engine-sha-256", strings.Repeat("0", 64),
+		// an interrupted run's builder powers itself off after this long without a pipeline
+		"--idle-shutdown", "45m"}
+	for _, m := range builderMirrors(t, relay) {
+		args = append(args, "--mirror", m)
+	}
+	return args
 }
 
 // pinnedHostKey is the fingerprint of the host key the user data installs.
