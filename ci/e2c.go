@@ -613,7 +613,7 @@ func (s *armSession) buildWatched(ctx context.Context, r *run, builds []plan.Bui
 	// an engine that dies while its instance runs leaves the remote dagger CLI retrying for ever:
 	// only asking the engine itself notices that
 	go func() {
-		if why := e2c.WatchEngine(wctx, e2c.EngineProbeEvery, e2c.EngineProbeFailures, s.engineProbe(addr)); why != "" {
+		if why := e2c.WatchEngine(wctx, e2c.EngineProbeEvery, e2c.EngineProbeRefusals, e2c.EngineProbeSilence, s.engineProbe(addr)); why != "" {
 			cancel(&builderLost{id: id, why: why})
 		}
 	}()
@@ -642,24 +642,33 @@ func (s *armSession) buildWatched(ctx context.Context, r *run, builds []plan.Bui
 	return out, err
 }
 
-// engineProbe asks the builder's engine at addr once, over SSH, whether it answers. Each question
-// carries its own time so the engine never answers it from its cache.
-func (s *armSession) engineProbe(addr string) func(context.Context) error {
-	return func(ctx context.Context) error {
+// engineProbe asks the builder at addr once, over SSH, whether its engine's socket takes a
+// connection (the dial helper Dagger's ssh:// runner host uses, with nothing sent): a busy engine
+// takes it at once, a dead one refuses it at once. Each question carries its own time so that the
+// engine never answers it from its cache.
+func (s *armSession) engineProbe(addr string) func(context.Context) e2c.EngineProbe {
+	host, port, ok := strings.Cut(addr, ":")
+	if !ok {
+		port = "22"
+	}
+	secs := strconv.Itoa(int(e2c.EngineProbeTimeout / time.Second))
+	cmd := []string{"timeout", secs, "ssh", "-p", port, "-l", s.cfg.SSHUser, "--", host,
+		"buildctl", "--addr", "unix://" + s.remoteSocket(), "dial-stdio"}
+	return func(ctx context.Context) e2c.EngineProbe {
 		ctr, err := s.remoteCLI(ctx, addr)
 		if err != nil {
-			return err
+			return e2c.EngineProbe{Answer: e2c.EngineSilent, Detail: err.Error()}
 		}
-		secs := int(e2c.EngineProbeTimeout / time.Second)
 		pctx, cancel := context.WithTimeout(ctx, 2*e2c.EngineProbeTimeout)
 		defer cancel()
-		_, err = ctr.WithEnvVariable("SHIPYARD_PROBE", time.Now().UTC().Format(time.RFC3339Nano)).
-			WithExec([]string{"timeout", strconv.Itoa(secs), "dagger", "--progress=plain", "core", "version"}).
-			Sync(pctx)
+		done := ctr.WithEnvVariable("SHIPYARD_PROBE", time.Now().UTC().Format(time.RFC3339Nano)).
+			WithExec(cmd, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
+		code, err := done.ExitCode(pctx)
 		if err != nil {
-			return fmt.Errorf("no answer within %ds: %s", secs, e2c.SSHFailureReason(execOutput(err)))
+			return e2c.EngineProbe{Answer: e2c.EngineSilent, Detail: "the probe did not run in time here"}
 		}
-		return nil
+		stderr, _ := done.Stderr(pctx)
+		return e2c.EngineProbeResult(code, stderr)
 	}
 }
 
@@ -793,11 +802,7 @@ func (s *armSession) remoteCLI(ctx context.Context, addr string) (*dagger.Contai
 	}
 	sshConfig := "Host *\n  IdentityFile /root/.ssh/id_builder\n  UserKnownHostsFile /root/.ssh/known_hosts\n" +
 		"  StrictHostKeyChecking yes\n  ConnectTimeout 10\n  ServerAliveInterval 15\n  BatchMode yes\n"
-	socket := m.Ec2.RemoteSocket
-	if socket == "" {
-		socket = provision.EngineSocket
-	}
-	runner := fmt.Sprintf("ssh://%s@%s:%s%s", s.cfg.SSHUser, host, port, socket)
+	runner := fmt.Sprintf("ssh://%s@%s:%s%s", s.cfg.SSHUser, host, port, s.remoteSocket())
 	// the module's own tree: CurrentModule().Source() is only its source directory (ci/), without
 	// the dagger.json and the included packages `dagger call -m` needs
 	module := m.Ec2.ModuleSource
@@ -815,6 +820,14 @@ func (s *armSession) remoteCLI(ctx context.Context, addr string) (*dagger.Contai
 		WithEnvVariable("_EXPERIMENTAL_DAGGER_RUNNER_HOST", runner).
 		WithEnvVariable("DAGGER_NO_NAG", "1").
 		WithEnvVariable("CACHEBUST", time.Now().String()), nil
+}
+
+// remoteSocket is the builder engine's socket.
+func (s *armSession) remoteSocket() string {
+	if s.m.Ec2.RemoteSocket != "" {
+		return s.m.Ec2.RemoteSocket
+	}
+	return provision.EngineSocket
 }
 
 // checkRemoteVersion fails within 30 s when the builder's engine is unreachable or of another version.

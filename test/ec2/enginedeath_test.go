@@ -36,7 +36,7 @@ func TestBuilderEngineDiesMidBuild(t *testing.T) {
 		"--build-registry", build, "--insecure-registry", relay, "--arm64", "--arm-builder", "ec2"}
 	args = append(append(args, provisionedBuilder(t, template, motoURL, motoPort, relay)...), "release", "--ref", "staging")
 
-	const lostLine = "was lost in the build phase: its engine stopped answering"
+	const lostLine = "was lost in the build phase: its engine is gone"
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 	defer cancel()
 	_, out, done := startDagger(t, ctx, args, lostLine)
