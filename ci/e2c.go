@@ -665,7 +665,7 @@ func (s *armSession) engineProbe(addr string) func(context.Context) e2c.EnginePr
 			WithExec(cmd, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
 		code, err := done.ExitCode(pctx)
 		if err != nil {
-			return e2c.EngineProbe{Answer: e2c.EngineSilent, Detail: "the probe did not run in time here"}
+			return e2c.EngineProbe{Answer: e2c.EngineSilent, Detail: "the probe did not run here: " + strings.SplitN(err.Error(), "\n", 2)[0]}
 		}
 		stderr, _ := done.Stderr(pctx)
 		return e2c.EngineProbeResult(code, stderr)

@@ -95,7 +95,11 @@ func imageWith(image string, pkgs ...string) *dagger.Container {
 		WithMountedCache("/var/cache/apt/archives", dag.CacheVolume("shipyard-apt-archives"),
 			dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModeLocked}).
 		WithExec([]string{"sh", "-c", "rm -f /etc/apt/apt.conf.d/docker-clean; apt-get update -q && apt-get install -y -q --no-install-recommends " +
-			strings.Join(pkgs, " ")})
+			strings.Join(pkgs, " ")}).
+		// and unmounted once installed: a locked cache left in the image would make every later
+		// exec of every container made from it wait for every other one (a long remote build
+		// would hold back its own builder's health checks, lint its tests)
+		WithoutMount("/var/cache/apt/archives")
 }
 
 // optEnv sets an environment variable when its value is not empty.

@@ -146,6 +146,19 @@ func lostMidBuild(t *testing.T, lossFlags, want, none []string, onDemand bool) {
 			}
 		}
 	}
+	// mid-build: the slow target's arm64 step runs on the builder (under the test host's
+	// qemu-aarch64). Earlier, while the builder's engine still loads the module, is no real
+	// machine's case here: the test hosts are one engine, and a replacement's call on it would
+	// join the lost call's module load still running there, whose session is gone
+	for findProcess(t, func(exe, cmdline string) bool {
+		return strings.HasPrefix(exe, "qemu-aarch64") && strings.Contains(cmdline, "sleep 40")
+	}) == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("the run ended (%v) before the arm64 step ran on the builder:\n%s", err, tail(out.String(), 60))
+		case <-time.After(time.Second):
+		}
+	}
 	if _, err := w.client.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
 		t.Fatal(err)
 	}

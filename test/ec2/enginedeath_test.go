@@ -74,8 +74,8 @@ func TestBuilderEngineDiesMidBuild(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the staging run failed after its builder's engine died (--on-builder-loss qemu should carry on): %v\n%s", err, tail(log, 80))
 	}
-	// the probe's design bound is 50 s (two waits of 10 s, two questions of at most 15 s); the
-	// rest is a loaded machine starting the probe's containers
+	// a dead engine's socket refuses at once: two waits of 10 s and two quick refusals (about
+	// 25 s); the rest is a loaded machine starting the probe's containers
 	lossReported(t, out, lostLine, killedAt, 60*time.Second)
 	for _, line := range []string{
 		"the EC2 ARM builder " + id + " " + lostLine,
