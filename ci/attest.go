@@ -352,6 +352,7 @@ func (r *run) target(name string) *bake.Target {
 }
 
 // Verify checks in the release registry that every image released for a version tag is signed for the key and carries, on every platform, a signed SBOM and a signed SLSA provenance of the commit being released; it names what is missing
+// +cache="never"
 func (m *Shipyard) Verify(
 	ctx context.Context,
 	// The public key (cosign.pub)

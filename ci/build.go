@@ -38,6 +38,7 @@ type Image struct {
 }
 
 // Build every requested bake target for every platform, in parallel
+// +cache="never"
 func (m *Shipyard) Build(
 	ctx context.Context,
 	// Bake targets or groups to build (default: the bake file's default group)

@@ -10,6 +10,7 @@ import (
 )
 
 // Check the module's own Go code: gofmt, go vet and the tests of the pure packages
+// +cache="never"
 func (m *Shipyard) Check(
 	ctx context.Context,
 	// Go toolchain image

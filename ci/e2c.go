@@ -874,6 +874,7 @@ func (a *ArmBuilder) readState(ctx context.Context, jobID string) (e2c.State, bo
 }
 
 // Setup reaps expired builders, starts or launches this job's instance (provisioned with keys made for this job unless the image has its own), waits until it is ready, and returns the state file (before_script)
+// +cache="never"
 func (a *ArmBuilder) Setup(ctx context.Context) (*dagger.File, error) {
 	s, _, err := a.session(ctx)
 	if err != nil {
@@ -891,6 +892,7 @@ func (a *ArmBuilder) Setup(ctx context.Context) (*dagger.File, error) {
 }
 
 // Build builds the ARM platforms the plan routes to the builder, on its engine, and pushes them by digest (script)
+// +cache="never"
 func (a *ArmBuilder) Build(ctx context.Context) (string, error) {
 	s, r, err := a.session(ctx)
 	if err != nil {
@@ -939,6 +941,7 @@ func (a *ArmBuilder) Build(ctx context.Context) (string, error) {
 }
 
 // Cleanup prunes the builder engine's cache when the instance is kept (existing strategy) (after_script)
+// +cache="never"
 func (a *ArmBuilder) Cleanup(ctx context.Context) (string, error) {
 	s, _, err := a.session(ctx)
 	if err != nil {
@@ -966,6 +969,7 @@ func (a *ArmBuilder) Cleanup(ctx context.Context) (string, error) {
 }
 
 // Teardown stops or terminates this job's instance; idempotent, and finds the instance by its job tag when there is no state file (after_script)
+// +cache="never"
 func (a *ArmBuilder) Teardown(ctx context.Context) (string, error) {
 	s, _, err := a.session(ctx)
 	if err != nil {
@@ -982,6 +986,7 @@ func (a *ArmBuilder) Teardown(ctx context.Context) (string, error) {
 }
 
 // Reap terminates every builder of this project whose expiry tag has passed
+// +cache="never"
 func (a *ArmBuilder) Reap(ctx context.Context) (string, error) {
 	s, _, err := a.session(ctx)
 	if err != nil {
@@ -998,6 +1003,7 @@ func (a *ArmBuilder) Reap(ctx context.Context) (string, error) {
 }
 
 // ProvisionScript renders the one-time setup script of a long-lived builder (existing strategy) with keys you keep: run it once as root there (sudo sh builder.sh)
+// +cache="never"
 func (a *ArmBuilder) ProvisionScript(
 	ctx context.Context,
 	// The builder's SSH host private key, ed25519 in OpenSSH form (hack/provision-builder keys makes one), e.g. file:builder-keys/host_ed25519

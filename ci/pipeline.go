@@ -14,6 +14,7 @@ import (
 )
 
 // Release runs the pipeline for a ref: exactly the stages the branch rules allow, in order, stopping at the first failure
+// +cache="never"
 func (m *Shipyard) Release(
 	ctx context.Context,
 	// Branch or tag the pipeline runs for (default: WithGitlab's $CI_COMMIT_REF_NAME)

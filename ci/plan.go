@@ -8,6 +8,7 @@ import (
 )
 
 // Plan prints what a run for a ref would do, changing nothing: stages, where every target × platform is built and why, the merges, the release copies and the latest decision
+// +cache="never"
 func (m *Shipyard) Plan(
 	ctx context.Context,
 	// Branch or tag the pipeline runs for (default: WithGitlab's $CI_COMMIT_REF_NAME)

@@ -25,6 +25,7 @@ type Published struct {
 }
 
 // Publish every image under its bake tags with a per-platform suffix (1.0.0-amd64) and print what was pushed as JSON
+// +cache="never"
 func (i *Images) Publish(ctx context.Context) (string, error) {
 	out, err := i.publish(ctx)
 	if err != nil {
