@@ -647,10 +647,7 @@ func (s *armSession) buildWatched(ctx context.Context, r *run, builds []plan.Bui
 // takes it at once, a dead one refuses it at once. Each question carries its own time so that the
 // engine never answers it from its cache.
 func (s *armSession) engineProbe(addr string) func(context.Context) e2c.EngineProbe {
-	host, port, ok := strings.Cut(addr, ":")
-	if !ok {
-		port = "22"
-	}
+	host, port := sshHostPort(addr)
 	secs := strconv.Itoa(int(e2c.EngineProbeTimeout / time.Second))
 	cmd := []string{"timeout", secs, "ssh", "-p", port, "-l", s.cfg.SSHUser, "--", host,
 		"buildctl", "--addr", "unix://" + s.remoteSocket(), "dial-stdio"}
@@ -780,10 +777,7 @@ func (s *armSession) build(ctx context.Context, r *run, builds []plan.Build) (st
 // pinned host key.
 func (s *armSession) remoteCLI(ctx context.Context, addr string) (*dagger.Container, error) {
 	m := s.m
-	host, port, ok := strings.Cut(addr, ":")
-	if !ok {
-		port = "22"
-	}
+	host, port := sshHostPort(addr)
 	cli := m.Ec2.DaggerCli
 	if cli == nil {
 		image := "registry.dagger.io/engine:" + engineVersion
@@ -820,6 +814,15 @@ func (s *armSession) remoteCLI(ctx context.Context, addr string) (*dagger.Contai
 		WithEnvVariable("_EXPERIMENTAL_DAGGER_RUNNER_HOST", runner).
 		WithEnvVariable("DAGGER_NO_NAG", "1").
 		WithEnvVariable("CACHEBUST", time.Now().String()), nil
+}
+
+// sshHostPort splits the builder's SSH address (host:port, or a bare host on port 22).
+func sshHostPort(addr string) (host, port string) {
+	host, port, ok := strings.Cut(addr, ":")
+	if !ok {
+		port = "22"
+	}
+	return host, port
 }
 
 // remoteSocket is the builder engine's socket.
