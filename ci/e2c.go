@@ -12,11 +12,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sync/errgroup"
 
 	"shipyard/ci/internal/dagger"
+	"shipyard/internal/awsapi"
 	"shipyard/internal/e2c"
 	"shipyard/internal/plan"
 	"shipyard/internal/provision"
@@ -366,10 +366,6 @@ func (m *Shipyard) ec2Client(ctx context.Context, region string) (e2c.EC2API, er
 		tr.DialContext = dial
 		httpClient = &http.Client{Transport: tr}
 	}
-	var opts []func(*ec2.Options)
-	if httpClient != nil {
-		opts = append(opts, func(o *ec2.Options) { o.HTTPClient = httpClient })
-	}
 	if e.WebIdentityToken != nil {
 		tok, err := e.WebIdentityToken.Plaintext(ctx)
 		if err != nil {
@@ -381,25 +377,22 @@ func (m *Shipyard) ec2Client(ctx context.Context, region string) (e2c.EC2API, er
 			return nil, err
 		}
 		logLine(fmt.Sprintf("e2c: assumed role %s as session %s (credentials until %s)", e.RoleARN, w.SessionName, creds.Expires.UTC().Format(time.RFC3339)))
-		opts = append(opts, e2c.WithSessionToken(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken))
-		return e2c.NewClient(ctx, region, e.Endpoint, creds.AccessKeyID, creds.SecretAccessKey, opts...)
+		return awsapi.New(region, e.Endpoint, creds, httpClient)
 	}
-	ak, err := e.AccessKeyID.Plaintext(ctx)
-	if err != nil {
+	var creds awsapi.Credentials
+	var err error
+	if creds.AccessKeyID, err = e.AccessKeyID.Plaintext(ctx); err != nil {
 		return nil, fmt.Errorf("reading the AWS access key id secret: %v", err)
 	}
-	sk, err := e.SecretAccessKey.Plaintext(ctx)
-	if err != nil {
+	if creds.SecretAccessKey, err = e.SecretAccessKey.Plaintext(ctx); err != nil {
 		return nil, fmt.Errorf("reading the AWS secret access key secret: %v", err)
 	}
 	if e.SessionToken != nil {
-		tok, err := e.SessionToken.Plaintext(ctx)
-		if err != nil {
+		if creds.SessionToken, err = e.SessionToken.Plaintext(ctx); err != nil {
 			return nil, fmt.Errorf("reading the AWS session token secret: %v", err)
 		}
-		opts = append(opts, e2c.WithSessionToken(ak, sk, tok))
 	}
-	return e2c.NewClient(ctx, region, e.Endpoint, ak, sk, opts...)
+	return awsapi.New(region, e.Endpoint, creds, httpClient)
 }
 
 // roleSessionName names the assumed role's session after the pipeline and job, so CloudTrail

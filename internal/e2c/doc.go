@@ -34,6 +34,7 @@
 // WARNING whenever it is set; never set it in a real pipeline.
 //
 // The package never imports the Dagger SDK; it talks to EC2 through the small
-// EC2API interface, which *ec2.Client satisfies, and is tested against a real
-// moto_server.
+// EC2API interface, which internal/awsapi's client satisfies (not the AWS SDK:
+// its EC2 package alone doubled the module's cold load), and is tested against a
+// real moto_server.
 package e2c

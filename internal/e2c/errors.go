@@ -3,7 +3,7 @@ package e2c
 import (
 	"errors"
 
-	"github.com/aws/smithy-go"
+	"shipyard/internal/awsapi"
 )
 
 // Sentinel errors callers tell apart with errors.Is.
@@ -43,10 +43,4 @@ var capacityCodes = map[string]bool{
 }
 
 // apiCode returns the EC2 error code carried by err, or "".
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
+func apiCode(err error) string { return awsapi.CodeOf(err) }

@@ -14,18 +14,33 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"shipyard/internal/awsapi"
 )
 
-// newMotoClient returns an EC2 client for the test's moto_server.
-func newMotoClient(t testing.TB) *ec2.Client {
+// newMotoClient returns the product's EC2 client for the test's moto_server.
+func newMotoClient(t testing.TB) *awsapi.Client {
 	t.Helper()
-	c, err := NewClient(context.Background(), testRegion, motoURL, testKeyID, testSecret)
+	c, err := awsapi.New(testRegion, motoURL, awsapi.Credentials{AccessKeyID: testKeyID, SecretAccessKey: testSecret}, nil)
 	if err != nil {
-		t.Fatalf("NewClient: %v", err)
+		t.Fatalf("awsapi.New: %v", err)
 	}
 	return c
+}
+
+// sdkClient is the AWS SDK's EC2 client for the same moto_server: the tests set up and inspect
+// with it what the product never does (images, launch templates, subnets, instance attributes),
+// and so check the product's client against another implementation.
+func sdkClient(t testing.TB) *ec2.Client {
+	t.Helper()
+	return ec2.New(ec2.Options{
+		Region:       testRegion,
+		BaseEndpoint: aws.String(motoURL),
+		Credentials:  credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),
+	})
 }
 
 var (
@@ -36,8 +51,9 @@ var (
 
 // armTemplate returns a launch template (created once per test binary) for
 // an arm64 AMI from moto's catalogue.
-func armTemplate(t testing.TB, c *ec2.Client) string {
+func armTemplate(t testing.TB) string {
 	t.Helper()
+	c := sdkClient(t)
 	templateOnce.Do(func() {
 		ctx := context.Background()
 		imgs, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{
@@ -74,7 +90,7 @@ var jobSeq atomic.Int64
 
 // testConfig returns a valid Config for strategy whose project and job id
 // are unique to the test, so tests sharing one moto_server do not interfere.
-func testConfig(t testing.TB, c *ec2.Client, strategy string) Config {
+func testConfig(t testing.TB, c *awsapi.Client, strategy string) Config {
 	t.Helper()
 	name := regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-")
 	cfg := Config{
@@ -92,7 +108,7 @@ func testConfig(t testing.TB, c *ec2.Client, strategy string) Config {
 	}
 	switch strategy {
 	case StrategyTemplate:
-		cfg.LaunchTemplateID = armTemplate(t, c)
+		cfg.LaunchTemplateID = armTemplate(t)
 	case StrategyExisting:
 		cfg.InstanceID = stoppedInstance(t, c)
 	}
@@ -101,64 +117,58 @@ func testConfig(t testing.TB, c *ec2.Client, strategy string) Config {
 
 // stoppedInstance runs an untagged instance from the template and stops it,
 // as the long-lived builder of the existing strategy would be between jobs.
-func stoppedInstance(t testing.TB, c *ec2.Client) string {
+func stoppedInstance(t testing.TB, c *awsapi.Client) string {
 	t.Helper()
 	ctx := context.Background()
-	out, err := c.RunInstances(ctx, &ec2.RunInstancesInput{
-		MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
-		LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateId: aws.String(armTemplate(t, c))},
-	})
+	insts, err := c.RunInstances(ctx, awsapi.RunInput{LaunchTemplateID: armTemplate(t)})
 	if err != nil {
 		t.Fatalf("RunInstances for the existing instance: %v", err)
 	}
-	id := aws.ToString(out.Instances[0].InstanceId)
-	if _, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}}); err != nil {
+	id := insts[0].ID
+	if _, err := c.StopInstances(ctx, id); err != nil {
 		t.Fatalf("StopInstances: %v", err)
 	}
 	return id
 }
 
 // instance describes one instance by id.
-func instance(t testing.TB, c *ec2.Client, id string) types.Instance {
+func instance(t testing.TB, c *awsapi.Client, id string) awsapi.Instance {
 	t.Helper()
-	out, err := c.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	insts, err := c.DescribeInstances(context.Background(), []string{id}, nil)
 	if err != nil {
 		t.Fatalf("DescribeInstances %s: %v", id, err)
 	}
-	inst, ok := firstInstance(out)
-	if !ok {
+	if len(insts) == 0 {
 		t.Fatalf("DescribeInstances %s: no instance", id)
 	}
-	return inst
+	return insts[0]
 }
 
 // jobInstances lists the ids of the project's instances tagged with jobID
 // that are in one of states.
-func jobInstances(t testing.TB, c *ec2.Client, project, jobID string, states ...string) []string {
+func jobInstances(t testing.TB, c *awsapi.Client, project, jobID string, states ...string) []string {
 	t.Helper()
-	out, err := c.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: []types.Filter{
-		{Name: aws.String("tag:" + TagProject), Values: []string{project}},
-		{Name: aws.String("tag:" + TagJobID), Values: []string{jobID}},
-		{Name: aws.String("instance-state-name"), Values: states},
-	}})
+	insts, err := c.DescribeInstances(context.Background(), nil, []awsapi.Filter{
+		{Name: "tag:" + TagProject, Values: []string{project}},
+		{Name: "tag:" + TagJobID, Values: []string{jobID}},
+		{Name: "instance-state-name", Values: states},
+	})
 	if err != nil {
 		t.Fatalf("DescribeInstances by job tag: %v", err)
 	}
 	var ids []string
-	for _, r := range out.Reservations {
-		for _, inst := range r.Instances {
-			ids = append(ids, aws.ToString(inst.InstanceId))
-		}
+	for _, inst := range insts {
+		ids = append(ids, inst.ID)
 	}
 	slices.Sort(ids)
 	return ids
 }
 
 // tagMap turns EC2 tags into a map.
-func tagMap(tags []types.Tag) map[string]string {
+func tagMap(tags []awsapi.Tag) map[string]string {
 	m := map[string]string{}
 	for _, tg := range tags {
-		m[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+		m[tg.Key] = tg.Value
 	}
 	return m
 }
@@ -186,11 +196,6 @@ func (l *logLines) matching(substr string) []string {
 		}
 	}
 	return out
-}
-
-// startInput asks to start one instance.
-func startInput(id string) *ec2.StartInstancesInput {
-	return &ec2.StartInstancesInput{InstanceIds: []string{id}}
 }
 
 // expect fails the test unless exactly n recorded lines contain substr.

@@ -7,9 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"shipyard/internal/awsapi"
 )
 
 // hookAPI wraps the real moto client: it records the calls in order and can
@@ -17,11 +15,11 @@ import (
 type hookAPI struct {
 	EC2API
 	// runErr, when set, may fail a RunInstances request before it reaches moto.
-	runErr func(*ec2.RunInstancesInput) error
+	runErr func(awsapi.RunInput) error
 	// startErr, when set, may fail the n-th (from 1) StartInstances request before it reaches moto.
 	startErr func(n int) error
 	// editDescribe, when set, may change a DescribeInstances answer.
-	editDescribe func(*ec2.DescribeInstancesOutput)
+	editDescribe func([]awsapi.Instance)
 
 	mu     sync.Mutex
 	calls  []string
@@ -56,30 +54,30 @@ func (h *hookAPI) log() []string {
 }
 
 // placement names the market and subnet of a RunInstances request.
-func placement(in *ec2.RunInstancesInput) string {
+func placement(in awsapi.RunInput) string {
 	market := "on-demand"
-	if in.InstanceMarketOptions != nil && in.InstanceMarketOptions.MarketType == types.MarketTypeSpot {
+	if in.Spot {
 		market = "spot"
 	}
-	subnet := aws.ToString(in.SubnetId)
+	subnet := in.SubnetID
 	if subnet == "" {
 		subnet = "template-subnet"
 	}
 	return market + " " + subnet
 }
 
-func (h *hookAPI) RunInstances(ctx context.Context, in *ec2.RunInstancesInput, optFns ...func(*ec2.Options)) (*ec2.RunInstancesOutput, error) {
+func (h *hookAPI) RunInstances(ctx context.Context, in awsapi.RunInput) ([]awsapi.Instance, error) {
 	h.record("RunInstances " + placement(in))
 	if h.runErr != nil {
 		if err := h.runErr(in); err != nil {
 			return nil, err
 		}
 	}
-	return h.EC2API.RunInstances(ctx, in, optFns...)
+	return h.EC2API.RunInstances(ctx, in)
 }
 
-func (h *hookAPI) StartInstances(ctx context.Context, in *ec2.StartInstancesInput, optFns ...func(*ec2.Options)) (*ec2.StartInstancesOutput, error) {
-	h.record("StartInstances " + strings.Join(in.InstanceIds, ","))
+func (h *hookAPI) StartInstances(ctx context.Context, ids ...string) ([]awsapi.StateChange, error) {
+	h.record("StartInstances " + strings.Join(ids, ","))
 	h.mu.Lock()
 	h.starts++
 	n := h.starts
@@ -89,27 +87,27 @@ func (h *hookAPI) StartInstances(ctx context.Context, in *ec2.StartInstancesInpu
 			return nil, err
 		}
 	}
-	return h.EC2API.StartInstances(ctx, in, optFns...)
+	return h.EC2API.StartInstances(ctx, ids...)
 }
 
-func (h *hookAPI) StopInstances(ctx context.Context, in *ec2.StopInstancesInput, optFns ...func(*ec2.Options)) (*ec2.StopInstancesOutput, error) {
-	h.record("StopInstances " + strings.Join(in.InstanceIds, ","))
-	return h.EC2API.StopInstances(ctx, in, optFns...)
+func (h *hookAPI) StopInstances(ctx context.Context, ids ...string) ([]awsapi.StateChange, error) {
+	h.record("StopInstances " + strings.Join(ids, ","))
+	return h.EC2API.StopInstances(ctx, ids...)
 }
 
-func (h *hookAPI) TerminateInstances(ctx context.Context, in *ec2.TerminateInstancesInput, optFns ...func(*ec2.Options)) (*ec2.TerminateInstancesOutput, error) {
-	h.record("TerminateInstances " + strings.Join(in.InstanceIds, ","))
-	return h.EC2API.TerminateInstances(ctx, in, optFns...)
+func (h *hookAPI) TerminateInstances(ctx context.Context, ids ...string) ([]awsapi.StateChange, error) {
+	h.record("TerminateInstances " + strings.Join(ids, ","))
+	return h.EC2API.TerminateInstances(ctx, ids...)
 }
 
-func (h *hookAPI) CreateTags(ctx context.Context, in *ec2.CreateTagsInput, optFns ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error) {
-	h.record("CreateTags " + strings.Join(in.Resources, ","))
-	return h.EC2API.CreateTags(ctx, in, optFns...)
+func (h *hookAPI) CreateTags(ctx context.Context, ids []string, tags []awsapi.Tag) error {
+	h.record("CreateTags " + strings.Join(ids, ","))
+	return h.EC2API.CreateTags(ctx, ids, tags)
 }
 
-func (h *hookAPI) DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
+func (h *hookAPI) DescribeInstances(ctx context.Context, ids []string, filters []awsapi.Filter) ([]awsapi.Instance, error) {
 	h.record("DescribeInstances")
-	out, err := h.EC2API.DescribeInstances(ctx, in, optFns...)
+	out, err := h.EC2API.DescribeInstances(ctx, ids, filters)
 	if err == nil && h.editDescribe != nil {
 		h.editDescribe(out)
 	}

@@ -7,8 +7,7 @@ import (
 	"net/http"
 	"regexp"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"shipyard/internal/awsapi"
 )
 
 // WebIdentity is an OIDC identity (GitLab's id_tokens) to exchange for temporary credentials of
@@ -45,30 +44,13 @@ func (w WebIdentity) Check() error {
 // AssumeRole exchanges w for temporary credentials with STS AssumeRoleWithWebIdentity (a call
 // that is not signed: the token is the proof) at endpoint ("" is AWS's own) in region.
 // httpClient may be nil. The token never appears in the error.
-func (w WebIdentity) AssumeRole(ctx context.Context, region, endpoint string, httpClient *http.Client) (aws.Credentials, error) {
+func (w WebIdentity) AssumeRole(ctx context.Context, region, endpoint string, httpClient *http.Client) (awsapi.Credentials, error) {
 	if err := w.Check(); err != nil {
-		return aws.Credentials{}, fmt.Errorf("web identity: %w", err)
+		return awsapi.Credentials{}, fmt.Errorf("web identity: %w", err)
 	}
-	opts := sts.Options{Region: region, Credentials: aws.AnonymousCredentials{}}
-	if endpoint != "" {
-		opts.BaseEndpoint = aws.String(endpoint)
-	}
-	if httpClient != nil {
-		opts.HTTPClient = httpClient
-	}
-	out, err := sts.New(opts).AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
-		RoleArn: aws.String(w.RoleARN), RoleSessionName: aws.String(w.SessionName), WebIdentityToken: aws.String(w.Token),
-	})
+	creds, err := awsapi.AssumeRoleWithWebIdentity(ctx, httpClient, region, endpoint, w.RoleARN, w.SessionName, w.Token)
 	if err != nil {
-		return aws.Credentials{}, fmt.Errorf("assuming role %s with the job's web identity token: %w (check the role's trust policy names this OIDC provider and audience)", w.RoleARN, err)
-	}
-	c := out.Credentials
-	if c == nil || c.AccessKeyId == nil || c.SecretAccessKey == nil || c.SessionToken == nil {
-		return aws.Credentials{}, fmt.Errorf("assuming role %s: STS answered without credentials", w.RoleARN)
-	}
-	creds := aws.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: *c.SessionToken, Source: "AssumeRoleWithWebIdentity"}
-	if c.Expiration != nil {
-		creds.CanExpire, creds.Expires = true, *c.Expiration
+		return awsapi.Credentials{}, fmt.Errorf("assuming role %s with the job's web identity token: %w (check the role's trust policy names this OIDC provider and audience)", w.RoleARN, err)
 	}
 	return creds, nil
 }

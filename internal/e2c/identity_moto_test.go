@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"shipyard/internal/awsapi"
 )
 
 // TestAssumeRoleWithWebIdentityOnMoto exchanges a token with moto's STS for temporary
@@ -20,19 +20,18 @@ func TestAssumeRoleWithWebIdentityOnMoto(t *testing.T) {
 	if err != nil {
 		t.Fatalf("AssumeRole: %v", err)
 	}
-	if creds.AccessKeyID == "" || creds.SecretAccessKey == "" || creds.SessionToken == "" || !creds.CanExpire {
+	if creds.AccessKeyID == "" || creds.SecretAccessKey == "" || creds.SessionToken == "" || creds.Expires.IsZero() {
 		t.Fatalf("temporary credentials incomplete: key id %q, secret set %v, session token set %v, expires %v",
-			creds.AccessKeyID, creds.SecretAccessKey != "", creds.SessionToken != "", creds.CanExpire)
+			creds.AccessKeyID, creds.SecretAccessKey != "", creds.SessionToken != "", creds.Expires)
 	}
 	if creds.AccessKeyID == testKeyID {
 		t.Fatalf("the assumed role's key id is the static test key: STS was not asked")
 	}
-	c, err := NewClient(ctx, testRegion, motoURL, creds.AccessKeyID, creds.SecretAccessKey,
-		WithSessionToken(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken))
+	c, err := awsapi.New(testRegion, motoURL, creds, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{}); err != nil {
+	if _, err := c.DescribeInstances(ctx, nil, nil); err != nil {
 		t.Fatalf("EC2 with the assumed role's credentials: %v", err)
 	}
 

@@ -2,29 +2,36 @@ package e2c
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"shipyard/internal/awsapi"
 )
 
-// EC2API is the part of the EC2 API the Manager uses; *ec2.Client satisfies it.
+// EC2API is the part of the EC2 API the Manager uses; *awsapi.Client satisfies it.
 type EC2API interface {
-	RunInstances(ctx context.Context, in *ec2.RunInstancesInput, optFns ...func(*ec2.Options)) (*ec2.RunInstancesOutput, error)
-	StartInstances(ctx context.Context, in *ec2.StartInstancesInput, optFns ...func(*ec2.Options)) (*ec2.StartInstancesOutput, error)
-	StopInstances(ctx context.Context, in *ec2.StopInstancesInput, optFns ...func(*ec2.Options)) (*ec2.StopInstancesOutput, error)
-	TerminateInstances(ctx context.Context, in *ec2.TerminateInstancesInput, optFns ...func(*ec2.Options)) (*ec2.TerminateInstancesOutput, error)
-	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
-	CreateTags(ctx context.Context, in *ec2.CreateTagsInput, optFns ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error)
+	RunInstances(ctx context.Context, in awsapi.RunInput) ([]awsapi.Instance, error)
+	StartInstances(ctx context.Context, ids ...string) ([]awsapi.StateChange, error)
+	StopInstances(ctx context.Context, ids ...string) ([]awsapi.StateChange, error)
+	TerminateInstances(ctx context.Context, ids ...string) ([]awsapi.StateChange, error)
+	DescribeInstances(ctx context.Context, ids []string, filters []awsapi.Filter) ([]awsapi.Instance, error)
+	CreateTags(ctx context.Context, ids []string, tags []awsapi.Tag) error
 }
 
-var _ EC2API = (*ec2.Client)(nil)
+var _ EC2API = (*awsapi.Client)(nil)
+
+// Instance state names.
+const (
+	statePending      = "pending"
+	stateRunning      = "running"
+	stateShuttingDown = "shutting-down"
+	stateTerminated   = "terminated"
+	stateStopping     = "stopping"
+	stateStopped      = "stopped"
+)
 
 // Tag keys (and the managed-by value) put on every instance the Manager uses.
 const (
@@ -123,8 +130,8 @@ func (m *Manager) Setup(ctx context.Context, onState func(State) error) (State, 
 		}
 		return s, err
 	}
-	s.PublicIP = aws.ToString(inst.PublicIpAddress)
-	s.Spot = inst.InstanceLifecycle == types.InstanceLifecycleTypeSpot
+	s.PublicIP = inst.PublicIP
+	s.Spot = inst.Lifecycle == "spot"
 	if err := onState(s); err != nil {
 		return s, fmt.Errorf("recording public IP of instance %s: %w", s.InstanceID, err)
 	}
@@ -133,7 +140,7 @@ func (m *Manager) Setup(ctx context.Context, onState func(State) error) (State, 
 }
 
 // tags returns the tags for an instance used by the configured job.
-func (m *Manager) tags(strategy string, now time.Time) []types.Tag {
+func (m *Manager) tags(strategy string, now time.Time) []awsapi.Tag {
 	kv := [][2]string{
 		{TagManagedBy, ManagedByValue},
 		{TagProject, m.cfg.Project},
@@ -142,9 +149,9 @@ func (m *Manager) tags(strategy string, now time.Time) []types.Tag {
 		{TagExpiresAt, now.Add(m.cfg.TTL).UTC().Format(time.RFC3339)},
 		{TagStrategy, strategy},
 	}
-	tags := make([]types.Tag, len(kv))
+	tags := make([]awsapi.Tag, len(kv))
 	for i, p := range kv {
-		tags[i] = types.Tag{Key: aws.String(p[0]), Value: aws.String(p[1])}
+		tags[i] = awsapi.Tag{Key: p[0], Value: p[1]}
 	}
 	return tags
 }
@@ -158,21 +165,21 @@ func (m *Manager) startExisting(ctx context.Context) (State, error) {
 	id := m.cfg.InstanceID
 	now := time.Now()
 	// Tag first: if the job dies after StartInstances, TeardownJob finds the instance by its job tag.
-	if _, err := m.api.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: m.tags(StrategyExisting, now)}); err != nil {
+	if err := m.api.CreateTags(ctx, []string{id}, m.tags(StrategyExisting, now)); err != nil {
 		if apiCode(err) == codeNotFound {
 			return State{}, fmt.Errorf("instance %s (E2C_INSTANCE_ID) does not exist in %s: %w", id, m.cfg.Region, err)
 		}
 		return State{}, fmt.Errorf("tagging instance %s for job %s: %w", id, m.cfg.JobID, err)
 	}
 	m.logf("starting instance %s", id)
-	_, err := m.api.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}})
+	_, err := m.api.StartInstances(ctx, id)
 	if apiCode(err) == codeIncorrectState {
 		// Typically still stopping after a previous job: wait until stopped, then start once more.
 		m.logf("instance %s cannot be started yet (%v); waiting for it to stop first", id, err)
 		if werr := m.waitStopped(ctx, id); werr != nil {
 			return State{}, fmt.Errorf("starting instance %s: %w", id, werr)
 		}
-		_, err = m.api.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}})
+		_, err = m.api.StartInstances(ctx, id)
 	}
 	if err != nil {
 		return State{}, fmt.Errorf("starting instance %s (E2C_INSTANCE_ID): %w", id, err)
@@ -226,7 +233,7 @@ func (m *Manager) launchFromTemplate(ctx context.Context) (State, error) {
 	var failures []error
 	for _, a := range m.cfg.attempts() {
 		now := time.Now()
-		out, err := m.api.RunInstances(ctx, m.runInput(a, now))
+		insts, err := m.api.RunInstances(ctx, m.runInput(a, now))
 		if err != nil {
 			code := apiCode(err)
 			if capacityCodes[code] && ctx.Err() == nil {
@@ -236,10 +243,10 @@ func (m *Manager) launchFromTemplate(ctx context.Context) (State, error) {
 			}
 			return State{}, fmt.Errorf("launching from template %s (%s): %w", m.cfg.LaunchTemplateID, a, err)
 		}
-		if len(out.Instances) != 1 || aws.ToString(out.Instances[0].InstanceId) == "" {
-			return State{}, fmt.Errorf("launching from template %s: RunInstances answered with %d instances, want 1", m.cfg.LaunchTemplateID, len(out.Instances))
+		if len(insts) != 1 || insts[0].ID == "" {
+			return State{}, fmt.Errorf("launching from template %s: RunInstances answered with %d instances, want 1", m.cfg.LaunchTemplateID, len(insts))
 		}
-		id := aws.ToString(out.Instances[0].InstanceId)
+		id := insts[0].ID
 		m.logf("launched instance %s (%s) from template %s", id, a, m.cfg.LaunchTemplateID)
 		return m.newState(id, StrategyTemplate, a.spot, now), nil
 	}
@@ -247,155 +254,118 @@ func (m *Manager) launchFromTemplate(ctx context.Context) (State, error) {
 }
 
 // runInput builds the RunInstances request for one placement.
-func (m *Manager) runInput(a attempt, now time.Time) *ec2.RunInstancesInput {
-	lt := &types.LaunchTemplateSpecification{LaunchTemplateId: aws.String(m.cfg.LaunchTemplateID)}
-	if m.cfg.LaunchTemplateVersion != "" {
-		lt.Version = aws.String(m.cfg.LaunchTemplateVersion)
-	}
-	in := &ec2.RunInstancesInput{
-		MinCount:                          aws.Int32(1),
-		MaxCount:                          aws.Int32(1),
-		LaunchTemplate:                    lt,
-		InstanceInitiatedShutdownBehavior: types.ShutdownBehaviorTerminate,
-		TagSpecifications: []types.TagSpecification{{
-			ResourceType: types.ResourceTypeInstance,
-			Tags:         m.tags(StrategyTemplate, now),
-		}},
-	}
-	if a.subnet != "" {
-		in.SubnetId = aws.String(a.subnet)
-	}
-	if m.cfg.UserData != "" {
-		in.UserData = aws.String(base64.StdEncoding.EncodeToString([]byte(m.cfg.UserData)))
+func (m *Manager) runInput(a attempt, now time.Time) awsapi.RunInput {
+	in := awsapi.RunInput{
+		LaunchTemplateID:      m.cfg.LaunchTemplateID,
+		LaunchTemplateVersion: m.cfg.LaunchTemplateVersion,
+		SubnetID:              a.subnet,
+		UserData:              m.cfg.UserData,
+		TerminateOnShutdown:   true,
+		Tags:                  m.tags(StrategyTemplate, now),
 	}
 	if a.spot {
-		spot := &types.SpotMarketOptions{
-			SpotInstanceType:             types.SpotInstanceTypeOneTime,
-			InstanceInterruptionBehavior: types.InstanceInterruptionBehaviorTerminate,
-		}
-		if m.cfg.SpotMaxPrice != "" {
-			spot.MaxPrice = aws.String(m.cfg.SpotMaxPrice)
-		}
-		in.InstanceMarketOptions = &types.InstanceMarketOptionsRequest{MarketType: types.MarketTypeSpot, SpotOptions: spot}
+		in.Spot, in.SpotMaxPrice = true, m.cfg.SpotMaxPrice
 	}
 	return in
 }
 
 // waitReady waits, within Config.WaitTimeout, until the instance is running
 // and has a public IP, and returns its description.
-func (m *Manager) waitReady(ctx context.Context, id string) (types.Instance, error) {
+func (m *Manager) waitReady(ctx context.Context, id string) (awsapi.Instance, error) {
 	deadline := time.Now().Add(m.cfg.WaitTimeout)
 	inst, err := m.waitRunning(ctx, id)
 	if err != nil {
-		return types.Instance{}, err
+		return awsapi.Instance{}, err
 	}
 	poll := m.cfg.pollInterval()
-	for aws.ToString(inst.PublicIpAddress) == "" {
+	for inst.PublicIP == "" {
 		if !time.Now().Add(poll).Before(deadline) {
-			return types.Instance{}, fmt.Errorf("%w: instance %s is running but got no public IP within %s: launch it in a subnet that assigns public IPs (E2C_SUBNETS) or let the launch template request one", ErrTimeout, id, m.cfg.WaitTimeout)
+			return awsapi.Instance{}, fmt.Errorf("%w: instance %s is running but got no public IP within %s: launch it in a subnet that assigns public IPs (E2C_SUBNETS) or let the launch template request one", ErrTimeout, id, m.cfg.WaitTimeout)
 		}
 		if err := sleep(ctx, poll); err != nil {
-			return types.Instance{}, fmt.Errorf("waiting for the public IP of instance %s: %w", id, err)
+			return awsapi.Instance{}, fmt.Errorf("waiting for the public IP of instance %s: %w", id, err)
 		}
 		if inst, err = m.describe(ctx, id); err != nil {
-			return types.Instance{}, fmt.Errorf("waiting for the public IP of instance %s: %w", id, err)
+			return awsapi.Instance{}, fmt.Errorf("waiting for the public IP of instance %s: %w", id, err)
 		}
 	}
 	return inst, nil
 }
 
-// waitRunning waits, within Config.WaitTimeout, until the instance is running.
-func (m *Manager) waitRunning(ctx context.Context, id string) (types.Instance, error) {
-	poll := m.cfg.pollInterval()
-	waiter := ec2.NewInstanceRunningWaiter(m.api, func(o *ec2.InstanceRunningWaiterOptions) {
-		o.MinDelay = poll
-		o.MaxDelay = max(poll, 30*time.Second)
+// waitRunning waits, within Config.WaitTimeout, until the instance is running. It fails at once
+// when the instance is shutting down, terminated or stopping.
+func (m *Manager) waitRunning(ctx context.Context, id string) (awsapi.Instance, error) {
+	return m.waitFor(ctx, id, stateRunning, "to run", func(s string) bool {
+		return isGone(s) || s == stateStopping || s == stateStopped
 	})
-	out, err := waiter.WaitForOutput(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}}, m.cfg.WaitTimeout)
-	if err != nil {
-		if ctx.Err() != nil {
-			return types.Instance{}, fmt.Errorf("waiting for instance %s to run: %w", id, ctx.Err())
-		}
-		return types.Instance{}, m.explainWait(ctx, id, "running", err)
-	}
-	inst, ok := firstInstance(out)
-	if !ok {
-		return types.Instance{}, fmt.Errorf("instance %s is not in the DescribeInstances answer", id)
-	}
-	return inst, nil
 }
 
-// waitStopped waits, within Config.WaitTimeout, until the instance is stopped.
+// waitStopped waits, within Config.WaitTimeout, until the instance is stopped. It fails at once
+// when the instance is pending or gone.
 func (m *Manager) waitStopped(ctx context.Context, id string) error {
-	poll := m.cfg.pollInterval()
-	waiter := ec2.NewInstanceStoppedWaiter(m.api, func(o *ec2.InstanceStoppedWaiterOptions) {
-		o.MinDelay = poll
-		o.MaxDelay = max(poll, 30*time.Second)
+	_, err := m.waitFor(ctx, id, stateStopped, "to stop", func(s string) bool {
+		return isGone(s) || s == statePending
 	})
-	err := waiter.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}}, m.cfg.WaitTimeout)
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("waiting for instance %s to stop: %w", id, ctx.Err())
+	return err
+}
+
+// waitFor polls the instance every Config.PollInterval, within Config.WaitTimeout, until it is
+// in state want, and fails at once when it is in a state wrong says cannot lead there. An
+// instance EC2 does not know yet (its API is eventually consistent) is asked again; any other
+// API error ends the wait.
+func (m *Manager) waitFor(ctx context.Context, id, want, doing string, wrong func(string) bool) (awsapi.Instance, error) {
+	poll := m.cfg.pollInterval()
+	deadline := time.Now().Add(m.cfg.WaitTimeout)
+	for {
+		inst, err := m.describe(ctx, id)
+		switch {
+		case err == nil && inst.State == want:
+			return inst, nil
+		case err == nil && wrong(inst.State):
+			return awsapi.Instance{}, fmt.Errorf("instance %s went to state %s%s instead of %s", id, inst.State, reasonOf(inst), want)
+		case err != nil && ctx.Err() != nil:
+			return awsapi.Instance{}, fmt.Errorf("waiting for instance %s %s: %w", id, doing, ctx.Err())
+		case err != nil && apiCode(err) != codeNotFound && !errors.Is(err, errNotListed):
+			return awsapi.Instance{}, fmt.Errorf("waiting for instance %s %s: %w", id, doing, err)
 		}
-		return m.explainWait(ctx, id, "stopped", err)
-	}
-	return nil
-}
-
-// explainWait turns a failed waiter into an error naming the state the
-// instance is really in.
-func (m *Manager) explainWait(ctx context.Context, id, want string, werr error) error {
-	inst, err := m.describe(ctx, id)
-	if err != nil {
-		return fmt.Errorf("%w: instance %s did not become %s within %s (%v), and describing it failed: %w", ErrTimeout, id, want, m.cfg.WaitTimeout, werr, err)
-	}
-	state, reason := stateOf(inst), ""
-	if inst.StateReason != nil {
-		reason = " (" + aws.ToString(inst.StateReason.Message) + ")"
-	}
-	switch {
-	case want == "running" && isGone(state), want == "running" && (state == types.InstanceStateNameStopping || state == types.InstanceStateNameStopped),
-		want == "stopped" && (isGone(state) || state == types.InstanceStateNamePending):
-		return fmt.Errorf("instance %s went to state %s%s instead of %s", id, state, reason, want)
-	}
-	return fmt.Errorf("%w: instance %s is still %s%s after %s, want %s: raise E2C_WAIT_TIMEOUT or inspect the instance's console output", ErrTimeout, id, state, reason, m.cfg.WaitTimeout, want)
-}
-
-// describe returns the one instance with the given id.
-func (m *Manager) describe(ctx context.Context, id string) (types.Instance, error) {
-	out, err := m.api.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
-	if err != nil {
-		return types.Instance{}, err
-	}
-	inst, ok := firstInstance(out)
-	if !ok {
-		return types.Instance{}, fmt.Errorf("instance %s is not in the DescribeInstances answer", id)
-	}
-	return inst, nil
-}
-
-func firstInstance(out *ec2.DescribeInstancesOutput) (types.Instance, bool) {
-	if out == nil {
-		return types.Instance{}, false
-	}
-	for _, r := range out.Reservations {
-		for _, inst := range r.Instances {
-			return inst, true
+		if !time.Now().Add(poll).Before(deadline) {
+			if err != nil {
+				return awsapi.Instance{}, fmt.Errorf("%w: instance %s did not become %s within %s: %w", ErrTimeout, id, want, m.cfg.WaitTimeout, err)
+			}
+			return awsapi.Instance{}, fmt.Errorf("%w: instance %s is still %s%s after %s, want %s: raise E2C_WAIT_TIMEOUT or inspect the instance's console output", ErrTimeout, id, inst.State, reasonOf(inst), m.cfg.WaitTimeout, want)
+		}
+		if err := sleep(ctx, poll); err != nil {
+			return awsapi.Instance{}, fmt.Errorf("waiting for instance %s %s: %w", id, doing, err)
 		}
 	}
-	return types.Instance{}, false
 }
 
-func stateOf(inst types.Instance) types.InstanceStateName {
-	if inst.State == nil {
+// reasonOf is " (the state reason)" or "".
+func reasonOf(inst awsapi.Instance) string {
+	if inst.StateReason == "" {
 		return ""
 	}
-	return inst.State.Name
+	return " (" + inst.StateReason + ")"
+}
+
+// errNotListed: DescribeInstances answered without the instance asked for.
+var errNotListed = errors.New("not in the DescribeInstances answer")
+
+// describe returns the one instance with the given id.
+func (m *Manager) describe(ctx context.Context, id string) (awsapi.Instance, error) {
+	insts, err := m.api.DescribeInstances(ctx, []string{id}, nil)
+	if err != nil {
+		return awsapi.Instance{}, err
+	}
+	if len(insts) == 0 {
+		return awsapi.Instance{}, fmt.Errorf("instance %s is %w", id, errNotListed)
+	}
+	return insts[0], nil
 }
 
 // isGone reports whether an instance in this state is being or has been terminated.
-func isGone(s types.InstanceStateName) bool {
-	return s == types.InstanceStateNameTerminated || s == types.InstanceStateNameShuttingDown
+func isGone(s string) bool {
+	return s == stateTerminated || s == stateShuttingDown
 }
 
 // sleep waits for d or until ctx ends.

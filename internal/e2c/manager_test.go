@@ -15,8 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
+
+	"shipyard/internal/awsapi"
 )
 
 // recordingOnState returns an onState callback that notes each call in h's
@@ -34,12 +35,12 @@ func TestSetupTemplate(t *testing.T) {
 		name          string
 		spot          bool
 		maxPrice      string
-		wantLifecycle types.InstanceLifecycleType
+		wantLifecycle string
 		wantWarnings  int
 	}{
 		{name: "on-demand", wantLifecycle: ""},
-		{name: "spot without max price", spot: true, wantLifecycle: types.InstanceLifecycleTypeSpot},
-		{name: "spot with max price", spot: true, maxPrice: "0.05", wantLifecycle: types.InstanceLifecycleTypeSpot, wantWarnings: 1},
+		{name: "spot without max price", spot: true, wantLifecycle: "spot"},
+		{name: "spot with max price", spot: true, maxPrice: "0.05", wantLifecycle: "spot", wantWarnings: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,7 +57,7 @@ func TestSetupTemplate(t *testing.T) {
 			statePath := filepath.Join(t.TempDir(), StateFileName(cfg.JobID))
 
 			// What moto holds at the first onState call, i.e. before any waiting.
-			var atLaunch types.Instance
+			var atLaunch awsapi.Instance
 			var fileAtLaunch State
 			var seen []State
 			record := recordingOnState(t, h, statePath, &seen)
@@ -103,10 +104,10 @@ func TestSetupTemplate(t *testing.T) {
 			if diff := cmp.Diff(wantTags, tags); diff != "" {
 				t.Errorf("tags at launch (-want +got):\n%s", diff)
 			}
-			if atLaunch.InstanceLifecycle != tt.wantLifecycle {
-				t.Errorf("lifecycle = %q, want %q", atLaunch.InstanceLifecycle, tt.wantLifecycle)
+			if atLaunch.Lifecycle != tt.wantLifecycle {
+				t.Errorf("lifecycle = %q, want %q", atLaunch.Lifecycle, tt.wantLifecycle)
 			}
-			attr, err := c.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{
+			attr, err := sdkClient(t).DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{
 				InstanceId: aws.String(s.InstanceID), Attribute: types.InstanceAttributeNameInstanceInitiatedShutdownBehavior,
 			})
 			if err != nil {
@@ -119,14 +120,14 @@ func TestSetupTemplate(t *testing.T) {
 
 			now := instance(t, c, s.InstanceID)
 			want := State{
-				InstanceID: s.InstanceID, PublicIP: aws.ToString(now.PublicIpAddress), Strategy: StrategyTemplate,
+				InstanceID: s.InstanceID, PublicIP: now.PublicIP, Strategy: StrategyTemplate,
 				Region: testRegion, JobID: cfg.JobID, Spot: tt.spot, LaunchedAt: seen[0].LaunchedAt,
 			}
 			if diff := cmp.Diff(want, s); diff != "" {
 				t.Errorf("Setup state (-want +got):\n%s", diff)
 			}
-			if want.PublicIP == "" || now.State.Name != types.InstanceStateNameRunning {
-				t.Errorf("instance is %s with IP %q, want running with a public IP", now.State.Name, want.PublicIP)
+			if want.PublicIP == "" || now.State != stateRunning {
+				t.Errorf("instance is %s with IP %q, want running with a public IP", now.State, want.PublicIP)
 			}
 			fromFile, err := ReadState(statePath)
 			if err != nil {
@@ -157,8 +158,8 @@ func TestSetupExisting(t *testing.T) {
 		t.Errorf("call order (-want +got):\n%s", diff)
 	}
 	inst := instance(t, c, id)
-	if inst.State.Name != types.InstanceStateNameRunning || s.PublicIP == "" || s.PublicIP != aws.ToString(inst.PublicIpAddress) {
-		t.Errorf("instance %s, state IP %q, instance IP %q: want running with the state's IP", inst.State.Name, s.PublicIP, aws.ToString(inst.PublicIpAddress))
+	if inst.State != stateRunning || s.PublicIP == "" || s.PublicIP != inst.PublicIP {
+		t.Errorf("instance %s, state IP %q, instance IP %q: want running with the state's IP", inst.State, s.PublicIP, inst.PublicIP)
 	}
 	tags := tagMap(inst.Tags)
 	if tags[TagJobID] != cfg.JobID || tags[TagStrategy] != StrategyExisting || tags[TagProject] != cfg.Project {
@@ -171,7 +172,7 @@ func TestSetupExisting(t *testing.T) {
 		if err := m.Teardown(ctx, s); err != nil {
 			t.Fatalf("Teardown #%d: %v", i+1, err)
 		}
-		if got := instance(t, c, id).State.Name; got != types.InstanceStateNameStopped {
+		if got := instance(t, c, id).State; got != stateStopped {
 			t.Fatalf("after teardown #%d the instance is %s, want stopped", i+1, got)
 		}
 	}
@@ -187,7 +188,7 @@ func TestSetupExistingWaitsForStoppingInstance(t *testing.T) {
 	cfg := testConfig(t, c, StrategyExisting)
 	h := &hookAPI{EC2API: c, startErr: func(n int) error {
 		if n == 1 {
-			return &smithy.GenericAPIError{Code: codeIncorrectState, Message: "The instance is not in a state from which it can be started."}
+			return &awsapi.APIError{Action: "StartInstances", Code: codeIncorrectState, Message: "The instance is not in a state from which it can be started.", StatusCode: 400}
 		}
 		return nil
 	}}
@@ -202,7 +203,7 @@ func TestSetupExistingWaitsForStoppingInstance(t *testing.T) {
 	if diff := cmp.Diff(want, h.log()); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
-	if got := instance(t, c, id).State.Name; got != types.InstanceStateNameRunning {
+	if got := instance(t, c, id).State; got != stateRunning {
 		t.Errorf("instance is %s, want running", got)
 	}
 }
@@ -213,11 +214,9 @@ func TestSetupWaitTimeout(t *testing.T) {
 	cfg := testConfig(t, c, StrategyTemplate)
 	cfg.WaitTimeout = 300 * time.Millisecond
 	// moto runs instances at once; make them look stuck in pending.
-	h := &hookAPI{EC2API: c, editDescribe: func(out *ec2.DescribeInstancesOutput) {
-		for _, r := range out.Reservations {
-			for i := range r.Instances {
-				r.Instances[i].State = &types.InstanceState{Name: types.InstanceStateNamePending}
-			}
+	h := &hookAPI{EC2API: c, editDescribe: func(insts []awsapi.Instance) {
+		for i := range insts {
+			insts[i].State = statePending
 		}
 	}}
 	var ll logLines
@@ -228,15 +227,15 @@ func TestSetupWaitTimeout(t *testing.T) {
 	if s.InstanceID == "" {
 		t.Fatal("Setup returned no instance id with the timeout")
 	}
-	if got := instance(t, c, s.InstanceID).State.Name; got != types.InstanceStateNameTerminated {
+	if got := instance(t, c, s.InstanceID).State; got != stateTerminated {
 		t.Errorf("after the timeout the instance is %s, want terminated by Setup", got)
 	}
 }
 
 // defaultSubnets returns two of moto's default subnets, ordered by zone.
-func defaultSubnets(t *testing.T, c *ec2.Client) []string {
+func defaultSubnets(t *testing.T) []string {
 	t.Helper()
-	out, err := c.DescribeSubnets(context.Background(), &ec2.DescribeSubnetsInput{
+	out, err := sdkClient(t).DescribeSubnets(context.Background(), &ec2.DescribeSubnetsInput{
 		Filters: []types.Filter{{Name: aws.String("default-for-az"), Values: []string{"true"}}},
 	})
 	if err != nil {
@@ -253,15 +252,15 @@ func defaultSubnets(t *testing.T, c *ec2.Client) []string {
 
 func TestSetupCapacityFallback(t *testing.T) {
 	c := newMotoClient(t)
-	sn := defaultSubnets(t, c)
+	sn := defaultSubnets(t)
 	capacity := func(code string) error {
-		return &smithy.GenericAPIError{Code: code, Message: "injected by the test", Fault: smithy.FaultServer}
+		return &awsapi.APIError{Action: "RunInstances", Code: code, Message: "injected by the test", StatusCode: 500}
 	}
 	tests := []struct {
 		name       string
 		spot       bool
 		subnets    []string
-		fail       func(*ec2.RunInstancesInput) error
+		fail       func(awsapi.RunInput) error
 		wantRuns   []string
 		wantErr    error  // nil = success
 		wantSubnet string // where the instance ends up
@@ -269,11 +268,11 @@ func TestSetupCapacityFallback(t *testing.T) {
 	}{
 		{
 			name: "spot and first subnet full, on-demand in second subnet", spot: true, subnets: sn,
-			fail: func(in *ec2.RunInstancesInput) error {
-				if in.InstanceMarketOptions != nil {
+			fail: func(in awsapi.RunInput) error {
+				if in.Spot {
 					return capacity("InsufficientInstanceCapacity")
 				}
-				if aws.ToString(in.SubnetId) == sn[0] {
+				if in.SubnetID == sn[0] {
 					return capacity("InsufficientInstanceCapacity")
 				}
 				return nil
@@ -283,8 +282,8 @@ func TestSetupCapacityFallback(t *testing.T) {
 		},
 		{
 			name: "spot in second subnet", spot: true, subnets: sn,
-			fail: func(in *ec2.RunInstancesInput) error {
-				if aws.ToString(in.SubnetId) == sn[0] {
+			fail: func(in awsapi.RunInput) error {
+				if in.SubnetID == sn[0] {
 					return capacity("Unsupported")
 				}
 				return nil
@@ -294,8 +293,8 @@ func TestSetupCapacityFallback(t *testing.T) {
 		},
 		{
 			name: "spot price too low, no subnets, on-demand", spot: true,
-			fail: func(in *ec2.RunInstancesInput) error {
-				if in.InstanceMarketOptions != nil {
+			fail: func(in awsapi.RunInput) error {
+				if in.Spot {
 					return capacity("SpotMaxPriceTooLow")
 				}
 				return nil
@@ -304,13 +303,13 @@ func TestSetupCapacityFallback(t *testing.T) {
 		},
 		{
 			name: "no capacity anywhere", spot: true, subnets: sn,
-			fail:     func(*ec2.RunInstancesInput) error { return capacity("InsufficientInstanceCapacity") },
+			fail:     func(awsapi.RunInput) error { return capacity("InsufficientInstanceCapacity") },
 			wantRuns: []string{"spot " + sn[0], "spot " + sn[1], "on-demand " + sn[0], "on-demand " + sn[1]},
 			wantErr:  ErrNoCapacity,
 		},
 		{
 			name: "other errors are not capacity", spot: true, subnets: sn,
-			fail:     func(*ec2.RunInstancesInput) error { return capacity("UnauthorizedOperation") },
+			fail:     func(awsapi.RunInput) error { return capacity("UnauthorizedOperation") },
 			wantRuns: []string{"spot " + sn[0]},
 			wantErr:  errUnauthorized,
 		},
@@ -351,12 +350,12 @@ func TestSetupCapacityFallback(t *testing.T) {
 			}
 			t.Cleanup(func() { _ = m.Teardown(context.Background(), s) })
 			inst := instance(t, c, s.InstanceID)
-			gotSpot := inst.InstanceLifecycle == types.InstanceLifecycleTypeSpot
+			gotSpot := inst.Lifecycle == "spot"
 			if gotSpot != tt.wantSpot || s.Spot != tt.wantSpot {
-				t.Errorf("instance lifecycle %q, state spot %t; want spot %t", inst.InstanceLifecycle, s.Spot, tt.wantSpot)
+				t.Errorf("instance lifecycle %q, state spot %t; want spot %t", inst.Lifecycle, s.Spot, tt.wantSpot)
 			}
-			if tt.wantSubnet != "" && aws.ToString(inst.SubnetId) != tt.wantSubnet {
-				t.Errorf("instance in subnet %s, want %s", aws.ToString(inst.SubnetId), tt.wantSubnet)
+			if tt.wantSubnet != "" && inst.SubnetID != tt.wantSubnet {
+				t.Errorf("instance in subnet %s, want %s", inst.SubnetID, tt.wantSubnet)
 			}
 		})
 	}
@@ -373,7 +372,7 @@ func TestSetupTearsDownWhenStateCannotBeRecorded(t *testing.T) {
 	if !errors.Is(err, diskFull) || s.InstanceID == "" {
 		t.Fatalf("Setup = %+v, %v; want the instance and the onState error", s, err)
 	}
-	if got := instance(t, c, s.InstanceID).State.Name; got != types.InstanceStateNameTerminated {
+	if got := instance(t, c, s.InstanceID).State; got != stateTerminated {
 		t.Errorf("instance is %s, want terminated because its state could not be recorded", got)
 	}
 }

@@ -9,10 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 )
 
 // StrategyQEMUFallback is the state of a job whose builder could not be launched for lack of
@@ -129,11 +125,4 @@ func DecodePrivateKey(s string) string {
 		return string(b)
 	}
 	return s
-}
-
-// WithSessionToken makes the client use temporary credentials (AWS_SESSION_TOKEN).
-func WithSessionToken(accessKeyID, secretAccessKey, token string) func(*ec2.Options) {
-	return func(o *ec2.Options) {
-		o.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(accessKeyID, secretAccessKey, token))
-	}
 }

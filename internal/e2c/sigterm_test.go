@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"shipyard/internal/awsapi"
 )
 
 // Environment of the helper process: the JSON Config and the state path.
@@ -40,7 +40,7 @@ func helperSetup() int {
 	}
 	statePath := os.Getenv(helperStateEnv)
 	ctx := context.Background()
-	c, err := NewClient(ctx, cfg.Region, os.Getenv("E2C_MOTO_URL"), testKeyID, testSecret)
+	c, err := awsapi.New(cfg.Region, os.Getenv("E2C_MOTO_URL"), awsapi.Credentials{AccessKeyID: testKeyID, SecretAccessKey: testSecret}, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		return 2
@@ -166,7 +166,7 @@ func TestSetupSIGTERM(t *testing.T) {
 			t.Errorf("trial %d (%s, killed after %s, %s): instances %v of the job still run; cleanup log: %q", i, strategy, delay, outcome, live, ll.lines)
 		}
 		if strategy == StrategyExisting {
-			if got := instance(t, c, cfg.InstanceID).State.Name; got != types.InstanceStateNameStopped {
+			if got := instance(t, c, cfg.InstanceID).State; got != stateStopped {
 				t.Errorf("trial %d (existing, killed after %s, %s): the existing instance is %s, want stopped", i, delay, outcome, got)
 			}
 		}

@@ -9,9 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"shipyard/internal/awsapi"
 )
 
 // Teardown releases the instance in s: it stops it (waiting, bounded by
@@ -50,11 +48,11 @@ func (m *Manager) stop(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("stopping instance %s: %w", id, err)
 	}
-	switch state := stateOf(inst); {
-	case state == types.InstanceStateNameStopped || isGone(state):
+	switch state := inst.State; {
+	case state == stateStopped || isGone(state):
 		m.logf("instance %s is already %s", id, state)
 		return nil
-	case state == types.InstanceStateNamePending:
+	case state == statePending:
 		// EC2 refuses to stop a pending instance.
 		m.logf("instance %s is still pending; waiting for it to run before stopping it", id)
 		if _, err := m.waitRunning(ctx, id); err != nil && !errors.Is(err, ErrTimeout) {
@@ -62,7 +60,7 @@ func (m *Manager) stop(ctx context.Context, id string) error {
 		}
 	}
 	m.logf("stopping instance %s", id)
-	out, err := m.api.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}})
+	out, err := m.api.StopInstances(ctx, id)
 	if apiCode(err) == codeNotFound {
 		m.logf("instance %s does not exist any more; nothing to stop", id)
 		return nil
@@ -70,8 +68,7 @@ func (m *Manager) stop(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("stopping instance %s: %w", id, err)
 	}
-	if len(out.StoppingInstances) == 1 && out.StoppingInstances[0].CurrentState != nil &&
-		out.StoppingInstances[0].CurrentState.Name == types.InstanceStateNameStopped {
+	if len(out) == 1 && out[0].Current == stateStopped {
 		return nil
 	}
 	if err := m.waitStopped(ctx, id); err != nil {
@@ -82,7 +79,7 @@ func (m *Manager) stop(ctx context.Context, id string) error {
 
 // terminate terminates an instance without waiting: termination cannot be undone.
 func (m *Manager) terminate(ctx context.Context, id string) error {
-	out, err := m.api.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+	out, err := m.api.TerminateInstances(ctx, id)
 	if apiCode(err) == codeNotFound {
 		m.logf("instance %s does not exist any more; nothing to terminate", id)
 		return nil
@@ -90,9 +87,8 @@ func (m *Manager) terminate(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("terminating instance %s: %w", id, err)
 	}
-	if len(out.TerminatingInstances) == 1 && out.TerminatingInstances[0].PreviousState != nil &&
-		isGone(out.TerminatingInstances[0].PreviousState.Name) {
-		m.logf("instance %s was already %s", id, out.TerminatingInstances[0].PreviousState.Name)
+	if len(out) == 1 && isGone(out[0].Previous) {
+		m.logf("instance %s was already %s", id, out[0].Previous)
 		return nil
 	}
 	m.logf("terminating instance %s", id)
@@ -104,9 +100,9 @@ func (m *Manager) terminate(ctx context.Context, id string) error {
 // are stopped), and returns how many it tore down. It is the fallback when
 // the job was cancelled before its state file was written.
 func (m *Manager) TeardownJob(ctx context.Context, jobID string) (int, error) {
-	insts, err := m.find(ctx, []types.Filter{
-		{Name: aws.String("tag:" + TagProject), Values: []string{m.cfg.Project}},
-		{Name: aws.String("tag:" + TagJobID), Values: []string{jobID}},
+	insts, err := m.find(ctx, []awsapi.Filter{
+		{Name: "tag:" + TagProject, Values: []string{m.cfg.Project}},
+		{Name: "tag:" + TagJobID, Values: []string{jobID}},
 	})
 	if err != nil {
 		return 0, fmt.Errorf("finding instances of job %s: %w", jobID, err)
@@ -114,11 +110,11 @@ func (m *Manager) TeardownJob(ctx context.Context, jobID string) (int, error) {
 	n := 0
 	var errs []error
 	for _, inst := range insts {
-		id, strategy := aws.ToString(inst.InstanceId), tagValue(inst.Tags, TagStrategy)
-		if m.keepInstance(id, strategy) && stateOf(inst) == types.InstanceStateNameStopped {
+		id, strategy := inst.ID, inst.Tag(TagStrategy)
+		if m.keepInstance(id, strategy) && inst.State == stateStopped {
 			continue
 		}
-		m.logf("instance %s of job %s is %s; tearing it down", id, jobID, stateOf(inst))
+		m.logf("instance %s of job %s is %s; tearing it down", id, jobID, inst.State)
 		if err := m.Teardown(ctx, State{InstanceID: id, Strategy: strategy, JobID: jobID}); err != nil {
 			errs = append(errs, err)
 			continue
@@ -139,9 +135,9 @@ func (m *Manager) TeardownJob(ctx context.Context, jobID string) (int, error) {
 // ends the cost. Instances without a readable expiry tag are left alone and
 // logged.
 func (m *Manager) Reap(ctx context.Context, now time.Time) ([]string, error) {
-	insts, err := m.find(ctx, []types.Filter{
-		{Name: aws.String("tag:" + TagManagedBy), Values: []string{ManagedByValue}},
-		{Name: aws.String("tag:" + TagProject), Values: []string{m.cfg.Project}},
+	insts, err := m.find(ctx, []awsapi.Filter{
+		{Name: "tag:" + TagManagedBy, Values: []string{ManagedByValue}},
+		{Name: "tag:" + TagProject, Values: []string{m.cfg.Project}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("finding instances to reap: %w", err)
@@ -151,8 +147,8 @@ func (m *Manager) Reap(ctx context.Context, now time.Time) ([]string, error) {
 		errs   []error
 	)
 	for _, inst := range insts {
-		id, state := aws.ToString(inst.InstanceId), stateOf(inst)
-		raw := tagValue(inst.Tags, TagExpiresAt)
+		id, state := inst.ID, inst.State
+		raw := inst.Tag(TagExpiresAt)
 		expires, err := time.Parse(time.RFC3339, raw)
 		if err != nil {
 			m.logf("WARNING: instance %s has no readable %s tag (%q); leaving it alone", id, TagExpiresAt, raw)
@@ -161,14 +157,14 @@ func (m *Manager) Reap(ctx context.Context, now time.Time) ([]string, error) {
 		if !now.After(expires) {
 			continue
 		}
-		if m.keepInstance(id, tagValue(inst.Tags, TagStrategy)) {
-			if state == types.InstanceStateNameStopped {
+		if m.keepInstance(id, inst.Tag(TagStrategy)) {
+			if state == stateStopped {
 				continue
 			}
 			m.logf("existing instance %s expired at %s and is %s; stopping it", id, raw, state)
 			err = m.stop(ctx, id)
 		} else {
-			m.logf("instance %s expired at %s (job %s); terminating it", id, raw, tagValue(inst.Tags, TagJobID))
+			m.logf("instance %s expired at %s (job %s); terminating it", id, raw, inst.Tag(TagJobID))
 			err = m.terminate(ctx, id)
 		}
 		if err != nil {
@@ -237,29 +233,6 @@ func (m *Manager) Cleanup(ctx context.Context, statePath, jobID string) (int, er
 var liveStates = []string{"pending", "running", "stopping", "stopped"}
 
 // find lists the instances matching filters that are not terminated.
-func (m *Manager) find(ctx context.Context, filters []types.Filter) ([]types.Instance, error) {
-	in := &ec2.DescribeInstancesInput{
-		Filters: append(slices.Clone(filters), types.Filter{Name: aws.String("instance-state-name"), Values: liveStates}),
-	}
-	var out []types.Instance
-	p := ec2.NewDescribeInstancesPaginator(m.api, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range page.Reservations {
-			out = append(out, r.Instances...)
-		}
-	}
-	return out, nil
-}
-
-func tagValue(tags []types.Tag, key string) string {
-	for _, t := range tags {
-		if aws.ToString(t.Key) == key {
-			return aws.ToString(t.Value)
-		}
-	}
-	return ""
+func (m *Manager) find(ctx context.Context, filters []awsapi.Filter) ([]awsapi.Instance, error) {
+	return m.api.DescribeInstances(ctx, nil, append(slices.Clone(filters), awsapi.Filter{Name: "instance-state-name", Values: liveStates}))
 }

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -30,7 +29,7 @@ func TestTeardownTemplateTwice(t *testing.T) {
 		if err := m.Teardown(ctx, s); err != nil {
 			t.Fatalf("Teardown #%d: %v", i+1, err)
 		}
-		if got := instance(t, c, s.InstanceID).State.Name; got != types.InstanceStateNameTerminated {
+		if got := instance(t, c, s.InstanceID).State; got != stateTerminated {
 			t.Fatalf("after teardown #%d the instance is %s, want terminated", i+1, got)
 		}
 	}
@@ -59,10 +58,10 @@ func TestTeardownJob(t *testing.T) {
 	tests := []struct {
 		strategy  string
 		launch    func(*Manager, context.Context) (State, error)
-		wantAfter types.InstanceStateName
+		wantAfter string
 	}{
-		{StrategyTemplate, (*Manager).launchFromTemplate, types.InstanceStateNameTerminated},
-		{StrategyExisting, (*Manager).startExisting, types.InstanceStateNameStopped},
+		{StrategyTemplate, (*Manager).launchFromTemplate, stateTerminated},
+		{StrategyExisting, (*Manager).startExisting, stateStopped},
 	}
 	for _, tt := range tests {
 		t.Run(tt.strategy, func(t *testing.T) {
@@ -75,7 +74,7 @@ func TestTeardownJob(t *testing.T) {
 			}
 			// Another job of the same project must survive.
 			otherCfg := cfg
-			otherCfg.Strategy, otherCfg.JobID, otherCfg.LaunchTemplateID = StrategyTemplate, cfg.JobID+"0", armTemplate(t, c)
+			otherCfg.Strategy, otherCfg.JobID, otherCfg.LaunchTemplateID = StrategyTemplate, cfg.JobID+"0", armTemplate(t)
 			other, err := NewManager(c, otherCfg, nil).Setup(ctx, nil)
 			if err != nil {
 				t.Fatalf("Setup of the other job: %v", err)
@@ -86,10 +85,10 @@ func TestTeardownJob(t *testing.T) {
 			if err != nil || n != 1 {
 				t.Fatalf("TeardownJob = %d, %v; want 1, nil", n, err)
 			}
-			if got := instance(t, c, s.InstanceID).State.Name; got != tt.wantAfter {
+			if got := instance(t, c, s.InstanceID).State; got != tt.wantAfter {
 				t.Errorf("job's instance is %s, want %s", got, tt.wantAfter)
 			}
-			if got := instance(t, c, other.InstanceID).State.Name; got != types.InstanceStateNameRunning {
+			if got := instance(t, c, other.InstanceID).State; got != stateRunning {
 				t.Errorf("other job's instance is %s, want running", got)
 			}
 			n, err = m.TeardownJob(ctx, cfg.JobID)
@@ -130,7 +129,7 @@ func TestReap(t *testing.T) {
 		return s
 	}()
 	unmanaged := stoppedInstance(t, c)
-	if _, err := c.StartInstances(ctx, startInput(unmanaged)); err != nil {
+	if _, err := c.StartInstances(ctx, unmanaged); err != nil {
 		t.Fatal(err)
 	}
 	m := NewManager(c, base, nil)
@@ -149,19 +148,19 @@ func TestReap(t *testing.T) {
 	if diff := cmp.Diff(want, reaped); diff != "" {
 		t.Errorf("reaped (-want +got):\n%s", diff)
 	}
-	wantStates := map[string]types.InstanceStateName{
-		"expired":       types.InstanceStateNameTerminated,
-		"existing":      types.InstanceStateNameStopped, // stopped, never terminated
-		"fresh":         types.InstanceStateNameRunning,
-		"other project": types.InstanceStateNameRunning,
-		"unmanaged":     types.InstanceStateNameRunning,
+	wantStates := map[string]string{
+		"expired":       stateTerminated,
+		"existing":      stateStopped, // stopped, never terminated
+		"fresh":         stateRunning,
+		"other project": stateRunning,
+		"unmanaged":     stateRunning,
 	}
-	gotStates := map[string]types.InstanceStateName{}
+	gotStates := map[string]string{}
 	for name, id := range map[string]string{
 		"expired": expired.InstanceID, "existing": existing.InstanceID, "fresh": fresh.InstanceID,
 		"other project": otherProject.InstanceID, "unmanaged": unmanaged,
 	} {
-		gotStates[name] = instance(t, c, id).State.Name
+		gotStates[name] = instance(t, c, id).State
 	}
 	if diff := cmp.Diff(wantStates, gotStates); diff != "" {
 		t.Errorf("instance states after Reap (-want +got):\n%s", diff)
@@ -190,7 +189,7 @@ func TestCleanup(t *testing.T) {
 		if err != nil || n != 1 {
 			t.Fatalf("Cleanup = %d, %v; want 1, nil", n, err)
 		}
-		if got := instance(t, c, s.InstanceID).State.Name; got != types.InstanceStateNameTerminated {
+		if got := instance(t, c, s.InstanceID).State; got != stateTerminated {
 			t.Errorf("instance is %s, want terminated", got)
 		}
 		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
@@ -210,7 +209,7 @@ func TestCleanup(t *testing.T) {
 		if err != nil || n != 1 {
 			t.Fatalf("Cleanup = %d, %v; want 1, nil", n, err)
 		}
-		if got := instance(t, c, cfg.InstanceID).State.Name; got != types.InstanceStateNameStopped {
+		if got := instance(t, c, cfg.InstanceID).State; got != stateStopped {
 			t.Errorf("existing instance is %s, want stopped", got)
 		}
 		ll.expect(t, "no state file", 1)

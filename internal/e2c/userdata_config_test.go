@@ -1,19 +1,16 @@
 package e2c
 
 import (
-	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 // Without Config.UserData the request carries none, so the launch template's own applies.
 func TestSetupTemplateWithoutUserData(t *testing.T) {
 	in := NewManager(nil, validConfig(), nil).runInput(attempt{}, time.Now())
-	if in.UserData != nil {
-		t.Errorf("RunInstances input has user data %q without Config.UserData", aws.ToString(in.UserData))
+	if in.UserData != "" {
+		t.Errorf("RunInstances input has user data %q without Config.UserData", in.UserData)
 	}
 }
 
@@ -45,13 +42,18 @@ func TestPreflightUserData(t *testing.T) {
 	}
 }
 
-// RunInstances carries Config.UserData base64-encoded, as the EC2 API wants it.
-func TestRunInputEncodesUserData(t *testing.T) {
+// The RunInstances request of a placement carries Config.UserData as it is (awsapi encodes it;
+// TestSetupTemplatePassesUserData reads it back from moto), the placement's market and subnet, and
+// termination on shutdown.
+func TestRunInputOfAPlacement(t *testing.T) {
 	cfg := validConfig()
 	cfg.UserData = "#!/bin/sh\necho ok\n"
+	cfg.UseSpot, cfg.SpotMaxPrice = true, "0.05"
 	in := NewManager(nil, cfg, nil).runInput(attempt{spot: true, subnet: "subnet-0123abcd"}, time.Now())
-	got, err := base64.StdEncoding.DecodeString(aws.ToString(in.UserData))
-	if err != nil || string(got) != cfg.UserData {
-		t.Errorf("RunInstances user data %q decodes to %q (%v), want %q", aws.ToString(in.UserData), got, err, cfg.UserData)
+	if in.UserData != cfg.UserData || !in.Spot || in.SpotMaxPrice != "0.05" || in.SubnetID != "subnet-0123abcd" || !in.TerminateOnShutdown || in.LaunchTemplateID != cfg.LaunchTemplateID {
+		t.Errorf("RunInstances input %+v, want the user data, spot at 0.05 in subnet-0123abcd, terminating on shutdown, from %s", in, cfg.LaunchTemplateID)
+	}
+	if in := NewManager(nil, cfg, nil).runInput(attempt{}, time.Now()); in.Spot || in.SpotMaxPrice != "" || in.SubnetID != "" {
+		t.Errorf("on-demand in the template's subnet: %+v", in)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"shipyard/internal/awsapi"
 )
 
 // A launched instance gets Config.UserData as its user data: what cloud-init will run at its first
@@ -45,9 +47,9 @@ func TestSetupTemplatePassesUserData(t *testing.T) {
 }
 
 // instanceUserData is what DescribeInstanceAttribute answers for the instance's userData, decoded.
-func instanceUserData(t *testing.T, c *ec2.Client, id string) string {
+func instanceUserData(t *testing.T, _ *awsapi.Client, id string) string {
 	t.Helper()
-	out, err := c.DescribeInstanceAttribute(context.Background(), &ec2.DescribeInstanceAttributeInput{
+	out, err := sdkClient(t).DescribeInstanceAttribute(context.Background(), &ec2.DescribeInstanceAttributeInput{
 		InstanceId: aws.String(id), Attribute: types.InstanceAttributeNameUserData,
 	})
 	if err != nil {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
 // WatchEvery is how often a running build asks EC2 whether its builder still runs: a spot
@@ -24,15 +22,11 @@ func (m *Manager) Lost(ctx context.Context, id string) string {
 	case err != nil:
 		return ""
 	}
-	switch s := stateOf(inst); {
-	case s == types.InstanceStateNameRunning || s == types.InstanceStateNamePending:
+	switch inst.State {
+	case stateRunning, statePending:
 		return ""
 	default:
-		why := fmt.Sprintf("instance %s is %s", id, s)
-		if inst.StateReason != nil && inst.StateReason.Message != nil {
-			why += " (" + *inst.StateReason.Message + ")"
-		}
-		return why
+		return fmt.Sprintf("instance %s is %s%s", id, inst.State, reasonOf(inst))
 	}
 }
 

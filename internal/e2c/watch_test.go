@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"shipyard/internal/awsapi"
 )
 
 // A builder terminated (as a spot interruption or a terminate by hand does) or stopped in the
@@ -17,15 +17,15 @@ import (
 func TestWatchLostNoticesTheBuilderGoing(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		kill func(ctx context.Context, c *ec2.Client, id string) error
+		kill func(ctx context.Context, c *awsapi.Client, id string) error
 		want string
 	}{
-		{"terminated", func(ctx context.Context, c *ec2.Client, id string) error {
-			_, err := c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+		{"terminated", func(ctx context.Context, c *awsapi.Client, id string) error {
+			_, err := c.TerminateInstances(ctx, id)
 			return err
 		}, "terminated"},
-		{"stopped", func(ctx context.Context, c *ec2.Client, id string) error {
-			_, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}})
+		{"stopped", func(ctx context.Context, c *awsapi.Client, id string) error {
+			_, err := c.StopInstances(ctx, id)
 			return err
 		}, "stop"},
 	} {
@@ -70,7 +70,7 @@ func TestWatchLostNoticesTheBuilderGoing(t *testing.T) {
 }
 
 // launchedBuilder launches a template builder in moto, torn down when the test ends.
-func launchedBuilder(t *testing.T) (*ec2.Client, *Manager, State) {
+func launchedBuilder(t *testing.T) (*awsapi.Client, *Manager, State) {
 	t.Helper()
 	ctx := context.Background()
 	c := newMotoClient(t)

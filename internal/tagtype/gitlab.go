@@ -2,14 +2,13 @@ package tagtype
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"log/slog"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
-
-	gitlab "gitlab.com/gitlab-org/api/client-go"
 )
 
 // GitLabSource is the project's tags API, read with the CI job token. A nil
@@ -23,7 +22,7 @@ type GitLabSource struct {
 	// It is called only when the chain reaches this step and the step is configured; an error,
 	// or "", is this step's outcome and the chain goes on.
 	Token func(context.Context) (string, error)
-	// HTTPClient is used for the request; nil means the client library's default.
+	// HTTPClient is used for the request; nil means http.DefaultClient.
 	HTTPClient *http.Client
 }
 
@@ -58,32 +57,61 @@ func (g *GitLabSource) Lookup(ctx context.Context, tag string) (t Type, outcome 
 		return "", redact(fmt.Sprintf("skipped: CI_SERVER_URL %q is not an http(s) URL", g.BaseURL), token), false
 	}
 	// No retries: a failing API only costs the release this step, never minutes.
-	// The URL-warning logger is silenced: the trail is the one place this step reports.
-	opts := []gitlab.ClientOptionFunc{
-		gitlab.WithBaseURL(g.BaseURL),
-		gitlab.WithoutRetries(),
-		gitlab.WithURLWarningLogger(slog.New(slog.DiscardHandler)),
-	}
-	if g.HTTPClient != nil {
-		opts = append(opts, gitlab.WithHTTPClient(g.HTTPClient))
-	}
-	client, err := gitlab.NewJobClient(token, opts...)
-	if err != nil {
-		return "", redact(fmt.Sprintf("client not usable (%v): no answer; check CI_SERVER_URL", err), token), false
-	}
 	ctx, cancel := context.WithTimeout(ctx, gitlabTimeout)
 	defer cancel()
-	got, resp, err := client.Tags.GetTag(g.ProjectID, tag, gitlab.WithContext(ctx))
-	if err != nil {
-		if resp != nil {
-			return "", redact(statusOutcome(resp.StatusCode, g.ProjectID, tag), token), false
-		}
+	got, code, err := g.getTag(ctx, token, tag)
+	switch {
+	case err != nil && code != 0:
+		return "", redact(fmt.Sprintf("HTTP %d %s: the answer is not a tag (%v): no answer", code, http.StatusText(code), err), token), false
+	case err != nil:
 		return "", redact(fmt.Sprintf("unreachable (%v): no answer", err), token), false
+	case code != http.StatusOK:
+		return "", redact(statusOutcome(code, g.ProjectID, tag), token), false
 	}
 	if got.Message != "" {
 		return Annotated, fmt.Sprintf("tag %s has a message: annotated", tag), true
 	}
 	return Lightweight, fmt.Sprintf("tag %s has no message: lightweight", tag), true
+}
+
+// apiTag is the part of GitLab's tag object (GET /projects/:id/repository/tags/:tag_name) the
+// step reads: an annotated tag has a message, a lightweight one has none (null or "").
+type apiTag struct {
+	Name    string `json:"name"`
+	Message string `json:"message"`
+}
+
+// getTag asks the tags API for one tag with the job token in the JOB-TOKEN header. code is the
+// HTTP status (0 when there was no answer); the tag is decoded only from a 200.
+func (g *GitLabSource) getTag(ctx context.Context, token, tag string) (apiTag, int, error) {
+	u := strings.TrimRight(g.BaseURL, "/") + "/api/v4/projects/" + url.PathEscape(g.ProjectID) + "/repository/tags/" + url.PathEscape(tag)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return apiTag{}, 0, err
+	}
+	req.Header.Set("JOB-TOKEN", token)
+	req.Header.Set("Accept", "application/json")
+	client := g.HTTPClient
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return apiTag{}, 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return apiTag{}, resp.StatusCode, nil
+	}
+	var t apiTag
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&t); err != nil {
+		return apiTag{}, resp.StatusCode, err
+	}
+	if t.Name == "" {
+		return apiTag{}, resp.StatusCode, fmt.Errorf("no tag name in the answer")
+	}
+	return t, resp.StatusCode, nil
 }
 
 // statusOutcome explains a refused API call and what would fix it.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
@@ -145,4 +146,15 @@ func (c *Cloud) Mapped() []string {
 // String describes the cloud for logs.
 func (c *Cloud) String() string {
 	return fmt.Sprintf("cloud(ns=%s via %s, mapped %s)", c.NS, c.NSIP, strings.Join(c.Mapped(), ","))
+}
+
+// MotoEC2 is the AWS SDK's EC2 client for a moto endpoint, with moto's test credentials: the
+// tests build and inspect the fake world with it (images, launch templates, instance
+// attributes), apart from the product's own client (internal/awsapi).
+func MotoEC2(endpoint string) *ec2.Client {
+	return ec2.New(ec2.Options{
+		Region:       "eu-north-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing-secret", ""),
+	})
 }

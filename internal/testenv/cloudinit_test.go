@@ -15,6 +15,8 @@ import (
 
 	"shipyard/internal/e2c"
 	"shipyard/internal/provision"
+
+	"shipyard/internal/awsapi"
 )
 
 // A builder launched with the product's user data comes up from that user data alone: the job's
@@ -46,7 +48,9 @@ func TestCloudInitBootsTheBuilderFromItsUserData(t *testing.T) {
 
 	// launch on moto with the user data, as the module's setup does
 	ctx := context.Background()
-	client, err := e2c.NewClient(ctx, "eu-north-1", StartMoto(t), "testing", "testing-secret")
+	moto := StartMoto(t)
+	client := MotoEC2(moto)
+	product, err := awsapi.New("eu-north-1", moto, awsapi.Credentials{AccessKeyID: "testing", SecretAccessKey: "testing-secret"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +63,7 @@ func TestCloudInitBootsTheBuilderFromItsUserData(t *testing.T) {
 	if err := cfg.Preflight(); err != nil {
 		t.Fatal(err)
 	}
-	mgr := e2c.NewManager(client, cfg, func(l string) { t.Log(l) })
+	mgr := e2c.NewManager(product, cfg, func(l string) { t.Log(l) })
 	st, err := mgr.Setup(ctx, nil)
 	if err != nil {
 		t.Fatalf("Setup: %v", err)

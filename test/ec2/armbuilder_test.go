@@ -19,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"shipyard/internal/e2c"
 	"shipyard/internal/testenv"
 )
 
@@ -135,7 +134,6 @@ func newEC2World(t *testing.T) *ec2World {
 	t.Helper()
 	renv := remoteEnv(t)
 	motoURL, motoPort := startMoto(t)
-	ctx := context.Background()
 	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing-secret")
 	key, err := os.ReadFile(renv["SHIPYARD_REMOTE_SSH_KEY"])
@@ -143,10 +141,7 @@ func newEC2World(t *testing.T) *ec2World {
 		t.Fatal(err)
 	}
 	t.Setenv("E2C_SSH_PRIVATE_KEY", string(key))
-	client, err := e2c.NewClient(ctx, "eu-north-1", motoURL, "testing", "testing-secret")
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := testenv.MotoEC2(motoURL)
 	template := testenv.ArmLaunchTemplate(t, client)
 	cloud := &testenv.Cloud{NS: renv["SHIPYARD_REMOTE_NETNS"], NSIP: renv["SHIPYARD_REMOTE_SSH_HOST"], HostIF: renv["SHIPYARD_REMOTE_HOST_IF"]}
 	if cloud.NS == "" || cloud.HostIF == "" {

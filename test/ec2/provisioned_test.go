@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"golang.org/x/crypto/ssh"
 
-	"shipyard/internal/e2c"
 	"shipyard/internal/testenv"
 )
 
@@ -206,9 +205,6 @@ func launchWorld(t *testing.T, holdImageSSHD int) (client *ec2.Client, motoURL s
 	motoURL, motoPort = startMoto(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing-secret")
-	client, err := e2c.NewClient(context.Background(), "eu-north-1", motoURL, "testing", "testing-secret")
-	if err != nil {
-		t.Fatal(err)
-	}
+	client = testenv.MotoEC2(motoURL)
 	return client, motoURL, motoPort, testenv.ArmLaunchTemplate(t, client), testenv.ServeLaunched(t, client, holdImageSSHD)
 }

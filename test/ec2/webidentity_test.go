@@ -25,10 +25,7 @@ func TestArmBuilderWithWebIdentity(t *testing.T) {
 	needEngine(t)
 	motoURL, motoPort := startMoto(t)
 	ctx := context.Background()
-	client, err := e2c.NewClient(ctx, "eu-north-1", motoURL, "testing", "testing-secret")
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := testenv.MotoEC2(motoURL)
 	template := testenv.ArmLaunchTemplate(t, client)
 	tags := []types.Tag{
 		{Key: aws.String(e2c.TagManagedBy), Value: aws.String(e2c.ManagedByValue)},

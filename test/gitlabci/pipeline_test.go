@@ -113,10 +113,7 @@ func newEC2Cloud(t *testing.T) *ec2Cloud {
 	t.Helper()
 	renv := remoteEngineEnv(t)
 	endpoint := testenv.StartMotoOn(t, hostIP)
-	client, err := e2c.NewClient(context.Background(), "eu-north-1", endpoint, "testing", "testing-secret")
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := testenv.MotoEC2(endpoint)
 	template := testenv.ArmLaunchTemplate(t, client)
 	cloud := &testenv.Cloud{NS: renv["SHIPYARD_REMOTE_NETNS"], NSIP: renv["SHIPYARD_REMOTE_SSH_HOST"], HostIF: renv["SHIPYARD_REMOTE_HOST_IF"]}
 	cloud.ServeInstances(t, client)

@@ -1,0 +1,330 @@
+package awsapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"shipyard/internal/retry"
+)
+
+// ec2Version is the EC2 API version of the query protocol.
+const ec2Version = "2016-11-15"
+
+// DefaultRetry is the retry policy of a new Client and of AssumeRoleWithWebIdentity:
+// 4 attempts, waiting 500 ms, 1 s, 2 s (at most 5 s) in between.
+var DefaultRetry = retry.Policy{Attempts: 4, BaseDelay: 500 * time.Millisecond, MaxDelay: 5 * time.Second}
+
+// Client calls the EC2 API of one region with one set of credentials. It is safe for
+// concurrent use.
+type Client struct {
+	region   string
+	endpoint string
+	creds    Credentials
+	hc       *http.Client
+	policy   retry.Policy
+}
+
+// New returns a Client for region. endpoint "" means https://ec2.<region>.amazonaws.com;
+// otherwise it is a base URL such as http://127.0.0.1:5000 (moto). httpClient nil means
+// http.DefaultClient. It fails, naming every missing setting, when region, the access key id
+// or the secret access key is empty.
+func New(region, endpoint string, creds Credentials, httpClient *http.Client) (*Client, error) {
+	var errs []error
+	if region == "" {
+		errs = append(errs, errors.New("region is empty: set AWS_DEFAULT_REGION"))
+	}
+	if creds.AccessKeyID == "" {
+		errs = append(errs, errors.New("AWS access key id is empty: provide the builder account's access key id (e.g. the AWS_ACCESS_KEY_ID CI variable)"))
+	}
+	if creds.SecretAccessKey == "" {
+		errs = append(errs, errors.New("AWS secret access key is empty: provide it as a masked CI variable (e.g. AWS_SECRET_ACCESS_KEY)"))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("creating EC2 client: %w", errors.Join(errs...))
+	}
+	if endpoint == "" {
+		endpoint = "https://ec2." + region + ".amazonaws.com"
+	}
+	if httpClient == nil {
+		httpClient = http.DefaultClient
+	}
+	return &Client{region: region, endpoint: endpoint, creds: creds, hc: httpClient, policy: DefaultRetry}, nil
+}
+
+// WithRetry returns a copy of c that retries with p.
+func (c *Client) WithRetry(p retry.Policy) *Client {
+	cc := *c
+	cc.policy = p
+	return &cc
+}
+
+// xmlInstance is an instance in an EC2 answer.
+type xmlInstance struct {
+	ID          string   `xml:"instanceId"`
+	State       string   `xml:"instanceState>name"`
+	StateReason string   `xml:"stateReason>message"`
+	PublicIP    string   `xml:"ipAddress"`
+	Lifecycle   string   `xml:"instanceLifecycle"`
+	SubnetID    string   `xml:"subnetId"`
+	Tags        []xmlTag `xml:"tagSet>item"`
+}
+
+type xmlTag struct {
+	Key   string `xml:"key"`
+	Value string `xml:"value"`
+}
+
+func (x xmlInstance) instance() Instance {
+	inst := Instance{ID: x.ID, State: x.State, StateReason: x.StateReason, PublicIP: x.PublicIP,
+		Lifecycle: x.Lifecycle, SubnetID: x.SubnetID}
+	for _, t := range x.Tags {
+		inst.Tags = append(inst.Tags, Tag(t))
+	}
+	return inst
+}
+
+func instances(xs []xmlInstance) []Instance {
+	out := make([]Instance, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, x.instance())
+	}
+	return out
+}
+
+// RunInstances launches one instance from in.LaunchTemplateID and returns it as EC2 first
+// describes it. All attempts of one call send the same client token, so a retried call
+// launches no second instance.
+func (c *Client) RunInstances(ctx context.Context, in RunInput) ([]Instance, error) {
+	f := url.Values{"MinCount": {"1"}, "MaxCount": {"1"}, "LaunchTemplate.LaunchTemplateId": {in.LaunchTemplateID}}
+	setIf(f, "LaunchTemplate.Version", in.LaunchTemplateVersion)
+	setIf(f, "SubnetId", in.SubnetID)
+	if in.UserData != "" {
+		f.Set("UserData", base64.StdEncoding.EncodeToString([]byte(in.UserData)))
+	}
+	if in.TerminateOnShutdown {
+		f.Set("InstanceInitiatedShutdownBehavior", "terminate")
+	}
+	if len(in.Tags) > 0 {
+		f.Set("TagSpecification.1.ResourceType", "instance")
+		addTags(f, "TagSpecification.1.Tag.", in.Tags)
+	}
+	if in.Spot {
+		f.Set("InstanceMarketOptions.MarketType", "spot")
+		f.Set("InstanceMarketOptions.SpotOptions.SpotInstanceType", "one-time")
+		f.Set("InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior", "terminate")
+		setIf(f, "InstanceMarketOptions.SpotOptions.MaxPrice", in.SpotMaxPrice)
+	}
+	token := in.ClientToken
+	if token == "" {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b) // never fails (crypto/rand)
+		token = hex.EncodeToString(b)
+	}
+	f.Set("ClientToken", token)
+	var out struct {
+		Instances []xmlInstance `xml:"instancesSet>item"`
+	}
+	if err := c.call(ctx, "RunInstances", f, &out); err != nil {
+		return nil, err
+	}
+	return instances(out.Instances), nil
+}
+
+// StartInstances starts the instances ids.
+func (c *Client) StartInstances(ctx context.Context, ids ...string) ([]StateChange, error) {
+	return c.changeState(ctx, "StartInstances", ids)
+}
+
+// StopInstances stops the instances ids.
+func (c *Client) StopInstances(ctx context.Context, ids ...string) ([]StateChange, error) {
+	return c.changeState(ctx, "StopInstances", ids)
+}
+
+// TerminateInstances terminates the instances ids.
+func (c *Client) TerminateInstances(ctx context.Context, ids ...string) ([]StateChange, error) {
+	return c.changeState(ctx, "TerminateInstances", ids)
+}
+
+func (c *Client) changeState(ctx context.Context, action string, ids []string) ([]StateChange, error) {
+	f := url.Values{}
+	addList(f, "InstanceId.", ids)
+	var out struct {
+		Items []struct {
+			ID       string `xml:"instanceId"`
+			Previous string `xml:"previousState>name"`
+			Current  string `xml:"currentState>name"`
+		} `xml:"instancesSet>item"`
+	}
+	if err := c.call(ctx, action, f, &out); err != nil {
+		return nil, err
+	}
+	changes := make([]StateChange, 0, len(out.Items))
+	for _, it := range out.Items {
+		changes = append(changes, StateChange(it))
+	}
+	return changes, nil
+}
+
+// DescribeInstances returns the instances ids (all when empty) that match every filter. It
+// follows NextToken until the last page and returns every instance of every reservation.
+func (c *Client) DescribeInstances(ctx context.Context, ids []string, filters []Filter) ([]Instance, error) {
+	var all []Instance
+	token := ""
+	for {
+		f := url.Values{}
+		addList(f, "InstanceId.", ids)
+		for i, flt := range filters {
+			p := "Filter." + strconv.Itoa(i+1) + "."
+			f.Set(p+"Name", flt.Name)
+			addList(f, p+"Value.", flt.Values)
+		}
+		setIf(f, "NextToken", token)
+		var out struct {
+			Reservations []struct {
+				Instances []xmlInstance `xml:"instancesSet>item"`
+			} `xml:"reservationSet>item"`
+			NextToken string `xml:"nextToken"`
+		}
+		if err := c.call(ctx, "DescribeInstances", f, &out); err != nil {
+			return nil, err
+		}
+		for _, r := range out.Reservations {
+			all = append(all, instances(r.Instances)...)
+		}
+		if out.NextToken == "" {
+			return all, nil
+		}
+		if out.NextToken == token {
+			return nil, fmt.Errorf("EC2 DescribeInstances: the answer repeats the page token %q", token)
+		}
+		token = out.NextToken
+	}
+}
+
+// CreateTags puts tags on the resources ids (it replaces the values of tags they already have).
+func (c *Client) CreateTags(ctx context.Context, ids []string, tags []Tag) error {
+	f := url.Values{}
+	addList(f, "ResourceId.", ids)
+	addTags(f, "Tag.", tags)
+	var out struct {
+		Return string `xml:"return"`
+	}
+	return c.call(ctx, "CreateTags", f, &out)
+}
+
+// call posts the EC2 action with the parameters f, signed, retried with c's policy, and
+// decodes the XML answer into out.
+func (c *Client) call(ctx context.Context, action string, f url.Values, out any) error {
+	f.Set("Action", action)
+	f.Set("Version", ec2Version)
+	signer := func(req *http.Request, body []byte) {
+		sign(req, body, c.creds, c.region, "ec2", time.Now())
+	}
+	return post(ctx, c.hc, c.policy, action, c.endpoint, f, signer,
+		[]string{c.creds.SecretAccessKey, c.creds.SessionToken}, out)
+}
+
+// post sends the query-protocol request f to endpoint + "/" until it succeeds or retry.Do gives
+// up, signing every attempt afresh with signer (nil: unsigned), and decodes a 2xx XML answer
+// into out. A non-2xx answer gives an *APIError whose texts have the secrets removed.
+func post(ctx context.Context, hc *http.Client, p retry.Policy, action, endpoint string, f url.Values,
+	signer func(*http.Request, []byte), secrets []string, out any) error {
+	body := []byte(f.Encode())
+	what := serviceOf(action) + " " + action
+	return retry.Do(ctx, p, func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+"/", bytes.NewReader(body))
+		if err != nil {
+			return retry.Permanent(fmt.Errorf("%s: %w", what, err))
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+		if signer != nil {
+			signer(req, body)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return fmt.Errorf("%s: reading the answer: %w", what, err)
+		}
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			return decodeError(action, resp.StatusCode, data, secrets)
+		}
+		if err := xml.Unmarshal(data, out); err != nil {
+			return retry.Permanent(fmt.Errorf("%s: decoding the answer (HTTP %d): %w", what, resp.StatusCode, err))
+		}
+		return nil
+	}, nil)
+}
+
+// xmlError is an error of an EC2 (Response>Errors>Error) or an STS (ErrorResponse>Error)
+// error document.
+type xmlError struct {
+	Code    string `xml:"Code"`
+	Message string `xml:"Message"`
+}
+
+// decodeError turns a non-2xx answer into an *APIError.
+func decodeError(action string, status int, body []byte, secrets []string) *APIError {
+	var doc struct {
+		XMLName   xml.Name
+		EC2       []xmlError `xml:"Errors>Error"`
+		STS       []xmlError `xml:"Error"`
+		RequestID string     `xml:"RequestID"`
+		RequestId string     `xml:"RequestId"`
+	}
+	e := &APIError{Action: action, StatusCode: status}
+	if xml.Unmarshal(body, &doc) == nil {
+		errs := doc.EC2
+		if doc.XMLName.Local == "ErrorResponse" {
+			errs = doc.STS
+		}
+		if (doc.XMLName.Local == "Response" || doc.XMLName.Local == "ErrorResponse") && len(errs) > 0 && errs[0].Code != "" {
+			e.Code = errs[0].Code
+			e.Message = redact(errs[0].Message, secrets)
+			e.RequestID = doc.RequestID + doc.RequestId
+			return e
+		}
+	}
+	msg := redact(string(body), secrets)
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	e.Message = msg
+	return e
+}
+
+func setIf(f url.Values, key, value string) {
+	if value != "" {
+		f.Set(key, value)
+	}
+}
+
+// addList sets prefix1, prefix2, … to values.
+func addList(f url.Values, prefix string, values []string) {
+	for i, v := range values {
+		f.Set(prefix+strconv.Itoa(i+1), v)
+	}
+}
+
+// addTags sets prefixN.Key and prefixN.Value for the tags.
+func addTags(f url.Values, prefix string, tags []Tag) {
+	for i, t := range tags {
+		p := prefix + strconv.Itoa(i+1) + "."
+		f.Set(p+"Key", t.Key)
+		f.Set(p+"Value", t.Value)
+	}
+}

@@ -1,0 +1,202 @@
+//go:build full
+
+package awsapi
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"shipyard/internal/retry"
+)
+
+// startMoto starts a moto_server on a free port of 127.0.0.1 for the test and returns its URL;
+// the server's process group is killed when the test ends.
+func startMoto(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		t.Fatal("the full tests need moto_server (a fake AWS) on PATH: pip install 'moto[server]'")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	logf, err := os.CreateTemp(t.TempDir(), "moto-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the pyenv shim may fork: kill the whole group
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting moto_server: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(logf.Name())
+			t.Fatalf("moto_server did not listen on %s: %v\n%s", addr, err, log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return "http://" + addr
+}
+
+// motoTemplate creates, with the SDK, a launch template for an arm64 AMI of moto's catalogue.
+func motoTemplate(t *testing.T, url string) string {
+	t.Helper()
+	ctx := context.Background()
+	sdk := ec2.New(ec2.Options{
+		Region:       testRegion,
+		BaseEndpoint: aws.String(url),
+		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing-secret", ""),
+	})
+	imgs, err := sdk.DescribeImages(ctx, &ec2.DescribeImagesInput{
+		Filters: []ec2types.Filter{{Name: aws.String("architecture"), Values: []string{"arm64"}}},
+	})
+	if err != nil || len(imgs.Images) == 0 {
+		t.Fatalf("DescribeImages (arm64): %v, %d images", err, len(imgs.Images))
+	}
+	out, err := sdk.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
+		LaunchTemplateName: aws.String(fmt.Sprintf("arm-builder-%d", time.Now().UnixNano())),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{
+			ImageId:      imgs.Images[0].ImageId,
+			InstanceType: ec2types.InstanceTypeT4gSmall,
+		},
+	})
+	if err != nil {
+		t.Fatalf("CreateLaunchTemplate: %v", err)
+	}
+	return aws.ToString(out.LaunchTemplate.LaunchTemplateId)
+}
+
+func TestMoto(t *testing.T) {
+	url := startMoto(t)
+	lt := motoTemplate(t, url)
+	ctx := context.Background()
+	c, err := New(testRegion, url, Credentials{AccessKeyID: "testing", SecretAccessKey: testSecret}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = c.WithRetry(retry.Policy{Attempts: 1})
+	jobID := strconv.FormatInt(time.Now().UnixNano(), 10)
+
+	run, err := c.RunInstances(ctx, RunInput{
+		LaunchTemplateID: lt, UserData: "#!/bin/sh\necho hi\n", Spot: true, SpotMaxPrice: "0.05",
+		TerminateOnShutdown: true,
+		Tags:                []Tag{{"Name", "arm builder"}, {"shipyard:job-id", jobID}},
+	})
+	if err != nil {
+		t.Fatalf("RunInstances: %v", err)
+	}
+	if len(run) != 1 || run[0].ID == "" || run[0].Tag("shipyard:job-id") != jobID {
+		t.Fatalf("RunInstances = %+v, want one instance with the job's tag", run)
+	}
+	id := run[0].ID
+	t.Logf("RunInstances: %+v", run[0])
+
+	byID, err := c.DescribeInstances(ctx, []string{id}, nil)
+	if err != nil || len(byID) != 1 || byID[0].ID != id {
+		t.Fatalf("DescribeInstances by id = %+v, %v", byID, err)
+	}
+	t.Logf("DescribeInstances: %+v", byID[0])
+	if byID[0].State != "running" || byID[0].Lifecycle != "spot" || byID[0].Tag("Name") != "arm builder" {
+		t.Errorf("described instance %+v: want running, spot, with its tags", byID[0])
+	}
+
+	// a second, on-demand instance of another job must not match the job's filter
+	other, err := c.RunInstances(ctx, RunInput{LaunchTemplateID: lt, Tags: []Tag{{"shipyard:job-id", "other-" + jobID}}})
+	if err != nil {
+		t.Fatalf("RunInstances (other job): %v", err)
+	}
+	byTag, err := c.DescribeInstances(ctx, nil, []Filter{
+		{"tag:shipyard:job-id", []string{jobID}},
+		{"instance-state-name", []string{"pending", "running"}},
+	})
+	if err != nil || len(byTag) != 1 || byTag[0].ID != id {
+		t.Errorf("DescribeInstances by tag = %+v, %v; want only %s", byTag, err, id)
+	}
+
+	if err := c.CreateTags(ctx, []string{id, other[0].ID}, []Tag{{"shipyard:state", "busy"}, {"Name", "renamed"}}); err != nil {
+		t.Fatalf("CreateTags: %v", err)
+	}
+	tagged, err := c.DescribeInstances(ctx, nil, []Filter{{"tag:shipyard:state", []string{"busy"}}})
+	if err != nil || len(tagged) != 2 || tagged[0].Tag("Name") != "renamed" {
+		t.Errorf("DescribeInstances after CreateTags = %+v, %v", tagged, err)
+	}
+
+	// a one-time spot instance cannot be stopped (on AWS): stop and start the on-demand one
+	od := other[0].ID
+	stop, err := c.StopInstances(ctx, od)
+	if err != nil || len(stop) != 1 || stop[0].ID != od || stop[0].Previous != "running" || !slices.Contains([]string{"stopping", "stopped"}, stop[0].Current) {
+		t.Errorf("StopInstances = %+v, %v", stop, err)
+	}
+	start, err := c.StartInstances(ctx, od)
+	if err != nil || len(start) != 1 || start[0].ID != od || !slices.Contains([]string{"pending", "running"}, start[0].Current) {
+		t.Errorf("StartInstances = %+v, %v", start, err)
+	}
+	term, err := c.TerminateInstances(ctx, id, od)
+	if err != nil || len(term) != 2 {
+		t.Errorf("TerminateInstances = %+v, %v", term, err)
+	}
+	for _, ch := range term {
+		if !slices.Contains([]string{"shutting-down", "terminated"}, ch.Current) {
+			t.Errorf("TerminateInstances: %+v, want shutting-down or terminated", ch)
+		}
+	}
+
+	const unknown = "i-0123456789abcdef0"
+	for name, call := range map[string]func() error{
+		"DescribeInstances":  func() error { _, err := c.DescribeInstances(ctx, []string{unknown}, nil); return err },
+		"StopInstances":      func() error { _, err := c.StopInstances(ctx, unknown); return err },
+		"TerminateInstances": func() error { _, err := c.TerminateInstances(ctx, unknown); return err },
+	} {
+		err := call()
+		t.Logf("%s of an unknown id: %v", name, err)
+		if CodeOf(err) != "InvalidInstanceID.NotFound" || retry.Transient(err) {
+			t.Errorf("%s of an unknown id: %v, want the permanent code InvalidInstanceID.NotFound", name, err)
+		}
+	}
+
+	creds, err := AssumeRoleWithWebIdentity(ctx, nil, testRegion, url, "arn:aws:iam::123456789012:role/arm-builder", "job-"+jobID, "any.jwt.token")
+	if err != nil {
+		t.Fatalf("AssumeRoleWithWebIdentity: %v", err)
+	}
+	t.Logf("AssumeRoleWithWebIdentity: key id %s, expires %s", creds.AccessKeyID, creds.Expires)
+	if creds.AccessKeyID == "" || creds.SecretAccessKey == "" || creds.SessionToken == "" || creds.Expires.IsZero() {
+		t.Fatalf("AssumeRoleWithWebIdentity = %+v, want complete credentials", creds)
+	}
+	tc, err := New(testRegion, url, creds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tc.DescribeInstances(ctx, []string{id}, nil)
+	if err != nil || len(got) != 1 || got[0].ID != id {
+		t.Errorf("DescribeInstances with the role's credentials = %+v, %v", got, err)
+	}
+}
