@@ -54,6 +54,11 @@ var throttlingCodes = map[string]bool{
 	"EC2ThrottledException": true,
 }
 
+// unreachableCodes are failures of a service AWS depends on for this call, worth another attempt
+// whatever the status: STS answers IDPCommunicationError (HTTP 400) when it could not reach the
+// identity provider (GitLab's OIDC keys) in time.
+var unreachableCodes = map[string]bool{"IDPCommunicationError": true}
+
 // internalCodes are the codes of a failure on AWS's side: worth another attempt when they come
 // with a 5xx status.
 var internalCodes = map[string]bool{
@@ -67,7 +72,7 @@ var internalCodes = map[string]bool{
 // status: InsufficientInstanceCapacity comes with HTTP 500 and is not retried.
 func (e *APIError) Unwrap() error {
 	switch {
-	case throttlingCodes[e.Code], internalCodes[e.Code] && e.StatusCode >= 500:
+	case throttlingCodes[e.Code], unreachableCodes[e.Code], internalCodes[e.Code] && e.StatusCode >= 500:
 		return &retry.StatusError{Code: 503}
 	case e.Code == "":
 		return &retry.StatusError{Code: e.StatusCode}

@@ -4,6 +4,7 @@ package awsapi
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"os"
@@ -67,8 +68,9 @@ func startMoto(t *testing.T) string {
 	return "http://" + addr
 }
 
-// motoTemplate creates, with the SDK, a launch template for an arm64 AMI of moto's catalogue.
-func motoTemplate(t *testing.T, url string) string {
+// motoTemplate creates, with the SDK, a launch template for an arm64 AMI of moto's catalogue,
+// and returns it with the SDK's client.
+func motoTemplate(t *testing.T, url string) (string, *ec2.Client) {
 	t.Helper()
 	ctx := context.Background()
 	sdk := ec2.New(ec2.Options{
@@ -92,12 +94,12 @@ func motoTemplate(t *testing.T, url string) string {
 	if err != nil {
 		t.Fatalf("CreateLaunchTemplate: %v", err)
 	}
-	return aws.ToString(out.LaunchTemplate.LaunchTemplateId)
+	return aws.ToString(out.LaunchTemplate.LaunchTemplateId), sdk
 }
 
 func TestMoto(t *testing.T) {
 	url := startMoto(t)
-	lt := motoTemplate(t, url)
+	lt, sdk := motoTemplate(t, url)
 	ctx := context.Background()
 	c, err := New(testRegion, url, Credentials{AccessKeyID: "testing", SecretAccessKey: testSecret}, nil)
 	if err != nil {
@@ -119,6 +121,16 @@ func TestMoto(t *testing.T) {
 	}
 	id := run[0].ID
 	t.Logf("RunInstances: %+v", run[0])
+
+	// the SDK reads back what the form encoding sent
+	ud, err := sdk.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{InstanceId: aws.String(id), Attribute: ec2types.InstanceAttributeNameUserData})
+	if err != nil || ud.UserData == nil || aws.ToString(ud.UserData.Value) != base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\necho hi\n")) {
+		t.Errorf("user data read back with the SDK: %+v, %v", ud, err)
+	}
+	sb, err := sdk.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{InstanceId: aws.String(id), Attribute: ec2types.InstanceAttributeNameInstanceInitiatedShutdownBehavior})
+	if err != nil || sb.InstanceInitiatedShutdownBehavior == nil || aws.ToString(sb.InstanceInitiatedShutdownBehavior.Value) != "terminate" {
+		t.Errorf("shutdown behaviour read back with the SDK: %+v, %v", sb, err)
+	}
 
 	byID, err := c.DescribeInstances(ctx, []string{id}, nil)
 	if err != nil || len(byID) != 1 || byID[0].ID != id {
