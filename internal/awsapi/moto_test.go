@@ -5,101 +5,23 @@ package awsapi
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"slices"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"shipyard/internal/retry"
+	"shipyard/internal/testenv"
 )
 
-// startMoto starts a moto_server on a free port of 127.0.0.1 for the test and returns its URL;
-// the server's process group is killed when the test ends.
-func startMoto(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Fatal("the full tests need moto_server (a fake AWS) on PATH: pip install 'moto[server]'")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	logf, err := os.CreateTemp(t.TempDir(), "moto-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the pyenv shim may fork: kill the whole group
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting moto_server: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logf.Name())
-			t.Fatalf("moto_server did not listen on %s: %v\n%s", addr, err, log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return "http://" + addr
-}
-
-// motoTemplate creates, with the SDK, a launch template for an arm64 AMI of moto's catalogue,
-// and returns it with the SDK's client.
-func motoTemplate(t *testing.T, url string) (string, *ec2.Client) {
-	t.Helper()
-	ctx := context.Background()
-	sdk := ec2.New(ec2.Options{
-		Region:       testRegion,
-		BaseEndpoint: aws.String(url),
-		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing-secret", ""),
-	})
-	imgs, err := sdk.DescribeImages(ctx, &ec2.DescribeImagesInput{
-		Filters: []ec2types.Filter{{Name: aws.String("architecture"), Values: []string{"arm64"}}},
-	})
-	if err != nil || len(imgs.Images) == 0 {
-		t.Fatalf("DescribeImages (arm64): %v, %d images", err, len(imgs.Images))
-	}
-	out, err := sdk.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
-		LaunchTemplateName: aws.String(fmt.Sprintf("arm-builder-%d", time.Now().UnixNano())),
-		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{
-			ImageId:      imgs.Images[0].ImageId,
-			InstanceType: ec2types.InstanceTypeT4gSmall,
-		},
-	})
-	if err != nil {
-		t.Fatalf("CreateLaunchTemplate: %v", err)
-	}
-	return aws.ToString(out.LaunchTemplate.LaunchTemplateId), sdk
-}
-
 func TestMoto(t *testing.T) {
-	url := startMoto(t)
-	lt, sdk := motoTemplate(t, url)
+	url := testenv.StartMoto(t)
+	sdk := testenv.MotoEC2(url)
+	lt := testenv.ArmLaunchTemplate(t, sdk)
 	ctx := context.Background()
 	c, err := New(testRegion, url, Credentials{AccessKeyID: "testing", SecretAccessKey: testSecret}, nil)
 	if err != nil {
