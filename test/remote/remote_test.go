@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -272,5 +273,20 @@ func fileInTopLayer(img v1.Image, path string) (string, error) {
 			b, err := io.ReadAll(tr)
 			return string(b), err
 		}
+	}
+}
+
+// An SSH session on the test host runs the image's shell start-up files (Debian's skeleton), not
+// this machine's: the instance's disk is an overlay of this machine's /, and a ~/.bashrc that
+// starts tools (a pyenv init, whose rehash lock made every session of a busy host wait up to a
+// minute) would run in every session the engine's clients open.
+func TestSSHSessionUsesTheImagesDotfiles(t *testing.T) {
+	needRemote(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ssh", "-p", rem.SSHPort, rem.SSHHost,
+		"cmp ~/.bashrc /etc/skel/.bashrc && cmp ~/.profile /etc/skel/.profile && echo same").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "same" {
+		t.Fatalf("root's ~/.bashrc and ~/.profile on the test host are not Debian's /etc/skel ones (%v):\n%s", err, out)
 	}
 }
