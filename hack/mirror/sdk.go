@@ -37,7 +37,7 @@ import (
 // every step re-run (-rebuild) gave byte-identical tarballs (test/engine).
 
 // sdkRecipeVersion changes whenever the Go SDK runtime image's recipe below changes.
-const sdkRecipeVersion = "3"
+const sdkRecipeVersion = "4"
 
 // sdkEpoch is the time of every file and of the config of the Go SDK runtime image
 // (SOURCE_DATE_EPOCH): 2026-01-01T00:00:00Z.
@@ -47,7 +47,8 @@ const sdkEpoch int64 = 1767225600
 const sdkPlatform = "linux/amd64"
 
 // sdkLeftOut are the files of the image (relative to /) that record when or how they were made,
-// and apt's downloads (the directories stay).
+// apt's downloads, and documentation and translations nothing in the image reads (the
+// directories stay).
 var sdkLeftOut = []string{
 	"var/log/*.log",
 	"var/log/apt/*",
@@ -56,17 +57,22 @@ var sdkLeftOut = []string{
 	"var/cache/ldconfig/aux-cache",
 	"var/cache/debconf/*-old",
 	"var/lib/dpkg/*-old",
+	"usr/share/doc/*",
+	"usr/share/man/*",
+	"usr/share/locale/*",
 }
 
 // sdkRecipeHash covers everything the Go SDK runtime image is made from: the golang recipe (and the
-// host's Go version), the codegen binary, the Debian base's digest in the mirror and this recipe.
-func (m *mirror) sdkRecipeHash() (string, error) {
+// host's Go version), the codegen binary, the Debian base's digest in the mirror, what its Go
+// caches are filled from (warmInputs) and this recipe.
+func (m *mirror) sdkRecipeHash(w warmInputs) (string, error) {
 	golang, err := m.recipeHash(images[golangImage()])
 	if err != nil {
 		return "", err
 	}
 	h := sha256.New()
 	fmt.Fprintln(h, sdkRecipeVersion, sdkEpoch, sdkPlatform, golang, strings.Join(sdkLeftOut, ","))
+	w.hash(h)
 	if err := copyFile(h, m.codegen); err != nil {
 		return "", fmt.Errorf("reading codegen: %w", err)
 	}
@@ -101,12 +107,13 @@ func (m *mirror) baseDigest() (string, error) {
 	return d.Digest.String(), nil
 }
 
-// sdkImage is the Go SDK runtime image: golang + the engine's codegen, in one layer with every
-// file time at sdkEpoch. A non-empty nonce re-runs every step instead of using the engine's cache.
-func (m *mirror) sdkImage(nonce string) *dagger.Container {
-	sdk := m.golangBuild(sdkPlatform, nonce).
+// sdkImage is the Go SDK runtime image: golang + the engine's codegen, with Go caches filled for
+// the module (warmGo), in one layer with every file time at sdkEpoch. A non-empty nonce re-runs
+// every step instead of using the engine's cache.
+func (m *mirror) sdkImage(nonce string, w warmInputs) *dagger.Container {
+	sdk := m.warmGo(m.golangBuild(sdkPlatform, nonce).
 		WithFile("/usr/local/bin/codegen", m.c.Host().File(m.codegen), dagger.ContainerWithFileOpts{Permissions: 0o755}).
-		WithEnvVariable("GOTOOLCHAIN", "auto")
+		WithEnvVariable("GOTOOLCHAIN", "auto"), w)
 	// every time (symlinks' own included, never their targets) set to sdkEpoch, on the root file
 	// system mounted into a helper so that nothing the container runtime mounts is touched
 	stamped := m.base(sdkPlatform).
@@ -127,7 +134,11 @@ func (m *mirror) exportSDK(ctx context.Context, out string, rebuild bool) error 
 	if m.codegen == "" {
 		return errors.New("-codegen is required with -sdk-out")
 	}
-	hash, err := m.sdkRecipeHash()
+	w, err := m.warmInputs()
+	if err != nil {
+		return err
+	}
+	hash, err := m.sdkRecipeHash(w)
 	if err != nil {
 		return err
 	}
@@ -150,7 +161,7 @@ func (m *mirror) exportSDK(ctx context.Context, out string, rebuild bool) error 
 	}
 	raw := out + ".engine.tar"
 	defer os.Remove(raw)
-	if _, err := m.sdkImage(nonce).Export(ctx, raw, dagger.ContainerExportOpts{ForcedCompression: dagger.ImageLayerCompressionZstd}); err != nil {
+	if _, err := m.sdkImage(nonce, w).Export(ctx, raw, dagger.ContainerExportOpts{ForcedCompression: dagger.ImageLayerCompressionZstd}); err != nil {
 		return err
 	}
 	digest, err := normaliseOCI(raw, out+".tmp", time.Unix(sdkEpoch, 0).UTC())

@@ -272,3 +272,52 @@ func registry() string {
 	}
 	return "127.0.0.1:5000"
 }
+
+// TestSDKImageCompilesOnlyTheRepositorysPackages: in a container of the exported Go SDK runtime
+// image, with the module proxy switched off, the module (ci/) builds and `go mod tidy` (what
+// codegen runs on every module load) passes, and go compiles nothing but the repository's own
+// packages: the standard library, the Go SDK's and the other dependencies' packages come from the
+// image's build cache, the modules from its module cache. That is what a fresh engine then skips
+// (bench/run l measures it).
+func TestSDKImageCompilesOnlyTheRepositorysPackages(t *testing.T) {
+	needLocalEngine(t)
+	run(t, 20*time.Minute, nil, "hack/engine", "up")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	c, err := dagger.Connect(ctx, dagger.WithLogOutput(io.Discard))
+	if err != nil {
+		t.Fatalf("connecting to the engine: %v", err)
+	}
+	defer c.Close()
+	src := c.Host().Directory(root, dagger.HostDirectoryOpts{Include: []string{"go.mod", "go.sum", "ci/**", "internal/**"}})
+	out, err := c.Container().
+		Import(c.Host().File(filepath.Join(state, "sdk-image", "image.tar"))).
+		WithDirectory("/src", src).
+		WithWorkdir("/src/ci").
+		WithEnvVariable("GOPROXY", "off").
+		WithEnvVariable("NONCE", time.Now().String()).
+		WithExec([]string{"sh", "-c", "go build -v -o /tmp/module . 2>&1 && echo '-- tidy' && GOFLAGS=-mod=mod go mod tidy 2>&1; echo \"-- exit $?\""}).
+		Stdout(ctx)
+	if err != nil {
+		t.Fatalf("running go in the Go SDK runtime image: %v", err)
+	}
+	if !strings.Contains(out, "-- tidy\n") || !strings.HasSuffix(out, "-- exit 0\n") {
+		t.Fatalf("with GOPROXY=off, go build or go mod tidy of the module failed in the Go SDK runtime image:\n%s", testenv.Tail(out, 40))
+	}
+	out = strings.TrimSuffix(out, "-- exit 0\n")
+	built, tidy, _ := strings.Cut(out, "-- tidy\n")
+	var own int
+	for _, p := range strings.Fields(built) {
+		if p == "shipyard/ci" || strings.HasPrefix(p, "shipyard/") {
+			own++
+			continue
+		}
+		t.Errorf("go compiled %s, which the image's build cache should hold", p)
+	}
+	if own == 0 {
+		t.Errorf("go build -v listed none of the repository's packages (did it build at all?):\n%s", out)
+	}
+	if strings.TrimSpace(tidy) != "" {
+		t.Errorf("go mod tidy printed something (a module missing from the image's module cache?):\n%s", tidy)
+	}
+}
