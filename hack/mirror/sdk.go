@@ -60,6 +60,7 @@ var sdkLeftOut = []string{
 	"usr/share/doc/*",
 	"usr/share/man/*",
 	"usr/share/locale/*",
+	"root/.config/go", // the go command's telemetry counters, one file per day
 }
 
 // sdkRecipeHash covers everything the Go SDK runtime image is made from: the golang recipe (and the
