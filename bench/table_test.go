@@ -1,6 +1,9 @@
+//go:build full
+
 // Package bench holds the tests of bench/table: the README's benchmark table is printed from
 // bench/out/results.json, so the table's rows, ratios and goal verdicts are tested on results
-// files written here.
+// files written here. Full tier: bench/table is bash with jq and bc, which hack/engine installs;
+// the fast tier also runs in a bare Go toolchain image (`dagger call check`), which has neither.
 package bench
 
 import (
