@@ -381,4 +381,17 @@ func TestCodegenCached(t *testing.T) {
 			}
 		})
 	}
+	// what dagger v0.19.10 printed (NO_COLOR=1 dagger -vv --progress=plain functions, to the end of
+	// "load module") on an engine with an empty state and on the same engine again
+	for name, ok := range map[string]bool{"functions-vv-cold.log": false, "functions-vv-warm.log": true} {
+		t.Run(name, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("testdata", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := codegenCached(string(b)); (err == nil) != ok {
+				t.Errorf("codegenCached: %v, want ok %v", err, ok)
+			}
+		})
+	}
 }
