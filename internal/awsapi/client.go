@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"shipyard/internal/retry"
@@ -221,6 +222,37 @@ func (c *Client) CreateTags(ctx context.Context, ids []string, tags []Tag) error
 		Return string `xml:"return"`
 	}
 	return c.call(ctx, "CreateTags", f, &out)
+}
+
+// GetConsoleOutput returns the newest console output of the instance id (Latest=true: the
+// serial console as it is now, not the copy EC2 buffers at state changes; supported on Nitro
+// instances, which every Graviton type is). An output that is not base64 is an error.
+func (c *Client) GetConsoleOutput(ctx context.Context, id string) (ConsoleOutput, error) {
+	f := url.Values{"InstanceId": {id}, "Latest": {"true"}}
+	var out struct {
+		InstanceID string `xml:"instanceId"`
+		Timestamp  string `xml:"timestamp"`
+		Output     string `xml:"output"`
+	}
+	if err := c.call(ctx, "GetConsoleOutput", f, &out); err != nil {
+		return ConsoleOutput{}, err
+	}
+	co := ConsoleOutput{InstanceID: out.InstanceID}
+	if ts := strings.TrimSpace(out.Timestamp); ts != "" {
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			return ConsoleOutput{}, fmt.Errorf("EC2 GetConsoleOutput of %s: the timestamp %q is no ISO 8601 time: %w", id, ts, err)
+		}
+		co.Timestamp = t
+	}
+	// the encoded text may be wrapped: Go's decoder skips line breaks but not spaces or tabs
+	enc := strings.Join(strings.Fields(out.Output), "")
+	text, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return ConsoleOutput{}, fmt.Errorf("EC2 GetConsoleOutput of %s: the output is not base64: %w", id, err)
+	}
+	co.Output = string(text)
+	return co, nil
 }
 
 // call posts the EC2 action with the parameters f, signed, retried with c's policy, and

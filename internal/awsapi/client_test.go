@@ -190,6 +190,8 @@ func TestFormEncoding(t *testing.T) {
 			"Filter.1.Name": "tag:shipyard:job-id", "Filter.1.Value.1": "42",
 			"Filter.2.Name": "instance-state-name", "Filter.2.Value.1": "pending", "Filter.2.Value.2": "running",
 		}},
+		{"GetConsoleOutput", func(c *Client) error { _, err := c.GetConsoleOutput(ctx, "i-1"); return err },
+			map[string]string{"Action": "GetConsoleOutput", "Version": "2016-11-15", "InstanceId": "i-1", "Latest": "true"}},
 		{"CreateTags", func(c *Client) error {
 			return c.CreateTags(ctx, []string{"i-1", "vol-2"}, []Tag{{"a", "1"}, {"b c", "x=y&z"}})
 		}, map[string]string{

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +64,16 @@ func TestMoto(t *testing.T) {
 		t.Errorf("described instance %+v: want running, spot, with its tags", byID[0])
 	}
 
+	// moto answers every instance with the same canned kernel log (moto/ec2/responses/general.py)
+	co, err := c.GetConsoleOutput(ctx, id)
+	if err != nil {
+		t.Fatalf("GetConsoleOutput: %v", err)
+	}
+	t.Logf("GetConsoleOutput: %s, %s, %d bytes", co.InstanceID, co.Timestamp, len(co.Output))
+	if co.InstanceID != id || !strings.HasPrefix(co.Output, "Linux version 2.6.16-xenU") || time.Since(co.Timestamp).Abs() > time.Hour {
+		t.Errorf("GetConsoleOutput = %+v, want %s's decoded output starting with moto's \"Linux version 2.6.16-xenU\" and a timestamp of now", co, id)
+	}
+
 	// a second, on-demand instance of another job must not match the job's filter
 	other, err := c.RunInstances(ctx, RunInput{LaunchTemplateID: lt, Tags: []Tag{{"shipyard:job-id", "other-" + jobID}}})
 	if err != nil {
@@ -109,6 +120,7 @@ func TestMoto(t *testing.T) {
 		"DescribeInstances":  func() error { _, err := c.DescribeInstances(ctx, []string{unknown}, nil); return err },
 		"StopInstances":      func() error { _, err := c.StopInstances(ctx, unknown); return err },
 		"TerminateInstances": func() error { _, err := c.TerminateInstances(ctx, unknown); return err },
+		"GetConsoleOutput":   func() error { _, err := c.GetConsoleOutput(ctx, unknown); return err },
 	} {
 		err := call()
 		t.Logf("%s of an unknown id: %v", name, err)

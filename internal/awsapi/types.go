@@ -69,3 +69,13 @@ type RunInput struct {
 	// "" lets the client make one per call.
 	ClientToken string
 }
+
+// ConsoleOutput is an instance's console output as GetConsoleOutput returns it, decoded.
+type ConsoleOutput struct {
+	InstanceID string
+	// Timestamp is when EC2 last updated the output (zero when the answer has none).
+	Timestamp time.Time
+	// Output is the decoded text: the newest 64 KB of the serial console, "" while the
+	// instance has printed nothing EC2 has collected yet.
+	Output string
+}
