@@ -277,19 +277,19 @@ func (r *run) entries(builds []plan.Build) ([]bake.Entry, []*bake.Target) {
 	return out, r.in.Targets
 }
 
-// build runs the build stage: local and QEMU builds on this engine while the remote ARM
-// builds run on the builder's engine, which this call sets up and always tears down unless a
-// separate CI job (build_arm_ec2) owns it.
+// build runs the build stage's builds this run owns (plan.BuildsHere): local and QEMU builds on
+// this engine while the remote ARM builds run on the builder's engine, which this call sets up
+// and always tears down; in the build job the ARM builds are the ARM builder job's.
 func (r *run) build(ctx context.Context) error {
-	remote := r.plan.BuildsOn(plan.Remote)
+	if n := len(r.plan.BuildsElsewhere()); n > 0 {
+		r.logf("build: the %d ARM build(s) routed to the EC2 builder are run by the %s job (arm-builder)", n, plan.JobARMBuilder)
+	}
+	remote := r.plan.BuildsHere(plan.Remote)
 	var sess *armSession
 	if len(remote) > 0 {
 		switch {
 		case r.dryRun:
 			r.logf("dry run: the ARM builder would be set up for %d build(s) and torn down after", len(remote))
-			remote = nil
-		case r.in.Only != "":
-			r.logf("build: the %d ARM build(s) routed to the EC2 builder are run by the build_arm_ec2 job (arm-builder)", len(remote))
 			remote = nil
 		default:
 			var err error
@@ -308,10 +308,10 @@ func (r *run) build(ctx context.Context) error {
 					return err
 				}
 			}
-			remote = r.plan.BuildsOn(plan.Remote)
+			remote = r.plan.BuildsHere(plan.Remote)
 		}
 	}
-	local := append(r.plan.BuildsOn(plan.Local), r.plan.BuildsOn(plan.QEMU)...)
+	local := append(r.plan.BuildsHere(plan.Local), r.plan.BuildsHere(plan.QEMU)...)
 	g, gctx := errgroup.WithContext(ctx)
 	if r.in.Attest && !r.dryRun {
 		// the SBOM tool is built (once per engine cache) while the images build; a failure

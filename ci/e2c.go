@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -703,12 +702,9 @@ func (r *run) buildOnBuilder(ctx context.Context, s *armSession, builds []plan.B
 		if err != nil {
 			return nil, err
 		}
-		var again []plan.Build
-		for _, b := range p.BuildsOn(plan.QEMU) {
-			if slices.ContainsFunc(builds, func(o plan.Build) bool { return o.Target == b.Target && o.Platform == b.Platform }) {
-				again = append(again, b)
-				r.logf("build %s [%s] on qemu: %s", b.Target, b.Platform, b.Why)
-			}
+		again := p.Among(builds, plan.QEMU)
+		for _, b := range again {
+			r.logf("build %s [%s] on qemu: %s", b.Target, b.Platform, b.Why)
 		}
 		return p, r.buildHere(ctx, again)
 	}
@@ -912,11 +908,7 @@ func (a *ArmBuilder) Build(ctx context.Context) (string, error) {
 			return "", err
 		}
 		// the ARM builds this job owns, under QEMU here; the amd64 ones are the build job's
-		var arm []plan.Build
-		for _, b := range r.plan.BuildsOn(plan.QEMU) {
-			arm = append(arm, b)
-		}
-		return r.log.String(), r.buildHere(ctx, arm)
+		return r.log.String(), r.buildHere(ctx, r.plan.BuildsOf(plan.JobARMBuilder, plan.QEMU))
 	}
 	// what setup learnt about 32-bit ARM code routes linux/arm/v7: natively there, or QEMU here
 	// (the build job planned it for the builder, so this job owns it either way)
@@ -927,9 +919,9 @@ func (a *ArmBuilder) Build(ctx context.Context) (string, error) {
 	// a builder lost mid-build is handled as in the one-call path (--on-builder-loss); one
 	// launched in its place is torn down by the job's teardown phase, which finds it by job tag
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return r.buildHere(gctx, r.plan.BuildsOn(plan.QEMU)) })
+	g.Go(func() error { return r.buildHere(gctx, r.plan.BuildsOf(plan.JobARMBuilder, plan.QEMU)) })
 	g.Go(func() error {
-		_, err := r.buildOnBuilder(gctx, s, r.plan.BuildsOn(plan.Remote))
+		_, err := r.buildOnBuilder(gctx, s, r.plan.BuildsOf(plan.JobARMBuilder, plan.Remote))
 		return err
 	})
 	err = g.Wait()

@@ -119,6 +119,9 @@ type Build struct {
 	Why      string  `json:"why"`
 	// Push is the per-platform tag pushed to the build registry (host/repo:1.2.3-arm64).
 	Push string `json:"push"`
+	// Job is the GitLab job that builds it: JobBuild, or JobARMBuilder for an ARM platform with
+	// ARM_BUILDER=ec2 (a one-call run does every job's work).
+	Job string `json:"job"`
 }
 
 // Merge is one multi-platform index pushed under every tag of a target.
@@ -177,13 +180,16 @@ type Plan struct {
 	Platforms []string `json:"platforms"`
 	// ARMBuilder is the ARM builder setting; RemoteBuilder tells whether this run needs the
 	// remote builder (set up before the build, torn down after it).
-	ARMBuilder    string        `json:"arm_builder"`
-	RemoteBuilder bool          `json:"remote_builder"`
-	Builds        []Build       `json:"builds,omitempty"`
-	Merges        []Merge       `json:"merges,omitempty"`
-	Copies        []Copy        `json:"copies,omitempty"`
-	Latest        *Latest       `json:"latest,omitempty"`
-	Attestations  []Attestation `json:"attestations,omitempty"`
+	ARMBuilder    string `json:"arm_builder"`
+	RemoteBuilder bool   `json:"remote_builder"`
+	// BuildJobs are the GitLab jobs of the build stage this ref needs: JobBuild, and JobARMBuilder
+	// when ARM platforms are built on EC2 (the .gitlab-ci.yml rules start exactly these).
+	BuildJobs    []string      `json:"build_jobs,omitempty"`
+	Builds       []Build       `json:"builds,omitempty"`
+	Merges       []Merge       `json:"merges,omitempty"`
+	Copies       []Copy        `json:"copies,omitempty"`
+	Latest       *Latest       `json:"latest,omitempty"`
+	Attestations []Attestation `json:"attestations,omitempty"`
 	// Notes are lines the run prints as it starts (for example a fallback to QEMU).
 	Notes []string `json:"notes,omitempty"`
 }
@@ -284,6 +290,7 @@ func Make(in Input) (*Plan, error) {
 		Ref: refName(in.Ref), Tag: in.Ref.Tag, Rules: rp.Reason, ImageTag: ImageTag(in.Ref),
 		Stages: stages, Platforms: Platforms(in.Arm64, in.Armv7), ARMBuilder: armBuilder,
 	}
+	p.BuildJobs = buildJobs(rp, armBuilder, p.Platforms)
 	needsImages := rp.Has(rules.Build) || rp.Has(rules.Manifests) || rp.Has(rules.Release)
 	if needsImages {
 		notes, aerrs := attributes(in)
@@ -340,7 +347,8 @@ func (p *Plan) route(in Input, armBuilder string) error {
 		builder, why := p.builderFor(in, armBuilder, e.Platform)
 		repo, tag := naming.SplitTag(tags[0])
 		push := repo + ":" + naming.PlatformTag(in.PlatformTag, tag, e.Platform)
-		p.Builds = append(p.Builds, Build{Target: t.Name, Platform: e.Platform, Builder: builder, Why: why, Push: push})
+		p.Builds = append(p.Builds, Build{Target: t.Name, Platform: e.Platform, Builder: builder, Why: why, Push: push,
+			Job: jobFor(armBuilder, e.Platform)})
 		if builder == Remote {
 			p.RemoteBuilder = true
 		}

@@ -57,7 +57,14 @@ func (p *Plan) Text() string {
 		return ""
 	}
 	for _, bd := range p.Builds {
-		line("build %s [%s] on %s: %s -> %s%s", bd.Target, bd.Platform, bd.Builder, bd.Why, bd.Push, other(rules.Build))
+		job, elsewhere := "", ""
+		if bd.Job != JobBuild {
+			job = " in job " + bd.Job
+		}
+		if p.elsewhere(bd) {
+			elsewhere = " (another job)"
+		}
+		line("build %s [%s] on %s: %s -> %s%s%s", bd.Target, bd.Platform, bd.Builder, bd.Why, bd.Push, job, elsewhere)
 	}
 	for _, m := range p.Merges {
 		line("merge %s [%s] -> %s%s", m.Target, strings.Join(m.Platforms, ", "), strings.Join(m.Tags, ", "), other(rules.Manifests))

@@ -92,6 +92,7 @@ func TestComponentJobsPerRef(t *testing.T) {
 			vars: map[string]string{"ARM_BUILDER": "ec2", "BUILD_ARM64": "true"}}, ec2Job: true},
 		{p: pipeline{name: "staging, ARM on EC2 by inputs", defaultBranch: "main", branch: "staging"}, inputs: ec2Inputs, ec2Job: true},
 		{p: pipeline{name: "version tag, ARM on EC2 by inputs", defaultBranch: "main", tag: "1.2.3"}, inputs: ec2Inputs, ec2Job: true},
+		{p: pipeline{name: "default branch, ARM on EC2 by inputs", defaultBranch: "main", branch: "main"}, inputs: ec2Inputs, ec2Job: true},
 		{p: pipeline{name: "feat branch, ARM on EC2 by inputs", defaultBranch: "main", branch: "feat/x"}, inputs: ec2Inputs},
 		{p: pipeline{name: "staging, EC2 by inputs without an ARM platform", defaultBranch: "main", branch: "staging"},
 			inputs: "      arm-builder: ec2\n"},

@@ -7,12 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"shipyard/internal/bake"
+	planpkg "shipyard/internal/plan"
 	"shipyard/internal/rules"
 )
 
@@ -164,8 +167,25 @@ func TestPipelineStagesMatchRules(t *testing.T) {
 	}
 }
 
-// TestEC2ArmBuildJob checks when the ARM-on-EC2 job runs: only where images
-// are merged into multi-arch manifests (staging, version tags), only with
+// armJobPlanned tells whether the plan of pipeline p's ref names the ARM builder job among the
+// build stage's jobs (internal/plan's BuildJobs, from the variables the job would pass).
+func armJobPlanned(t *testing.T, p pipeline) bool {
+	t.Helper()
+	armBuilder := p.vars["ARM_BUILDER"]
+	if armBuilder == "" {
+		armBuilder = planpkg.ARMQEMU // .gitlab-ci.yml's default
+	}
+	pl, err := planpkg.Make(planpkg.Input{Ref: p.ref(), Arm64: p.vars["BUILD_ARM64"] == "true", Armv7: p.vars["BUILD_ARMV7"] == "true",
+		ARMBuilder: armBuilder, Project: "p", ReleaseRegistry: "rel.test/x",
+		Targets: []*bake.Target{{Name: "app", Tags: []string{"reg.test/p/app:" + planpkg.ImageTag(p.ref())}}}})
+	if err != nil {
+		t.Fatalf("plan.Make for %s: %v", p.name, err)
+	}
+	return slices.Contains(pl.BuildJobs, planpkg.JobARMBuilder)
+}
+
+// TestEC2ArmBuildJob checks that the ARM-on-EC2 job runs exactly where the plan names it for
+// the ARM builds: wherever build runs (the default branch, staging, version tags), only with
 // ARM_BUILDER=ec2, and only when an ARM platform is asked for.
 func TestEC2ArmBuildJob(t *testing.T) {
 	yml := ciYAML(t)
@@ -178,6 +198,14 @@ func TestEC2ArmBuildJob(t *testing.T) {
 			vars: map[string]string{"ARM_BUILDER": "ec2", "BUILD_ARM64": "true"}}, true},
 		{pipeline{name: "version tag, ec2, armv7", defaultBranch: "main", tag: "1.2.3",
 			vars: map[string]string{"ARM_BUILDER": "ec2", "BUILD_ARMV7": "true"}}, true},
+		{pipeline{name: "default branch, ec2, arm64", defaultBranch: "main", branch: "main",
+			vars: map[string]string{"ARM_BUILDER": "ec2", "BUILD_ARM64": "true"}}, true},
+		{pipeline{name: "default branch with another name, ec2, armv7", defaultBranch: "trunk", branch: "trunk",
+			vars: map[string]string{"ARM_BUILDER": "ec2", "BUILD_ARMV7": "true"}}, true},
+		{pipeline{name: "default branch, qemu, arm64", defaultBranch: "main", branch: "main",
+			vars: map[string]string{"ARM_BUILDER": "qemu", "BUILD_ARM64": "true"}}, false},
+		{pipeline{name: "main when it is not the default branch, ec2, arm64", defaultBranch: "trunk", branch: "main",
+			vars: map[string]string{"ARM_BUILDER": "ec2", "BUILD_ARM64": "true"}}, false},
 		{pipeline{name: "staging, qemu, arm64", defaultBranch: "main", branch: "staging",
 			vars: map[string]string{"ARM_BUILDER": "qemu", "BUILD_ARM64": "true"}}, false},
 		{pipeline{name: "staging, ec2, no ARM platform", defaultBranch: "main", branch: "staging",
@@ -193,11 +221,14 @@ func TestEC2ArmBuildJob(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.p.name, func(t *testing.T) {
 			t.Parallel()
+			if planned := armJobPlanned(t, tt.p); planned != tt.want {
+				t.Fatalf("the plan names %s = %v, want %v", planpkg.JobARMBuilder, planned, tt.want)
+			}
 			r, vars := tt.p.simulate(t, yml)
 			jobs := r.listJobs(t, vars)
 			job, got := jobs["build_arm_ec2"]
 			if got != tt.want {
-				t.Fatalf("build_arm_ec2 started = %v, want %v (jobs: %v)", got, tt.want, jobNames(jobs))
+				t.Fatalf("build_arm_ec2 started = %v, the plan names it = %v (jobs: %v)", got, tt.want, jobNames(jobs))
 			}
 			if got && job.Stage != "build" {
 				t.Errorf("build_arm_ec2 is in stage %q, want build", job.Stage)
