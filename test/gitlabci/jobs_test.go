@@ -107,9 +107,12 @@ func TestDaggerJobsRunOnTheEngine(t *testing.T) {
 	t.Run("a host key with a space reaches arm-builder as one value", func(t *testing.T) {
 		r := checkoutRepo(t, files, nil, "staging")
 		// E2C_LAUNCH_TEMPLATE_ID is left unset: the module's preflight stops the phase
-		// before it creates an EC2 client, so no AWS endpoint is ever asked.
+		// before it creates an EC2 client, so no AWS endpoint is ever asked. The shipyard
+		// function passes each SSH key only when its variable is set, and the module takes
+		// both or neither: the client key is set too (the preflight stops before it is read).
 		run := r.runDaggerJob(t, "build_arm_ec2", host, map[string]*string{
 			"ARM_BUILDER": str("ec2"), "BUILD_ARM64": str("true"), "E2C_SSH_HOST_KEY": str(hostKeyWithSpace),
+			"E2C_SSH_PRIVATE_KEY": str("bm90IHJlYWQ="),
 		})
 		var exit *exec.ExitError
 		if !errors.As(run.err, &exit) {
