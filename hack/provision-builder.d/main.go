@@ -2,7 +2,7 @@
 // builder: SSH keys, the provisioning script (internal/provision) and engine bundles.
 //
 //	provision-builder keys -dir DIR
-//	provision-builder user-data -keys DIR -ssh-user USER [-engine-url URL [-engine-sha256 HEX]]
+//	provision-builder user-data -keys DIR -ssh-user USER [-engine-image REF | -engine-url URL [-engine-sha256 HEX]]
 //	    [-mirror HOST=MIRROR[,MIRROR]]... [-insecure-registry HOST]... [-entitlement NAME]...
 //	    [-env NAME=VALUE]... [-network-cidr CIDR] [-o FILE]
 //	provision-builder bundle -bin DIR [-content DIR] [-env NAME=VALUE]... -o FILE[.gz]
@@ -33,7 +33,7 @@ import (
 
 const usage = `usage:
   provision-builder keys -dir DIR
-  provision-builder user-data -keys DIR -ssh-user USER [-engine-url URL [-engine-sha256 HEX]] [-mirror HOST=MIRROR[,MIRROR]]... [-insecure-registry HOST]... [-entitlement NAME]... [-env NAME=VALUE]... [-network-cidr CIDR] [-o FILE]
+  provision-builder user-data -keys DIR -ssh-user USER [-engine-image REF | -engine-url URL [-engine-sha256 HEX]] [-mirror HOST=MIRROR[,MIRROR]]... [-insecure-registry HOST]... [-entitlement NAME]... [-env NAME=VALUE]... [-network-cidr CIDR] [-o FILE]
   provision-builder bundle -bin DIR [-content DIR] [-env NAME=VALUE]... -o FILE[.gz]`
 
 func main() {
@@ -139,7 +139,9 @@ func userDataCmd(args []string) error {
 	keysDir := fl.String("keys", "", "directory written by `provision-builder keys`")
 	o := provision.Options{}
 	fl.StringVar(&o.SSHUser, "ssh-user", "", "the login user the client key is authorised for (admin, ubuntu, root)")
-	fl.StringVar(&o.EngineURL, "engine-url", "", "the engine bundle (https, http with -engine-sha256, or file URL); empty: the engine is on the image")
+	fl.StringVar(&o.EngineImage, "engine-image", "", "the engine image the builder runs the engine from (default "+provision.DefaultEngineImage+
+		", pulled through the -mirror of its registry first); "+provision.NoEngineImage+": the engine is on the machine's image")
+	fl.StringVar(&o.EngineURL, "engine-url", "", "an engine bundle instead of the image (https, http with -engine-sha256, or file URL), for machines without a registry")
 	fl.StringVar(&o.EngineSHA256, "engine-sha256", "", "sha256 of the engine bundle")
 	fl.StringVar(&o.NetworkCIDR, "network-cidr", "", "the engine's container network (default 10.87.0.0/16)")
 	idle := fl.Duration("idle-shutdown", provision.DefaultIdleShutdown, "power the builder off after this long without an SSH session (a launched instance terminates); 0: never")

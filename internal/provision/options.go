@@ -29,6 +29,14 @@ const (
 	EngineURLEnv = "SHIPYARD_BUILDER_ENGINE_URL"
 	// EngineSHA256Env is the checksum used with EngineURLEnv (no check when empty).
 	EngineSHA256Env = "SHIPYARD_BUILDER_ENGINE_SHA256"
+	// DefaultEngineImage is the engine image Dagger publishes; the builder runs the engine from
+	// its root file system when neither EngineURL nor EngineImage says otherwise.
+	DefaultEngineImage = "registry.dagger.io/engine:" + EngineVersion
+	// NoEngineImage as Options.EngineImage: the engine is already on the machine's image.
+	NoEngineImage = "none"
+	// EngineRoot is where the script keeps the engine image's root file system (rootfs/), its
+	// environment (image.env) and the manifest digest it was pulled at (digest).
+	EngineRoot = "/var/lib/shipyard/engine"
 	// MaxUserData is EC2's limit on user data before base64 encoding.
 	MaxUserData = 16 * 1024
 	// DefaultIdleShutdown is how long the builder waits without an SSH session before it powers
@@ -47,9 +55,14 @@ type Options struct {
 	// Keys are the builder's keys; UserData uses HostPrivate, HostPublic and ClientPublic and
 	// never writes ClientPrivate.
 	Keys Keys
+	// EngineImage is the engine image whose root file system the builder runs the engine from:
+	// "HOST/REPO:TAG", "HOST/REPO@sha256:…" or both; empty means DefaultEngineImage. It is
+	// pulled from the mirrors Registries give its host first, then from the host itself.
+	// NoEngineImage: the engine is already on the machine's image. Ignored with EngineURL.
+	EngineImage string
 	// EngineURL is the engine bundle (see the package documentation) or the bare dagger-engine
-	// binary, over https, http (only with EngineSHA256) or file. Empty: the engine is already on
-	// the image.
+	// binary, over https, http (only with EngineSHA256) or file, for machines that cannot reach
+	// a registry with the engine image. Empty: the engine image (EngineImage).
 	EngineURL string
 	// EngineSHA256 is the download's sha256 in hex; empty skips the check (not allowed for http).
 	EngineSHA256 string
@@ -90,6 +103,7 @@ var (
 	mirrorRE  = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._/-]+)?$`)
 	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	sha256RE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	imageRE   = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?/[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[0-9a-f]{64})$`)
 	commentRE = regexp.MustCompile(`^[A-Za-z0-9@._+-]*$`)
 )
 
@@ -101,6 +115,7 @@ type checked struct {
 	HostPrivatePEM   string // ends with a newline
 	EngineConfig     string
 	EnvFile          string
+	ImageSources     string // "URL …": where the engine image is pulled from, mirrors first
 	IdleSeconds      int // 0: no idle power-off
 }
 
@@ -148,6 +163,19 @@ func (o Options) check() (checked, error) {
 		}
 	} else if err := checkEngineURL(o.EngineURL, o.EngineSHA256 != ""); err != nil {
 		errs = append(errs, err)
+	}
+	switch {
+	case o.EngineURL != "":
+		c.EngineImage = ""
+	case o.EngineImage == "":
+		c.EngineImage = DefaultEngineImage
+	case o.EngineImage == NoEngineImage:
+		c.EngineImage = ""
+	case !imageRE.MatchString(o.EngineImage):
+		bad("EngineImage %q is not HOST/REPOSITORY:TAG or HOST/REPOSITORY[:TAG]@sha256:DIGEST (e.g. %s), nor %q", o.EngineImage, DefaultEngineImage, NoEngineImage)
+	}
+	if c.EngineImage != "" {
+		c.ImageSources = imageSources(c.EngineImage, o.Registries)
 	}
 
 	if cfg, err := engineConfig(o.Registries, o.InsecureEntitlements); err != nil {
@@ -330,6 +358,31 @@ func engineConfig(regs []Registry, ents []string) (string, error) {
 		return "", errors.Join(errs...)
 	}
 	return b.String(), nil
+}
+
+// imageSources are the base URLs the engine image is pulled from, as the engine itself would:
+// the mirrors the image's registry has in regs, in order, then the registry. Each is http:// when
+// regs say that host speaks plain HTTP, else https://; a mirror's /PATH is kept.
+func imageSources(image string, regs []Registry) string {
+	host, _, _ := strings.Cut(image, "/")
+	scheme := func(h string) string {
+		h, _, _ = strings.Cut(h, "/")
+		for _, r := range regs {
+			if r.Host == h && r.HTTP {
+				return "http://"
+			}
+		}
+		return "https://"
+	}
+	var urls []string
+	for _, r := range regs {
+		if r.Host == host {
+			for _, m := range r.Mirrors {
+				urls = append(urls, scheme(m)+m)
+			}
+		}
+	}
+	return strings.Join(append(urls, scheme(host)+host), " ")
 }
 
 func quoteList(vs []string) string {

@@ -1,6 +1,8 @@
 package provision
 
 import (
+	"bytes"
+	"compress/gzip"
 	_ "embed"
 	"fmt"
 	"strings"
@@ -10,11 +12,21 @@ import (
 //go:embed userdata.sh.tmpl
 var userDataTemplate string
 
+// puller pulls the engine image (python3: it is there wherever cloud-init runs).
+//
+//go:embed pull.py
+var puller string
+
+// runner runs the engine from the image's root file system; ROOT stands for EngineRoot.
+//
+//go:embed shipyard-engine.sh
+var runner string
+
 var userDataTmpl = template.Must(template.New("userdata").Funcs(template.FuncMap{"q": shellQuote}).Parse(userDataTemplate))
 
 // UserData renders the POSIX shell script that provisions the builder (see the package
-// documentation): the user data of a launched instance, or the one-time setup command of an
-// existing one. It validates o first and names every problem.
+// documentation): the one-time setup command of an existing instance, and what LaunchUserData
+// compresses for a launched one. It validates o first and names every problem.
 func UserData(o Options) (string, error) {
 	c, err := o.check()
 	if err != nil {
@@ -23,15 +35,37 @@ func UserData(o Options) (string, error) {
 	var b strings.Builder
 	err = userDataTmpl.Execute(&b, struct {
 		checked
-		Version, Socket, Ready, Group string
-	}{c, EngineVersion, EngineSocket, ReadyFile, EngineGroup})
+		Version, Socket, Ready, Group, EngineRoot, Puller, Runner string
+	}{c, EngineVersion, EngineSocket, ReadyFile, EngineGroup, EngineRoot, puller, strings.ReplaceAll(runner, "ROOT/", EngineRoot+"/")})
 	if err != nil {
 		return "", fmt.Errorf("rendering the builder's user data: %w", err)
 	}
-	if b.Len() > MaxUserData {
-		return "", fmt.Errorf("the builder's user data is %d bytes, EC2 takes at most %d: use fewer registries or environment variables", b.Len(), MaxUserData)
-	}
 	return b.String(), nil
+}
+
+// LaunchUserData is UserData compressed with gzip, as a launched instance gets it: cloud-init
+// runs gzip-compressed user data as it runs the plain script, and the script is larger than the
+// MaxUserData bytes EC2 takes. It fails when even the compressed script does not fit.
+func LaunchUserData(o Options) ([]byte, error) {
+	script, err := UserData(o)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write([]byte(script)); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	if b.Len() > MaxUserData {
+		return nil, fmt.Errorf("the builder's user data is %d bytes compressed, EC2 takes at most %d: use fewer registries or environment variables", b.Len(), MaxUserData)
+	}
+	return b.Bytes(), nil
 }
 
 // shellQuote quotes s for sh: 'it'\”s'.

@@ -1,12 +1,16 @@
 package provision
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/pem"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,9 +84,13 @@ func TestUserDataGolden(t *testing.T) {
 		opts func(*Options)
 	}{
 		{"userdata-full.golden", func(*Options) {}},
-		// a baked image (engine on the image), root login, nothing else set
+		// root login, nothing else set: Dagger's published engine image
 		{"userdata-minimal.golden", func(o *Options) {
 			*o = Options{SSHUser: "root", Keys: o.Keys}
+		}},
+		// a baked image (the engine is on the machine's image)
+		{"userdata-baked.golden", func(o *Options) {
+			*o = Options{SSHUser: "root", Keys: o.Keys, EngineImage: NoEngineImage}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,8 +145,20 @@ func TestUserDataContent(t *testing.T) {
 	if strings.Contains(got, "PermitRootLogin") {
 		t.Error("root login is configured for a non-root SSH user")
 	}
-	if len(got) > MaxUserData {
-		t.Errorf("the script is %d bytes, over EC2's %d", len(got), MaxUserData)
+	launch, err := LaunchUserData(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(launch) > MaxUserData {
+		t.Errorf("the launch user data is %d bytes, over EC2's %d", len(launch), MaxUserData)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(launch))
+	if err != nil {
+		t.Fatalf("the launch user data is not gzip, which cloud-init reads: %v", err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil || string(plain) != got {
+		t.Errorf("the launch user data does not decompress to the script (%v)", err)
 	}
 }
 
@@ -288,12 +308,20 @@ func TestUserDataAcceptsWhatItShould(t *testing.T) {
 func TestUserDataTooLarge(t *testing.T) {
 	o := fullOptions(t)
 	o.Env = map[string]string{}
-	for i := 0; i < 400; i++ {
-		o.Env[strings.Repeat("V", 10)+string(rune('A'+i%26))+strings.Repeat("X", i/26)] = strings.Repeat("x", 30)
+	// values that do not compress: 500 random hex strings
+	for i := 0; i < 500; i++ {
+		b := make([]byte, 30)
+		if _, err := rand.Read(b); err != nil {
+			t.Fatal(err)
+		}
+		o.Env[fmt.Sprintf("V%03d", i)] = hex.EncodeToString(b)
 	}
-	_, err := UserData(o)
+	if _, err := UserData(o); err != nil {
+		t.Errorf("the plain script (run by hand on an existing builder) has no size limit: %v", err)
+	}
+	_, err := LaunchUserData(o)
 	if err == nil || !strings.Contains(err.Error(), "EC2 takes at most 16384") {
-		t.Errorf("a 20 KB script: %v, want the EC2 size limit named", err)
+		t.Errorf("a script of 30 KB that does not compress: %v, want the EC2 size limit named", err)
 	}
 }
 
@@ -385,5 +413,64 @@ func TestIdleWatchdogPowersOffOnlyWhenIdle(t *testing.T) {
 	}
 	if clock > 1220+120+20 {
 		t.Errorf("powered off at clock %d, more than a check late", clock)
+	}
+}
+
+// Where the engine comes from: the engine image (the published one by default, pulled from the
+// mirrors of its registry first), a bundle, or the machine's own image.
+func TestEngineImage(t *testing.T) {
+	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for _, c := range []struct {
+		name          string
+		edit          func(*Options)
+		image, source string // ENGINE_IMAGE and IMAGE_SOURCES the script gets
+		err           string
+	}{
+		{name: "default", edit: func(o *Options) {},
+			image: DefaultEngineImage, source: "https://registry.dagger.io"},
+		{name: "pinned by digest", edit: func(o *Options) { o.EngineImage = "registry.dagger.io/engine:v0.19.10@" + digest },
+			image: "registry.dagger.io/engine:v0.19.10@" + digest, source: "https://registry.dagger.io"},
+		{name: "digest only", edit: func(o *Options) { o.EngineImage = "ecr.internal:443/dagger/engine@" + digest },
+			image: "ecr.internal:443/dagger/engine@" + digest, source: "https://ecr.internal:443"},
+		{name: "mirrors first, plain HTTP where the registries say so", edit: func(o *Options) {
+			o.Registries = []Registry{
+				{Host: "registry.dagger.io", Mirrors: []string{"10.99.0.1:5000", "mirror.internal/dagger"}},
+				{Host: "10.99.0.1:5000", HTTP: true},
+			}
+		}, image: DefaultEngineImage, source: "http://10.99.0.1:5000 https://mirror.internal/dagger https://registry.dagger.io"},
+		{name: "a registry over plain HTTP", edit: func(o *Options) {
+			o.EngineImage = "10.0.0.5:5000/engine:v0.19.10"
+			o.Registries = []Registry{{Host: "10.0.0.5:5000", HTTP: true}}
+		}, image: "10.0.0.5:5000/engine:v0.19.10", source: "http://10.0.0.5:5000"},
+		{name: "the machine's own engine", edit: func(o *Options) { o.EngineImage = NoEngineImage }},
+		{name: "a bundle wins", edit: func(o *Options) {
+			o.EngineImage = "registry.dagger.io/engine:v0.19.10"
+			o.EngineURL, o.EngineSHA256 = "https://artifacts.internal/engine.tar.gz", strings.Repeat("a", 64)
+		}},
+		{name: "no tag or digest", edit: func(o *Options) { o.EngineImage = "registry.dagger.io/engine" }, err: `EngineImage "registry.dagger.io/engine" is not HOST/REPOSITORY:TAG`},
+		{name: "no registry host", edit: func(o *Options) { o.EngineImage = "engine:v0.19.10" }, err: "is not HOST/REPOSITORY:TAG"},
+		{name: "a quote", edit: func(o *Options) { o.EngineImage = "registry.dagger.io/engine:v0.19.10'" }, err: "is not HOST/REPOSITORY:TAG"},
+		{name: "a short digest", edit: func(o *Options) { o.EngineImage = "registry.dagger.io/engine@sha256:abc" }, err: "is not HOST/REPOSITORY:TAG"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := fullOptions(t)
+			o.EngineURL, o.EngineSHA256, o.Registries = "", "", nil
+			c.edit(&o)
+			got, err := UserData(o)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v, want %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"ENGINE_IMAGE=" + shellQuote(c.image) + "\n", "IMAGE_SOURCES=" + shellQuote(c.source) + "\n"} {
+				if !strings.Contains(got, want) {
+					t.Errorf("the script lacks %q", want)
+				}
+			}
+		})
 	}
 }
