@@ -116,7 +116,7 @@ type checked struct {
 	EngineConfig     string
 	EnvFile          string
 	ImageSources     string // "URL …": where the engine image is pulled from, mirrors first
-	IdleSeconds      int // 0: no idle power-off
+	IdleSeconds      int    // 0: no idle power-off
 }
 
 // Validate reports every problem of o at once (errors.Join), each naming the option.
