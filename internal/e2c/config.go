@@ -6,8 +6,9 @@ import (
 	"net"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
+
+	"shipyard/internal/provision"
 )
 
 // Strategy names accepted in Config.Strategy (E2C_INSTANCE_STRATEGY).
@@ -18,7 +19,7 @@ const (
 	StrategyTemplate = "template"
 )
 
-// Default values applied by ConfigFromEnv when a variable is unset.
+// Defaults of a Config's durations and port (Settings.Resolve applies them).
 const (
 	// DefaultTTL is how long a launched instance may live before the reaper removes it.
 	DefaultTTL = 3 * time.Hour
@@ -35,9 +36,6 @@ const (
 	// DefaultSSHPort is the SSH port of the builder instance.
 	DefaultSSHPort = 22
 )
-
-// maxUserData is EC2's limit on user data before base64 encoding.
-const maxUserData = 16 * 1024
 
 // Config is everything the Manager needs to know about one job's builder.
 type Config struct {
@@ -135,8 +133,8 @@ func (c Config) Preflight() error {
 		if c.Strategy == StrategyExisting {
 			bad("user data runs only at the first boot of a launched instance, not with strategy %q: provision the instance once with the setup script (docs/arm-builder.md) or set E2C_INSTANCE_STRATEGY=%s", StrategyExisting, StrategyTemplate)
 		}
-		if len(c.UserData) > maxUserData {
-			bad("user data is %d bytes, EC2 takes at most %d", len(c.UserData), maxUserData)
+		if len(c.UserData) > provision.MaxUserData {
+			bad("user data is %d bytes, EC2 takes at most %d", len(c.UserData), provision.MaxUserData)
 		}
 	}
 	if c.InstanceID != "" && !instanceIDRE.MatchString(c.InstanceID) {
@@ -204,87 +202,6 @@ func (c Config) Preflight() error {
 		return nil
 	}
 	return fmt.Errorf("e2c configuration has %d problem(s):\n%w", len(errs), errors.Join(errs...))
-}
-
-// ConfigFromEnv builds a Config from E2C_* and CI_* variables (read through
-// getenv, e.g. os.Getenv), applying the Default* values for unset durations
-// and the SSH port; it reports every unparsable value at once and leaves
-// semantic checks to Preflight.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	var errs []error
-	c := Config{
-		Region:                first(getenv, "E2C_REGION", "AWS_DEFAULT_REGION"),
-		Strategy:              first(getenv, "E2C_INSTANCE_STRATEGY", "E2C_STRATEGY"),
-		InstanceID:            getenv("E2C_INSTANCE_ID"),
-		LaunchTemplateID:      getenv("E2C_LAUNCH_TEMPLATE_ID"),
-		LaunchTemplateVersion: getenv("E2C_LAUNCH_TEMPLATE_VERSION"),
-		SpotMaxPrice:          getenv("E2C_SPOT_MAX_PRICE"),
-		Subnets:               strings.FieldsFunc(getenv("E2C_SUBNETS"), func(r rune) bool { return r == ',' || r == ' ' }),
-		Project:               getenv("E2C_PROJECT"),
-		PipelineID:            getenv("CI_PIPELINE_ID"),
-		JobID:                 getenv("CI_JOB_ID"),
-		SSHUser:               getenv("E2C_SSH_USER"),
-		SSHAddrOverride:       getenv("E2C_SSH_ADDR_OVERRIDE"),
-		SSHPort:               DefaultSSHPort,
-	}
-	if len(c.Subnets) == 0 {
-		c.Subnets = nil
-	}
-	if c.Project == "" {
-		c.Project = getenv("CI_PROJECT_PATH")
-	}
-	if v := getenv("E2C_USE_SPOT"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("E2C_USE_SPOT=%q is not a boolean: use true or false", v))
-		}
-		c.UseSpot = b
-	}
-	if v := getenv("E2C_SSH_PORT"); v != "" {
-		p, err := strconv.Atoi(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("E2C_SSH_PORT=%q is not a number", v))
-		}
-		c.SSHPort = p
-	}
-	durations := []struct {
-		name string
-		dst  *time.Duration
-		def  time.Duration
-	}{
-		{"E2C_TTL", &c.TTL, DefaultTTL},
-		{"E2C_WAIT_TIMEOUT", &c.WaitTimeout, DefaultWaitTimeout},
-		{"E2C_POLL_INTERVAL", &c.PollInterval, DefaultPollInterval},
-		{"E2C_SETTLE_DELAY", &c.SettleDelay, DefaultSettleDelay},
-		{"E2C_READY_TIMEOUT", &c.ReadyTimeout, DefaultReadyTimeout},
-	}
-	for _, d := range durations {
-		*d.dst = d.def
-		v := getenv(d.name)
-		if v == "" {
-			continue
-		}
-		parsed, err := time.ParseDuration(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q is not a duration: use a form like 90s, 5m or 3h", d.name, v))
-			continue
-		}
-		*d.dst = parsed
-	}
-	if len(errs) > 0 {
-		return c, fmt.Errorf("reading e2c settings from the environment:\n%w", errors.Join(errs...))
-	}
-	return c, nil
-}
-
-// first is the first of the named variables that is set: the seed's name first, then ours.
-func first(getenv func(string) string, names ...string) string {
-	for _, n := range names {
-		if v := getenv(n); v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func (c Config) pollInterval() time.Duration {

@@ -10,24 +10,27 @@
 // written, else a search by the job tag) and anything left over is found by
 // the reaper (Manager.Reap).
 //
-// Settings (read by ConfigFromEnv, checked all at once by Config.Preflight):
+// The module's with-arm-… functions hold the settings; as a Settings value they are resolved at
+// once by Settings.Resolve, which applies the defaults, decides how the builder gets its SSH keys
+// (given, or made for the job) and reports every problem together; Config.Preflight names each
+// setting by the seed pipeline's variable (the module's flag says which it stands for):
 //
-//	AWS_DEFAULT_REGION           AWS region, e.g. eu-north-1 (E2C_REGION also read)
-//	E2C_INSTANCE_STRATEGY        existing | template (E2C_STRATEGY also read)
+//	AWS_DEFAULT_REGION           AWS region (default eu-north-1)
+//	E2C_INSTANCE_STRATEGY        existing | template
 //	E2C_INSTANCE_ID              instance of the existing strategy (never terminated)
 //	E2C_LAUNCH_TEMPLATE_ID       launch template of the template strategy
 //	E2C_LAUNCH_TEMPLATE_VERSION  $Latest, $Default or a number (default: the template's default)
 //	E2C_USE_SPOT                 true: one-time spot, falling back to on-demand
 //	E2C_SPOT_MAX_PRICE           optional USD/h cap (logged WARNING: raises interruption risk)
 //	E2C_SUBNETS                  subnets tried in order on capacity errors (comma separated)
-//	E2C_PROJECT                  project tag (default CI_PROJECT_PATH); CI_PIPELINE_ID, CI_JOB_ID
-//	E2C_TTL                      expiry tag = launch + TTL (default 3h)
-//	E2C_SSH_USER, E2C_SSH_PORT   login user (required) and port (default 22)
-//	E2C_SSH_ADDR_OVERRIDE        TEST-ONLY: host:port dialled instead of the public IP
-//	E2C_WAIT_TIMEOUT             bound of each wait for running/stopped (default 5m)
-//	E2C_POLL_INTERVAL            delay between polls (default 5s)
-//	E2C_SETTLE_DELAY             Cleanup's pause before its second search by tag (default 10s)
+//	E2C_PROJECT                  project tag; CI_PIPELINE_ID, CI_JOB_ID
+//	E2C_TTL                      expiry tag = launch + TTL (default 3h; --ttl)
+//	E2C_SSH_USER, E2C_SSH_PORT   login user (default root) and port (default 22)
 //	E2C_READY_TIMEOUT            bound of the wait for SSH and readiness once running (default 10m)
+//
+// A Config's other bounds have defaults only the tests change: each wait for running/stopped
+// (5m), the delay between polls (5s), Cleanup's pause before its second search by tag (10s), and
+// E2C_SSH_ADDR_OVERRIDE (Config.SSHAddrOverride).
 //
 // E2C_SSH_ADDR_OVERRIDE exists for tests against a fake EC2 API such as moto,
 // whose public IPs are made up: it points SSH at a local sshd. Setup logs a
