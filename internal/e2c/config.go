@@ -73,10 +73,10 @@ type Config struct {
 	WaitTimeout time.Duration
 	// PollInterval is the delay between polls while waiting; zero means DefaultPollInterval (E2C_POLL_INTERVAL).
 	PollInterval time.Duration
-	// UserData is the plain script (e.g. provision.UserData) that cloud-init runs at the first boot
-	// of an instance launched from the template; RunInstances gets it base64-encoded and it
-	// replaces the template's own user data. Only for the template strategy; empty keeps the
-	// template's.
+	// UserData is what cloud-init runs at the first boot of an instance launched from the
+	// template: a script, or one compressed with gzip (provision.LaunchUserData); RunInstances
+	// gets it base64-encoded and it replaces the template's own user data. Only for the template
+	// strategy; empty keeps the template's.
 	UserData string
 	// ReadyTimeout bounds the wait for SSH and readiness once the instance runs; zero means DefaultReadyTimeout (E2C_READY_TIMEOUT).
 	ReadyTimeout time.Duration

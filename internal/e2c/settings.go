@@ -217,7 +217,7 @@ func (s Settings) Resolve() (Builder, error) {
 }
 
 // ProvisionJob renders the user data that installs keys (made for this job), with the engine
-// bundle and registries of with-arm-provisioning, and returns the launch configuration that
+// and registries of with-arm-provisioning, compressed as a launch takes it, and returns the launch configuration that
 // carries it, checked again, with the line to log (the pinned key's fingerprint; never a key or
 // the user data).
 func (b Builder) ProvisionJob(keys provision.Keys) (Config, string, error) {
@@ -225,12 +225,12 @@ func (b Builder) ProvisionJob(keys provision.Keys) (Config, string, error) {
 	if err != nil {
 		return Config{}, "", fmt.Errorf("provisioning the ARM builder: %v", err)
 	}
-	script, err := provision.UserData(o)
+	script, err := provision.LaunchUserData(o)
 	if err != nil {
 		return Config{}, "", fmt.Errorf("provisioning the ARM builder: %v", err)
 	}
 	cfg := b.Config
-	cfg.UserData = script
+	cfg.UserData = string(script)
 	if err := cfg.Preflight(); err != nil {
 		return Config{}, "", err
 	}

@@ -225,8 +225,8 @@ func TestProvisionJob(t *testing.T) {
 			if failedAs(t, err, tt.err) {
 				return
 			}
-			if cfg.UserData == "" || cfg.JobID != "42" {
-				t.Errorf("the launch configuration carries no user data (%d bytes) or another job (%q)", len(cfg.UserData), cfg.JobID)
+			if !strings.HasPrefix(cfg.UserData, "\x1f\x8b") || cfg.JobID != "42" {
+				t.Errorf("the launch configuration carries no gzip-compressed user data (%d bytes) or another job (%q)", len(cfg.UserData), cfg.JobID)
 			}
 			want := "e2c: provisioning the builder with keys made for job 42: host key " + ssh.FingerprintSHA256(pub) + " (pinned), user data "
 			if !strings.HasPrefix(line, want) || !strings.HasSuffix(line, tt.line) {
