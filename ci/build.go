@@ -15,6 +15,7 @@ import (
 	"shipyard/internal/bake"
 	"shipyard/internal/dockerctx"
 	"shipyard/internal/plan"
+	"shipyard/internal/remotebuild"
 )
 
 // Images is the result of a build: one container per bake target and platform.
@@ -214,43 +215,29 @@ func (b *builder) container(ctx context.Context, t *bake.Target, platform string
 	return ctr, nil
 }
 
-// contextsDir is where named contexts are put inside a build context.
-const contextsDir = ".shipyard-contexts"
-
-// withContexts emulates bake's named contexts (Dagger's dockerBuild has none): target: and
-// directory contexts are copied into the build context and the Dockerfile is rewritten to use
-// them; docker-image:// contexts replace the image reference.
+// withContexts emulates bake's named contexts (Dagger's dockerBuild has none), as
+// remotebuild.NamedContexts lists them: target: and directory contexts are copied into the
+// build context and the Dockerfile is rewritten to use them; docker-image:// contexts replace
+// the image reference.
 func (b *builder) withContexts(ctx context.Context, t *bake.Target, dir *dagger.Directory, platform string) (*dagger.Directory, string, error) {
-	var ctxs []dockerctx.Context
-	names := make([]string, 0, len(t.Contexts))
-	for n := range t.Contexts {
-		names = append(names, n)
+	dirs, ctxs, err := remotebuild.NamedContexts(t)
+	if err != nil {
+		return nil, "", err
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		val := t.Contexts[name]
-		path := contextsDir + "/" + name
-		switch {
-		case strings.HasPrefix(val, "target:"):
-			dep := b.byName[strings.TrimPrefix(val, "target:")]
-			if dep == nil {
-				return nil, "", fmt.Errorf("target %s: context %s refers to %s, which is not part of this build", t.Name, name, val)
-			}
-			depCtr, err := b.container(ctx, dep, platform)
-			if err != nil {
-				return nil, "", err
-			}
-			dir = dir.WithDirectory(path, depCtr.Rootfs())
-			ctxs = append(ctxs, dockerctx.Context{Name: name, Kind: dockerctx.Dir, Path: path})
-		case strings.HasPrefix(val, "docker-image://"):
-			ctxs = append(ctxs, dockerctx.Context{Name: name, Kind: dockerctx.Image, Image: strings.TrimPrefix(val, "docker-image://")})
-		case strings.Contains(val, "://"):
-			return nil, "", fmt.Errorf("target %s: context %s = %q: only target:, docker-image:// and local paths are supported", t.Name, name, val)
-		default:
-			// like context, a local named context is relative to the repository root
-			dir = dir.WithDirectory(path, b.m.Source.Directory(strings.TrimPrefix(val, "./")))
-			ctxs = append(ctxs, dockerctx.Context{Name: name, Kind: dockerctx.Dir, Path: path})
+	for _, d := range dirs {
+		if d.Target == "" {
+			dir = dir.WithDirectory(d.Path, b.m.Source.Directory(d.Repo))
+			continue
 		}
+		dep := b.byName[d.Target]
+		if dep == nil {
+			return nil, "", fmt.Errorf("target %s: context %s refers to target:%s, which is not part of this build", t.Name, strings.TrimPrefix(d.Path, remotebuild.ContextsDir+"/"), d.Target)
+		}
+		depCtr, err := b.container(ctx, dep, platform)
+		if err != nil {
+			return nil, "", err
+		}
+		dir = dir.WithDirectory(d.Path, depCtr.Rootfs())
 	}
 	df, err := dir.File(t.Dockerfile).Contents(ctx)
 	if err != nil {
@@ -260,7 +247,7 @@ func (b *builder) withContexts(ctx context.Context, t *bake.Target, dir *dagger.
 	if err != nil {
 		return nil, "", fmt.Errorf("target %s: %v", t.Name, err)
 	}
-	name := contextsDir + "/Dockerfile." + t.Name
+	name := remotebuild.ContextsDir + "/Dockerfile." + t.Name
 	return dir.WithNewFile(name, rewritten), name, nil
 }
 

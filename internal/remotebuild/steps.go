@@ -109,7 +109,7 @@ func Steps(targets []*bake.Target, builds []Build, secrets []Secret, dockerfile 
 			}
 		}
 		if len(t.Contexts) > 0 {
-			dirs, ctxs, err := namedContexts(t)
+			dirs, ctxs, err := NamedContexts(t)
 			if err != nil {
 				return 0, err
 			}
@@ -156,11 +156,12 @@ func Steps(targets []*bake.Target, builds []Build, secrets []Secret, dockerfile 
 	return steps, nil
 }
 
-// namedContexts are the directories a target's named contexts put into its build context, in
+// NamedContexts are the directories a target's named contexts put into its build context, in
 // name order, and the contexts the Dockerfile is rewritten for (Dagger's dockerBuild has no
 // named contexts): `target:` and local directories are copied under ContextsDir/NAME,
-// docker-image:// replaces the image reference; any other scheme is refused.
-func namedContexts(t *bake.Target) ([]Dir, []dockerctx.Context, error) {
+// docker-image:// replaces the image reference; any other scheme is refused. The local build
+// and the remote one both build this way.
+func NamedContexts(t *bake.Target) ([]Dir, []dockerctx.Context, error) {
 	names := make([]string, 0, len(t.Contexts))
 	for n := range t.Contexts {
 		names = append(names, n)
