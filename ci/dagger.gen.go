@@ -866,6 +866,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
+			var engineImage string
+			if inputArgs["engineImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["engineImage"]), &engineImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg engineImage", err))
+				}
+			}
 			var engineUrl string
 			if inputArgs["engineUrl"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["engineUrl"]), &engineUrl)
@@ -922,7 +929,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg idleShutdown", err))
 				}
 			}
-			return (*Shipyard).WithArmProvisioning(&parent, engineUrl, engineSha256, mirror, entitlement, env, networkCidr, readyTimeout, idleShutdown), nil
+			return (*Shipyard).WithArmProvisioning(&parent, engineImage, engineUrl, engineSha256, mirror, entitlement, env, networkCidr, readyTimeout, idleShutdown), nil
 		case "WithAwsWebIdentity":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)

@@ -53,6 +53,7 @@ type Ec2Settings struct {
 	// ModuleSource is this module's tree (dagger.json at its top) for `dagger call -m` on the builder
 	ModuleSource *dagger.Directory
 	// How the module provisions a builder it launches with per-job keys (WithArmProvisioning)
+	EngineImage  string
 	EngineURL    string
 	EngineSHA256 string
 	Mirrors      []string
@@ -173,7 +174,10 @@ func (m *Shipyard) WithAwsWebIdentity(
 
 // WithArmProvisioning sets how the module provisions the builder it launches with per-job keys (template strategy without SSH keys) and what provision-script renders
 func (m *Shipyard) WithArmProvisioning(
-	// The builder's engine bundle: https, http with --engine-sha-256, or file (docs/arm-builder.md); empty: the engine is baked into the image
+	// The engine image the builder runs the engine from (default: Dagger's published registry.dagger.io/engine:v0.19.10, through a --mirror of its registry first); pin it with @sha256:…; none: the engine is baked into the machine image
+	// +optional
+	engineImage string,
+	// An engine bundle instead of the image, for builders without registry access: https, http with --engine-sha-256, or file (docs/arm-builder.md)
 	// +optional
 	engineUrl string,
 	// sha256 of the engine bundle in hex, checked before it is installed
@@ -200,7 +204,7 @@ func (m *Shipyard) WithArmProvisioning(
 ) *Shipyard {
 	c := *m
 	e := m.Ec2
-	e.EngineURL, e.EngineSHA256, e.Mirrors, e.Entitlements, e.EngineEnv = engineUrl, engineSha256, mirror, entitlement, env
+	e.EngineImage, e.EngineURL, e.EngineSHA256, e.Mirrors, e.Entitlements, e.EngineEnv = engineImage, engineUrl, engineSha256, mirror, entitlement, env
 	e.NetworkCIDR, e.ReadyTimeout, e.IdleShutdown = networkCidr, readyTimeout, idleShutdown
 	c.Ec2 = e
 	return &c
@@ -247,7 +251,7 @@ func (m *Shipyard) ec2Settings(jobID string) e2c.Settings {
 		AccessKeys: e.AccessKeyID != nil && e.SecretAccessKey != nil, WebIdentity: e.WebIdentityToken != nil,
 		SSHPrivateKey: e.SSHKey != nil, SSHHostKey: e.SSHHostKey,
 		Provisioning: e2c.Provisioning{
-			EngineURL: e.EngineURL, EngineSHA256: e.EngineSHA256, Mirrors: e.Mirrors, Entitlements: e.Entitlements,
+			EngineImage: e.EngineImage, EngineURL: e.EngineURL, EngineSHA256: e.EngineSHA256, Mirrors: e.Mirrors, Entitlements: e.Entitlements,
 			Env: e.EngineEnv, NetworkCIDR: e.NetworkCIDR, IdleShutdown: e.IdleShutdown, InsecureRegistries: m.InsecureRegistry,
 		},
 	}

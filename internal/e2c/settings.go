@@ -63,6 +63,9 @@ type Settings struct {
 // Provisioning are the with-arm-provisioning settings and the module's plain-HTTP registries:
 // the options of the builder's provisioning script (internal/provision).
 type Provisioning struct {
+	// EngineImage is the engine image the builder runs (empty: provision.DefaultEngineImage);
+	// EngineURL a bundle instead.
+	EngineImage             string
 	EngineURL, EngineSHA256 string
 	// Mirrors are HOST=MIRROR[,MIRROR]; Env are NAME=VALUE.
 	Mirrors, Entitlements, Env []string
@@ -75,7 +78,7 @@ type Provisioning struct {
 
 // set tells whether anything is set that only a builder the module provisions uses.
 func (p Provisioning) set() bool {
-	return p.EngineURL != "" || p.EngineSHA256 != "" || len(p.Mirrors) > 0 || len(p.Entitlements) > 0 || len(p.Env) > 0 || p.NetworkCIDR != ""
+	return p.EngineImage != "" || p.EngineURL != "" || p.EngineSHA256 != "" || len(p.Mirrors) > 0 || len(p.Entitlements) > 0 || len(p.Env) > 0 || p.NetworkCIDR != ""
 }
 
 // Options are the provisioning script's options for login user and keys, every problem named.
@@ -86,7 +89,7 @@ func (p Provisioning) Options(user string, keys provision.Keys) (provision.Optio
 		return provision.Options{}, fmt.Errorf("with-arm-provisioning: %v", err)
 	}
 	o := provision.Options{
-		SSHUser: user, Keys: keys, EngineURL: p.EngineURL, EngineSHA256: p.EngineSHA256,
+		SSHUser: user, Keys: keys, EngineImage: p.EngineImage, EngineURL: p.EngineURL, EngineSHA256: p.EngineSHA256,
 		Registries: regs, InsecureEntitlements: p.Entitlements, Env: env, NetworkCIDR: p.NetworkCIDR,
 	}
 	if p.IdleShutdown != "" {
@@ -238,7 +241,13 @@ func (b Builder) ProvisionJob(keys provision.Keys) (Config, string, error) {
 	if err != nil {
 		return Config{}, "", fmt.Errorf("provisioning the ARM builder: the job's host key: %v", err)
 	}
-	engine := cmp.Or(o.EngineURL, "the image's own (no bundle URL)")
+	engine := "the image " + cmp.Or(o.EngineImage, provision.DefaultEngineImage)
+	switch {
+	case o.EngineURL != "":
+		engine = "the bundle " + o.EngineURL
+	case o.EngineImage == provision.NoEngineImage:
+		engine = "the machine image's own"
+	}
 	return cfg, fmt.Sprintf("e2c: provisioning the builder with keys made for job %s: host key %s (pinned), user data %d bytes, engine %s",
 		cfg.JobID, ssh.FingerprintSHA256(host), len(script), engine), nil
 }

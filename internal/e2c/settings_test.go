@@ -208,11 +208,16 @@ func TestProvisionJob(t *testing.T) {
 		line string // what the log line says of the engine
 		err  string
 	}{
-		{name: "the image's engine", line: "engine the image's own (no bundle URL)"},
+		{name: "Dagger's published engine image", line: "engine the image registry.dagger.io/engine:v0.19.10"},
+		{name: "another engine image", edit: func(s *Settings) {
+			s.Provisioning.EngineImage = "ecr.internal/dagger/engine:v0.19.10@sha256:" + strings.Repeat("ab", 32)
+		}, line: "engine the image ecr.internal/dagger/engine:v0.19.10@sha256:" + strings.Repeat("ab", 32)},
+		{name: "the machine image's engine", edit: func(s *Settings) { s.Provisioning.EngineImage = "none" },
+			line: "engine the machine image's own"},
 		{name: "a bundle", edit: func(s *Settings) {
 			s.Provisioning.EngineURL = "https://example.com/engine.tar.gz"
 			s.Provisioning.EngineSHA256 = strings.Repeat("ab", 32)
-		}, line: "engine https://example.com/engine.tar.gz"},
+		}, line: "engine the bundle https://example.com/engine.tar.gz"},
 		{name: "a bad option", edit: func(s *Settings) { s.Provisioning.Env = []string{"NO_VALUE"} }, err: "provisioning the ARM builder: with-arm-provisioning: "},
 	}
 	for _, tt := range tests {
