@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -543,101 +542,6 @@ func (r *run) buildOnBuilder(ctx context.Context, s *armSession, builds []plan.B
 		r.logf("build %s [%s] on qemu: %s", b.Target, b.Platform, b.Why)
 	}
 	return p, r.buildHere(ctx, again)
-}
-
-// build runs the remote builds on the builder's engine: the module itself, run by the dagger
-// CLI over SSH, builds and pushes them by digest.
-func (s *armSession) build(ctx context.Context, r *run, builds []plan.Build) (string, error) {
-	addr := s.mgr.SSHAddr(s.state)
-	ctr, err := s.remoteCLI(ctx, addr)
-	if err != nil {
-		return "", err
-	}
-	if err := checkRemoteVersion(ctx, ctr, addr); err != nil {
-		return "", &e2c.BuilderUnreachable{Err: err}
-	}
-	byPlatform := map[string][]string{}
-	var order []string
-	for _, b := range builds {
-		if _, ok := byPlatform[b.Platform]; !ok {
-			order = append(order, b.Platform)
-		}
-		byPlatform[b.Platform] = append(byPlatform[b.Platform], b.Target)
-	}
-	var out strings.Builder
-	for _, p := range order {
-		args := []string{"dagger", "call", "--progress=plain", "-m", "/module", "--source", "/src", "--bake-file", s.m.BakeFile}
-		for _, kv := range plan.Vars(r.in.Ref, s.m.BuildRegistry, r.ci.Revision, s.m.Set) {
-			args = append(args, "--set", kv)
-		}
-		for _, ins := range s.m.InsecureRegistry {
-			args = append(args, "--insecure-registry", ins)
-		}
-		run := ctr
-		for i, h := range s.m.AuthHosts {
-			env := fmt.Sprintf("REGISTRY_PASSWORD_%d", i)
-			args = append(args, "with-registry-auth", "--address", h, "--username", s.m.AuthUsers[i], "--secret", "env:"+env)
-			run = run.WithSecretVariable(env, s.m.AuthSecrets[i])
-		}
-		args = append(args, "build", "--platform", p)
-		for _, t := range byPlatform[p] {
-			args = append(args, "--target", t)
-		}
-		args = append(args, "publish")
-		where := "EC2 builder " + s.state.InstanceID
-		bctx, span := Tracer().Start(ctx, fmt.Sprintf("build %s [%s] on %s", strings.Join(byPlatform[p], ", "), p, where))
-		res, err := run.WithExec(args).Stdout(bctx)
-		span.End()
-		if err != nil {
-			return out.String(), fmt.Errorf("remote build [%s] on %s (%s): %s", p, where, addr, execOutput(err))
-		}
-		out.WriteString(res)
-	}
-	return out.String(), nil
-}
-
-// remoteCLI is a container with the dagger CLI, this module and the repository, with SSH set
-// up to use the builder's engine: the client key as a secret, a known_hosts holding only the
-// pinned host key.
-func (s *armSession) remoteCLI(ctx context.Context, addr string) (*dagger.Container, error) {
-	m := s.m
-	host, port := sshHostPort(addr)
-	cli := m.Ec2.DaggerCli
-	if cli == nil {
-		image := "registry.dagger.io/engine:" + engineVersion
-		cli = dag.Container().From(image).File("/usr/local/bin/dagger")
-		if _, err := cli.Sync(ctx); err != nil {
-			return nil, fmt.Errorf("cannot get the dagger CLI from %s (%v): pass with-arm-access --dagger-cli=$(command -v dagger)", image, err)
-		}
-	}
-	key, hostKey, err := s.keys(ctx)
-	if err != nil {
-		return nil, err
-	}
-	knownHost := fmt.Sprintf("[%s]:%s %s\n", host, port, hostKey)
-	if port == "22" {
-		knownHost = fmt.Sprintf("%s %s\n", host, hostKey)
-	}
-	sshConfig := "Host *\n  IdentityFile /root/.ssh/id_builder\n  UserKnownHostsFile /root/.ssh/known_hosts\n" +
-		"  StrictHostKeyChecking yes\n  ConnectTimeout 10\n  ServerAliveInterval 15\n  BatchMode yes\n"
-	runner := fmt.Sprintf("ssh://%s@%s:%s%s", s.cfg.SSHUser, host, port, s.remoteSocket())
-	// the module's own tree: CurrentModule().Source() is only its source directory (ci/), without
-	// the dagger.json and the included packages `dagger call -m` needs
-	module := m.Ec2.ModuleSource
-	if module == nil {
-		return nil, errors.New("the module's own source is missing: call with-arm-access")
-	}
-	return debianWith("openssh-client", "ca-certificates", "git").
-		WithFile("/usr/local/bin/dagger", cli, dagger.ContainerWithFileOpts{Permissions: 0o755}).
-		WithMountedSecret("/root/.ssh/id_builder", dag.SetSecret("shipyard-builder-ssh-key-"+s.jobID, key), dagger.ContainerWithMountedSecretOpts{Mode: 0o600}).
-		WithNewFile("/root/.ssh/known_hosts", knownHost).
-		WithNewFile("/root/.ssh/config", sshConfig).
-		WithDirectory("/module", module).
-		WithDirectory("/src", m.Source).
-		WithWorkdir("/src").
-		WithEnvVariable("_EXPERIMENTAL_DAGGER_RUNNER_HOST", runner).
-		WithEnvVariable("DAGGER_NO_NAG", "1").
-		WithEnvVariable("CACHEBUST", time.Now().String()), nil
 }
 
 // sshHostPort splits the builder's SSH address (host:port, or a bare host on port 22).
