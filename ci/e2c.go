@@ -122,10 +122,10 @@ func (m *Shipyard) WithArmAccess(
 	// env:AWS_SESSION_TOKEN, for temporary credentials
 	// +optional
 	awsSessionToken *dagger.Secret,
-	// The builder user's SSH private key, raw or base64-encoded as the seed documents (env:E2C_SSH_PRIVATE_KEY); with --ssh-host-key for an image that has its own keys, without both the module provisions a launched builder with per-job keys
+	// The builder user's SSH private key, raw or base64-encoded as the seed documents (env:E2C_SSH_PRIVATE_KEY), for an image that has its own keys; without it (strategy template) the module provisions a launched builder with per-job keys
 	// +optional
 	sshPrivateKey *dagger.Secret,
-	// The builder's SSH host public key ("ssh-ed25519 AAAA…"), verified on every connection ($E2C_SSH_HOST_KEY); without it and --ssh-private-key the module generates the job's keys and pins the generated host key
+	// The builder's SSH host public key ("ssh-ed25519 AAAA…"), verified on every connection ($E2C_SSH_HOST_KEY); without it the host key the instance prints on its console (GetConsoleOutput) is pinned, or, without --ssh-private-key too, the one the module generates
 	// +optional
 	sshHostKey string,
 	// SSH user on the builder ($E2C_SSH_USER)
@@ -194,7 +194,7 @@ func (m *Shipyard) WithArmProvisioning(
 	// The builder engine's container network (default 10.87.0.0/16): change it when the VPC uses that range
 	// +optional
 	networkCidr string,
-	// How long setup waits, once the instance runs, for SSH with the pinned host key and, for a builder it provisions, for its readiness ($E2C_READY_TIMEOUT)
+	// How long setup waits, once the instance runs, for its host key on its console (when it is pinned from there), then for SSH with the pinned host key and, for a builder it provisions, for its readiness ($E2C_READY_TIMEOUT)
 	// +default="10m"
 	readyTimeout string,
 	// A builder it provisions powers itself off (and so terminates) after this long without an SSH session, e.g. when the pipeline was interrupted; 0: never
@@ -260,7 +260,7 @@ func (m *Shipyard) ec2Settings(jobID string) e2c.Settings {
 type armSession struct {
 	m       *Shipyard
 	jobID   string
-	api     e2c.EC2API
+	api     *awsapi.Client
 	mgr     *e2c.Manager
 	builder e2c.Builder
 	cfg     e2c.Config
@@ -287,7 +287,7 @@ func (m *Shipyard) armSession(ctx context.Context, ci CiContext) (*armSession, e
 	return &armSession{m: m, jobID: jobID, api: api, mgr: e2c.NewManager(api, b.Config, logLine), builder: b, cfg: b.Config}, nil
 }
 
-func (m *Shipyard) ec2Client(ctx context.Context, region string) (e2c.EC2API, error) {
+func (m *Shipyard) ec2Client(ctx context.Context, region string) (*awsapi.Client, error) {
 	e := m.Ec2
 	var httpClient *http.Client
 	if e.Tunnel != nil {
@@ -361,6 +361,13 @@ func (s *armSession) setup(ctx context.Context, logf func(string, ...any)) (plan
 	if s.builder.Provision {
 		s.state.SSHHostKey, s.state.SSHPrivateKey = s.sshKeys.Host, s.sshKeys.Client
 	}
+	if s.builder.PinFromConsole {
+		// before the first connection: the host key the instance printed on its console
+		if s.state, err = s.builder.PinConsoleHostKey(ctx, s.api, s.state, func(l string) { logf("%s", l) }); err != nil {
+			return "", "", err
+		}
+		s.sshKeys.Host = s.state.SSHHostKey
+	}
 	addr := s.mgr.SSHAddr(st)
 	target, err := s.target(ctx, addr)
 	if err != nil {
@@ -405,21 +412,26 @@ func (s *armSession) adopt(st e2c.State) error {
 	if err != nil {
 		return err
 	}
-	if keys.Client != "" {
+	if keys.Client != "" || keys.Host != "" {
 		s.sshKeys = keys
 	}
 	return nil
 }
 
-// keys are the client's private key and the pinned host key: this job's generated ones, or
-// those given with with-arm-access (read once).
+// keys are the client's private key and the pinned host key: this job's generated ones, those
+// given with with-arm-access (read once), or the given client key with the host key setup pinned
+// from the instance's console.
 func (s *armSession) keys(ctx context.Context) (client, host string, err error) {
 	if s.sshKeys.Client == "" && s.m.Ec2.SSHKey != nil {
 		key, err := s.m.Ec2.SSHKey.Plaintext(ctx)
 		if err != nil {
 			return "", "", fmt.Errorf("reading the SSH key secret: %v", err)
 		}
-		s.sshKeys = e2c.GivenKeys(key, s.m.Ec2.SSHHostKey)
+		given := e2c.GivenKeys(key, s.m.Ec2.SSHHostKey)
+		s.sshKeys.Client = given.Client
+		if s.sshKeys.Host == "" { // else pinned from the console by setup
+			s.sshKeys.Host = given.Host
+		}
 	}
 	k, err := s.sshKeys.Usable()
 	return k.Client, k.Host, err

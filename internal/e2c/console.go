@@ -436,3 +436,22 @@ func updatedText(t time.Time) string {
 	}
 	return ", updated " + t.UTC().Format(time.RFC3339)
 }
+
+// PinConsoleHostKey is setup's step for a builder whose host key is not given (PinFromConsole):
+// once instance st.InstanceID runs, before any SSH connection, it reads the host keys the
+// instance printed on its console (WaitConsoleHostKeys, for at most the ready timeout) and
+// returns st with the preferred one as its SSH host key, the one every connection of the job
+// pins (the state file carries it to the later phases, which never read the console again).
+// Any error is final: the caller fails setup and tears the instance down, and no connection is
+// made to a key that was not read.
+func (b Builder) PinConsoleHostKey(ctx context.Context, api ConsoleReader, st State, log func(string)) (State, error) {
+	if st.InstanceID == "" {
+		return st, errors.New("pinning the builder's host key from its console: no instance")
+	}
+	keys, err := WaitConsoleHostKeys(ctx, api, st.InstanceID, b.Config.ReadyWait(), b.Config.pollInterval(), log)
+	if err != nil {
+		return st, fmt.Errorf("ARM builder %s: its SSH host key could not be pinned from its console, so it is not connected to: %w", st.InstanceID, err)
+	}
+	st.SSHHostKey = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(keys.Preferred())))
+	return st, nil
+}

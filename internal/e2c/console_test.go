@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/crypto/ssh"
 
 	"shipyard/internal/awsapi"
@@ -362,6 +363,48 @@ func TestWaitConsoleHostKeys(t *testing.T) {
 		_, err := WaitConsoleHostKeys(context.Background(), &fakeConsole{reads: []consoleRead{{out: keysOut}}}, "i-1", time.Minute, 0, nil)
 		if err == nil || !strings.Contains(err.Error(), "must be positive") {
 			t.Errorf("error %v, want one about the poll interval", err)
+		}
+	})
+}
+
+func TestPinConsoleHostKey(t *testing.T) {
+	a, _ := testHostKeys(t)
+	keysOut := console("\r\n", bootLog, prefixed(syslogPrefix, printed(a.rsa, a.ecdsa, a.ed)))
+	b := Builder{PinFromConsole: true, Config: Config{ReadyTimeout: time.Minute, PollInterval: time.Millisecond}}
+	st := State{InstanceID: "i-1", Strategy: StrategyExisting, PublicIP: "203.0.113.7"}
+	tests := []struct {
+		name  string
+		reads []consoleRead
+		want  State
+		err   []string
+	}{
+		{"the preferred key of the console is the state's host key", []consoleRead{{out: console("\n", bootLog)}, {out: keysOut}},
+			State{InstanceID: "i-1", Strategy: StrategyExisting, PublicIP: "203.0.113.7", SSHHostKey: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(a.ed)))}, nil},
+		{"keys that cannot be trusted fail setup", []consoleRead{{out: console("\n", []string{consoleKeysBegin, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5", consoleKeysEnd})}},
+			st, []string{"ARM builder i-1: its SSH host key could not be pinned from its console, so it is not connected to: instance i-1: the SSH host keys on the instance's console cannot be trusted"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := b.PinConsoleHostKey(context.Background(), &fakeConsole{reads: tt.reads}, st, nil)
+			if tt.err == nil && err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range tt.err {
+				if err == nil || !strings.Contains(err.Error(), s) {
+					t.Errorf("error %v, want one with %q", err, s)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("state (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("the deadline is the ready timeout", func(t *testing.T) {
+		b := b
+		b.Config.ReadyTimeout = 20 * time.Millisecond
+		_, err := b.PinConsoleHostKey(context.Background(), &fakeConsole{reads: []consoleRead{{out: console("\n", bootLog)}}}, st, nil)
+		if !errors.Is(err, ErrNoConsoleHostKeys) {
+			t.Fatalf("error %v, want ErrNoConsoleHostKeys", err)
 		}
 	})
 }

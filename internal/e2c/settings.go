@@ -144,6 +144,10 @@ type Builder struct {
 	RemoteSocket string
 	// Provisioning renders the user data when Provision is set.
 	Provisioning Provisioning
+	// PinFromConsole: the client key is given without a host key, so setup reads the host key
+	// the builder printed on its console (GetConsoleOutput) once it runs, before any SSH
+	// connection, and pins it for the whole job (the state file carries it).
+	PinFromConsole bool
 }
 
 // config applies the defaults and parses the durations, naming each flag it cannot read.
@@ -204,14 +208,16 @@ func (s Settings) Resolve() (Builder, error) {
 	}
 	b := Builder{Config: cfg, RemoteSocket: cmp.Or(s.RemoteSocket, provision.EngineSocket), Provisioning: s.Provisioning}
 	switch given := s.SSHPrivateKey || s.SSHHostKey != ""; {
-	case given && (!s.SSHPrivateKey || s.SSHHostKey == ""):
-		errs = append(errs, errors.New("give both with-arm-access --ssh-private-key=env:E2C_SSH_PRIVATE_KEY and --ssh-host-key=\"$E2C_SSH_HOST_KEY\" (an image with its own keys), or neither (strategy template: the module provisions the builder with keys made for this job)"))
+	case given && !s.SSHPrivateKey:
+		errs = append(errs, errors.New("--ssh-host-key needs the client key it goes with: with-arm-access --ssh-private-key=env:E2C_SSH_PRIVATE_KEY (an image with its own keys), or neither key (strategy template: the module provisions the builder with keys made for this job)"))
 	case given && cfg.Strategy == StrategyTemplate && s.Provisioning.set():
-		errs = append(errs, errors.New("with-arm-provisioning configures a builder the module provisions with per-job keys, but --ssh-private-key and --ssh-host-key say the image has its own: drop one of them"))
+		errs = append(errs, errors.New("with-arm-provisioning configures a builder the module provisions with per-job keys, but --ssh-private-key says the image has its own keys: drop one of them"))
 	case !given && cfg.Strategy == StrategyExisting:
-		errs = append(errs, errors.New("the existing strategy needs the builder's keys: with-arm-access --ssh-private-key=env:E2C_SSH_PRIVATE_KEY --ssh-host-key=\"$E2C_SSH_HOST_KEY\"; provision the instance once with `arm-builder provision-script` (docs/arm-builder.md)"))
+		errs = append(errs, errors.New("the existing strategy needs the builder's client key: with-arm-access --ssh-private-key=env:E2C_SSH_PRIVATE_KEY (its host key is read from the instance's console when --ssh-host-key is not given, but a console shows no client key); provision the instance once with `arm-builder provision-script` (docs/arm-builder.md)"))
 	case !given:
 		b.Provision = true
+	case s.SSHHostKey == "":
+		b.PinFromConsole = true
 	}
 	if len(errs) > 0 {
 		return Builder{}, fmt.Errorf("ARM builder preflight (--arm-builder=ec2):\n%v", errors.Join(errs...))
@@ -256,8 +262,11 @@ func (b Builder) ProvisionJob(keys provision.Keys) (Config, string, error) {
 // file of a builder the module provisioned ("" for an image with its own keys, which may not
 // have it), and how the builder is then described.
 func (b Builder) Readiness() (file, what string) {
-	if b.Provision {
+	switch {
+	case b.Provision:
 		return provision.ReadyFile, "provisioned, SSH verified with the pinned host key"
+	case b.PinFromConsole:
+		return "", "SSH verified with the host key pinned from its console"
 	}
 	return "", "SSH verified with the pinned host key"
 }
@@ -289,14 +298,19 @@ func GivenKeys(privateKey, hostKey string) SSHKeys {
 }
 
 // AdoptKeys are the keys a previous phase of this job wrote into its state file: the ones setup
-// made, or none for an image with its own keys (given again with with-arm-access). A provisioned
-// builder's state without them is from another version of setup.
+// made, the host key setup pinned from the builder's console (the client key is given again with
+// with-arm-access), or none for an image with its own keys (both given again). A provisioned or
+// console-pinned builder's state without them is from another version of setup.
 func (b Builder) AdoptKeys(st State) (SSHKeys, error) {
-	if st.SSHPrivateKey != "" && st.SSHHostKey != "" {
+	switch {
+	case st.SSHPrivateKey != "" && st.SSHHostKey != "":
 		return SSHKeys{Client: st.SSHPrivateKey, Host: st.SSHHostKey}, nil
-	}
-	if b.Provision && st.InstanceID != "" {
+	case b.PinFromConsole && st.SSHHostKey != "":
+		return SSHKeys{Host: st.SSHHostKey}, nil
+	case b.Provision && st.InstanceID != "":
 		return SSHKeys{}, fmt.Errorf("the state file %s names instance %s but not the keys setup made for it: run arm-builder setup of this version again", StateFileName(b.Config.JobID), st.InstanceID)
+	case b.PinFromConsole && st.InstanceID != "":
+		return SSHKeys{}, fmt.Errorf("the state file %s names instance %s but not the host key setup pinned from its console: run arm-builder setup of this version again, or give with-arm-access --ssh-host-key", StateFileName(b.Config.JobID), st.InstanceID)
 	}
 	return SSHKeys{}, nil
 }

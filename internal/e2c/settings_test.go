@@ -59,6 +59,7 @@ func TestResolve(t *testing.T) {
 		edit      func(*Settings)
 		want      *Config // nil: only the other fields are checked
 		provision bool
+		console   bool // the host key is pinned from the console
 		socket    string
 		errs      []string // one substring per reported problem, in order; nil: no error
 		notErr    []string // substrings the error must not have
@@ -82,17 +83,30 @@ func TestResolve(t *testing.T) {
 			s.SSHPrivateKey, s.SSHHostKey = true, host
 			s.Provisioning.EngineURL = "https://example.com/engine.tar.gz"
 		}},
-		{name: "a private key alone", edit: func(s *Settings) { s.SSHPrivateKey = true },
-			errs: []string{"give both with-arm-access --ssh-private-key=env:E2C_SSH_PRIVATE_KEY and --ssh-host-key"}},
+		{name: "a private key alone: an image with its own keys, the host key from its console",
+			edit: func(s *Settings) { s.SSHPrivateKey = true }, console: true},
+		{name: "existing strategy with a private key alone: the host key from its console", edit: func(s *Settings) {
+			s.Strategy, s.LaunchTemplateID, s.InstanceID = StrategyExisting, "", "i-0123456789abcdef0"
+			s.SSHPrivateKey = true
+			s.Provisioning.EngineURL = "https://example.com/engine.tar.gz"
+		}, console: true},
 		{name: "a host key alone", edit: func(s *Settings) { s.SSHHostKey = host },
-			errs: []string{"give both with-arm-access --ssh-private-key"}},
+			errs: []string{"--ssh-host-key needs the client key it goes with: with-arm-access --ssh-private-key=env:E2C_SSH_PRIVATE_KEY"}},
+		{name: "existing strategy with a host key alone", edit: func(s *Settings) {
+			s.Strategy, s.LaunchTemplateID, s.InstanceID = StrategyExisting, "", "i-0123456789abcdef0"
+			s.SSHHostKey = host
+		}, errs: []string{"--ssh-host-key needs the client key it goes with"}},
+		{name: "provisioning options for an image with its own keys, host key from the console", edit: func(s *Settings) {
+			s.SSHPrivateKey = true
+			s.Provisioning.EngineURL = "https://example.com/engine.tar.gz"
+		}, errs: []string{"with-arm-provisioning configures a builder the module provisions with per-job keys"}},
 		{name: "provisioning options for an image with its own keys", edit: func(s *Settings) {
 			s.SSHPrivateKey, s.SSHHostKey = true, host
 			s.Provisioning.Mirrors = []string{"docker.io=mirror.example.com"}
 		}, errs: []string{"with-arm-provisioning configures a builder the module provisions with per-job keys"}},
 		{name: "existing strategy without keys", edit: func(s *Settings) {
 			s.Strategy, s.LaunchTemplateID, s.InstanceID = StrategyExisting, "", "i-0123456789abcdef0"
-		}, errs: []string{"the existing strategy needs the builder's keys"}},
+		}, errs: []string{"the existing strategy needs the builder's client key: with-arm-access --ssh-private-key=env:E2C_SSH_PRIVATE_KEY (its host key is read from the instance's console"}},
 		{name: "no AWS credentials", edit: func(s *Settings) { s.AccessKeys = false }, errs: []string{"AWS credentials missing"}},
 		{name: "unreadable durations are reported, before the configuration's own checks", edit: func(s *Settings) {
 			s.TTL, s.ReadyTimeout, s.LaunchTemplateID = "3 hours", "soon", ""
@@ -100,7 +114,9 @@ func TestResolve(t *testing.T) {
 			notErr: []string{"E2C_LAUNCH_TEMPLATE_ID"}},
 		{name: "every problem at once", edit: func(s *Settings) {
 			s.Strategy, s.AccessKeys, s.SSHPrivateKey = "sometimes", false, true
-		}, errs: []string{"E2C_INSTANCE_STRATEGY", "AWS credentials missing", "give both"}},
+			s.SSHHostKey = host
+			s.SSHPrivateKey = false
+		}, errs: []string{"E2C_INSTANCE_STRATEGY", "AWS credentials missing", "--ssh-host-key needs the client key"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,8 +153,8 @@ func TestResolve(t *testing.T) {
 					t.Errorf("config (-want +got):\n%s", diff)
 				}
 			}
-			if b.Provision != tt.provision {
-				t.Errorf("provision = %v, want %v", b.Provision, tt.provision)
+			if b.Provision != tt.provision || b.PinFromConsole != tt.console {
+				t.Errorf("provision = %v, pin from the console = %v; want %v, %v", b.Provision, b.PinFromConsole, tt.provision, tt.console)
 			}
 			if tt.socket != "" && b.RemoteSocket != tt.socket {
 				t.Errorf("socket = %q, want %q", b.RemoteSocket, tt.socket)
@@ -279,14 +295,15 @@ func TestJobIDAndRoleSessionName(t *testing.T) {
 
 func TestBuilderFacts(t *testing.T) {
 	tests := []struct {
-		provision  bool
-		file, what string
+		provision, console bool
+		file, what         string
 	}{
-		{true, provision.ReadyFile, "provisioned, SSH verified with the pinned host key"},
-		{false, "", "SSH verified with the pinned host key"},
+		{true, false, provision.ReadyFile, "provisioned, SSH verified with the pinned host key"},
+		{false, false, "", "SSH verified with the pinned host key"},
+		{false, true, "", "SSH verified with the host key pinned from its console"},
 	}
 	for _, tt := range tests {
-		if file, what := (Builder{Provision: tt.provision}).Readiness(); file != tt.file || what != tt.what {
+		if file, what := (Builder{Provision: tt.provision, PinFromConsole: tt.console}).Readiness(); file != tt.file || what != tt.what {
 			t.Errorf("provision %v: readiness %q %q, want %q %q", tt.provision, file, what, tt.file, tt.what)
 		}
 	}
@@ -317,19 +334,24 @@ func TestSSHKeys(t *testing.T) {
 	given := SSHKeys{Client: keys.ClientPrivate, Host: keys.HostPublic}
 	inState := State{InstanceID: "i-1", SSHPrivateKey: keys.ClientPrivate, SSHHostKey: keys.HostPublic}
 	adopt := []struct {
-		name      string
-		provision bool
-		st        State
-		want      SSHKeys
-		err       string
+		name               string
+		provision, console bool
+		st                 State
+		want               SSHKeys
+		err                string
 	}{
-		{"the keys setup made", true, inState, given, ""},
-		{"a provisioned builder's state without them", true, State{InstanceID: "i-1"}, SSHKeys{}, "the state file .e2c_instance_state_42 names instance i-1 but not the keys"},
-		{"no builder (no capacity)", true, State{Strategy: StrategyQEMUFallback}, SSHKeys{}, ""},
-		{"an image with its own keys: given again", false, State{InstanceID: "i-1"}, SSHKeys{}, ""},
+		{"the keys setup made", true, false, inState, given, ""},
+		{"a provisioned builder's state without them", true, false, State{InstanceID: "i-1"}, SSHKeys{}, "the state file .e2c_instance_state_42 names instance i-1 but not the keys"},
+		{"no builder (no capacity)", true, false, State{Strategy: StrategyQEMUFallback}, SSHKeys{}, ""},
+		{"an image with its own keys: given again", false, false, State{InstanceID: "i-1"}, SSHKeys{}, ""},
+		{"the host key setup pinned from the console; the client key given again", false, true,
+			State{InstanceID: "i-1", Strategy: StrategyExisting, SSHHostKey: keys.HostPublic}, SSHKeys{Host: keys.HostPublic}, ""},
+		{"a console-pinned builder's state without its host key", false, true, State{InstanceID: "i-1", Strategy: StrategyExisting}, SSHKeys{},
+			"the state file .e2c_instance_state_42 names instance i-1 but not the host key setup pinned from its console"},
+		{"no builder for a console-pinned job", false, true, State{Strategy: StrategyQEMUFallback}, SSHKeys{}, ""},
 	}
 	for _, tt := range adopt {
-		got, err := (Builder{Provision: tt.provision, Config: Config{JobID: "42"}}).AdoptKeys(tt.st)
+		got, err := (Builder{Provision: tt.provision, PinFromConsole: tt.console, Config: Config{JobID: "42"}}).AdoptKeys(tt.st)
 		if (err == nil) != (tt.err == "") || err != nil && !strings.Contains(err.Error(), tt.err) || got != tt.want {
 			t.Errorf("%s: %v, %v; want the keys %v and an error with %q", tt.name, got == given, err, tt.want == given, tt.err)
 		}

@@ -185,7 +185,7 @@ func TestUserDataHeredocsAreClosedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []string{"SHIPYARD_HOST_KEY", "SHIPYARD_SSHD", "SHIPYARD_BUILDCTL", "SHIPYARD_ENGINE_TOML", "SHIPYARD_ENGINE_ENV", "SHIPYARD_UNIT"} {
+	for _, d := range []string{"SHIPYARD_HOST_KEY", "SHIPYARD_HOST_KEYS", "SHIPYARD_HOST_KEYS_UNIT", "SHIPYARD_SSHD", "SHIPYARD_BUILDCTL", "SHIPYARD_ENGINE_TOML", "SHIPYARD_ENGINE_ENV", "SHIPYARD_UNIT"} {
 		if n := strings.Count(got, "\n"+d+"\n"); n != 1 {
 			t.Errorf("heredoc %s is closed %d times, want 1", d, n)
 		}
