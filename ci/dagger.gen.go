@@ -171,30 +171,6 @@ func (r *Shipyard) UnmarshalJSON(bs []byte) error {
 	return nil
 }
 
-func (r TestRun) MarshalJSON() ([]byte, error) {
-	var concrete struct {
-		Output string
-		Report *dagger.File
-	}
-	concrete.Output = r.Output
-	concrete.Report = r.Report
-	return json.Marshal(&concrete)
-}
-
-func (r *TestRun) UnmarshalJSON(bs []byte) error {
-	var concrete struct {
-		Output string
-		Report *dagger.File
-	}
-	err := json.Unmarshal(bs, &concrete)
-	if err != nil {
-		return err
-	}
-	r.Output = concrete.Output
-	r.Report = concrete.Report
-	return nil
-}
-
 func (r Images) MarshalJSON() ([]byte, error) {
 	var concrete struct {
 		Images   []*Image
@@ -248,6 +224,30 @@ func (r *ArmBuilder) UnmarshalJSON(bs []byte) error {
 	r.Ref = concrete.Ref
 	r.Tag = concrete.Tag
 	r.StateDir = concrete.StateDir
+	return nil
+}
+
+func (r TestRun) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Output string
+		Report *dagger.File
+	}
+	concrete.Output = r.Output
+	concrete.Report = r.Report
+	return json.Marshal(&concrete)
+}
+
+func (r *TestRun) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Output string
+		Report *dagger.File
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Output = concrete.Output
+	r.Report = concrete.Report
 	return nil
 }
 

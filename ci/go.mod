@@ -22,10 +22,11 @@ require (
 	go.opentelemetry.io/otel/sdk/metric v1.38.0
 	go.opentelemetry.io/otel/trace v1.41.0
 	go.opentelemetry.io/proto/otlp v1.8.0
-	golang.org/x/crypto v0.59.0
 	golang.org/x/sync v0.25.0
 	google.golang.org/grpc v1.76.0
 )
+
+require golang.org/x/crypto v0.59.0 // indirect
 
 require (
 	github.com/Masterminds/semver/v3 v3.5.0 // indirect
