@@ -1,6 +1,10 @@
 package main
 
-import "dagger.io/dagger"
+import (
+	"context"
+
+	"dagger.io/dagger"
+)
 
 // An image is one entry of the offline mirror: the name the pipeline's steps use, the platforms
 // it is needed for, and how it is made without a container registry.
@@ -15,7 +19,7 @@ type image struct {
 	StandIn string
 	// Dockerfile recipes live in hack/mirror/standins/<Dir>; Build recipes are Go code.
 	Dir   string
-	Build func(m *mirror, platform dagger.Platform) *dagger.Container
+	Build func(m *mirror, ctx context.Context, platform dagger.Platform) (*dagger.Container, error)
 	// HostFiles are files of this machine the recipe copies from (hashed into the recipe, so a
 	// new host toolchain re-seeds the image).
 	HostFiles []string

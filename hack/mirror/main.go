@@ -36,6 +36,7 @@ type mirror struct {
 	registry string
 	root     string
 	codegen  string
+	engine   engineDirs
 }
 
 func main() {
@@ -47,9 +48,20 @@ func main() {
 	rebuild := flag.Bool("rebuild", false, "build the Go SDK runtime image again even if PATH.recipe matches, re-running\n"+
 		"every step instead of taking it from the engine's cache (what a fresh engine state does)")
 	root := flag.String("root", ".", "the repository root (for hack/mirror/standins)")
+	engineBin := flag.String("engine-bin", "", "PLATFORM=DIR[,…]: the dagger binaries built for each platform of the engine image's\n"+
+		"stand-in ("+engineImageName+"); empty: the stand-in is not seeded")
+	goroot := flag.String("goroot", "", "PLATFORM=DIR[,…]: a Go tree of each platform, for the stand-in's Go SDK runtime image")
 	flag.Parse()
-	m := &mirror{registry: *registry, root: *root, codegen: *codegen}
-	err := m.run(context.Background(), *sdkOut, *sdkOnly, *rebuild)
+	dirs, err := parseEngineDirs(*engineBin, *goroot)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mirror:", err)
+		os.Exit(2)
+	}
+	if len(dirs.bin) > 0 {
+		images = append(images, engineStandIn(dirs))
+	}
+	m := &mirror{registry: *registry, root: *root, codegen: *codegen, engine: dirs}
+	err = m.run(context.Background(), *sdkOut, *sdkOnly, *rebuild)
 	m.close()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mirror:", err)
@@ -93,9 +105,14 @@ func (m *mirror) close() {
 	}
 }
 
-// ref is where an image name lives in the mirror (the docker.io layout).
+// ref is where an image name lives in the mirror (the docker.io layout). A name on another
+// registry (registry.dagger.io/engine:…) keeps its path without the host: the engine mirrors that
+// registry to this one too (hack/engine's engine.toml), and a mirror is asked for the same path.
 func (m *mirror) ref(imageName string) string {
 	repo := imageName
+	if host, rest, ok := strings.Cut(repo, "/"); ok && strings.ContainsAny(host, ".:") {
+		return m.registry + "/" + rest
+	}
 	if !strings.Contains(strings.SplitN(repo, ":", 2)[0], "/") {
 		repo = "library/" + repo
 	}
@@ -130,7 +147,11 @@ func (m *mirror) seed(ctx context.Context, img image) error {
 	fmt.Fprintf(os.Stderr, "mirror: building %s for %s\n", img.Name, strings.Join(img.Platforms, ", "))
 	variants := make([]*dagger.Container, 0, len(img.Platforms))
 	for _, p := range img.Platforms {
-		variants = append(variants, m.build(img, dagger.Platform(p)).
+		ctr, err := m.build(ctx, img, dagger.Platform(p))
+		if err != nil {
+			return err
+		}
+		variants = append(variants, ctr.
 			WithLabel("org.opencontainers.image.description", "offline stand-in for "+img.StandIn).
 			WithLabel("dev.shipyard.standin", "true").
 			WithLabel(recipeLabel, hash))
@@ -139,12 +160,12 @@ func (m *mirror) seed(ctx context.Context, img image) error {
 	return err
 }
 
-func (m *mirror) build(img image, p dagger.Platform) *dagger.Container {
+func (m *mirror) build(ctx context.Context, img image, p dagger.Platform) (*dagger.Container, error) {
 	if img.Build != nil {
-		return img.Build(m, p)
+		return img.Build(m, ctx, p)
 	}
 	dir := m.c.Host().Directory(filepath.Join(m.root, "hack/mirror/standins", img.Dir))
-	return dir.DockerBuild(dagger.DirectoryDockerBuildOpts{Platform: p})
+	return dir.DockerBuild(dagger.DirectoryDockerBuildOpts{Platform: p}), nil
 }
 
 // upToDate tells whether ref exists and was made from the same recipe. A one-platform image is
@@ -205,14 +226,20 @@ func copyFile(w io.Writer, path string) error {
 }
 
 // golang is Debian with the host's Go toolchain: the same Go that builds this project.
-func (m *mirror) golang(p dagger.Platform) *dagger.Container {
-	return m.golangBuild(p, "")
+func (m *mirror) golang(_ context.Context, p dagger.Platform) (*dagger.Container, error) {
+	return m.golangBuild(p, ""), nil
 }
 
 // golangBuild is golang; a non-empty nonce makes the engine run its steps again instead of
 // answering from its cache (the nonce is not left in the image).
 func (m *mirror) golangBuild(p dagger.Platform, nonce string) *dagger.Container {
-	goroot := m.c.Host().Directory("/usr/local/go", dagger.HostDirectoryOpts{Exclude: []string{"test", "doc", "api", "misc"}})
+	return m.golangFrom(p, "/usr/local/go", nonce)
+}
+
+// golangFrom is Debian with the Go toolchain of this machine's directory goroot (the host's own,
+// or another platform's from the Go module proxy).
+func (m *mirror) golangFrom(p dagger.Platform, goroot, nonce string) *dagger.Container {
+	tree := m.c.Host().Directory(goroot, dagger.HostDirectoryOpts{Exclude: []string{"test", "doc", "api", "misc"}})
 	ctr := m.base(p).WithEnvVariable("DEBIAN_FRONTEND", "noninteractive")
 	if nonce != "" {
 		ctr = ctr.WithEnvVariable("SHIPYARD_REBUILD", nonce)
@@ -222,7 +249,7 @@ func (m *mirror) golangBuild(p dagger.Platform, nonce string) *dagger.Container 
 		ctr = ctr.WithoutEnvVariable("SHIPYARD_REBUILD")
 	}
 	return ctr.
-		WithDirectory("/usr/local/go", goroot).
+		WithDirectory("/usr/local/go", tree).
 		WithEnvVariable("GOPATH", "/go").
 		WithEnvVariable("PATH", "/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").
 		WithExec([]string{"mkdir", "-p", "/go/pkg/mod", "/go/bin", "/root/.cache/go-build"}).
