@@ -1,7 +1,8 @@
 #!/bin/sh
 # shipyard-engine ARGS: the engine image's entrypoint with ARGS, run from the image's root file
 # system in ROOT/rootfs as a container runtime would run it (shipyard internal/provision): its own
-# mount namespace (and cgroup namespace on cgroup v2), this machine's /proc, /sys and /dev, and
+# mount namespace rooted in the image (and cgroup namespace on cgroup v2), this machine's /proc,
+# /sys and /dev, and
 # this machine's engine state, socket directory, configuration and DNS. The image's environment
 # (ROOT/image.env) comes first, then /etc/dagger/engine.env.
 set -eu
@@ -31,8 +32,15 @@ set -a
 . ROOT/image.env
 [ ! -f /etc/dagger/engine.env ] || . /etc/dagger/engine.env
 set +a
-# containers must not read the instance metadata: it holds the user data, with the host key
-exec chroot "$R" /bin/sh -c '
+# the image's root becomes this mount namespace's root (pivot_root, not chroot: the engine runs
+# each container from a mount namespace of its own, whose root must be the image's), the
+# machine's root is then detached; containers must not read the instance metadata, which holds
+# the user data with the host key
+cd "$R"
+mkdir -p .shipyard-host
+pivot_root . .shipyard-host
+exec /bin/sh -c '
+umount -l /.shipyard-host && rmdir /.shipyard-host
 iptables -w -C FORWARD -d 169.254.169.254/32 -j DROP 2>/dev/null || iptables -w -I FORWARD -d 169.254.169.254/32 -j DROP
 ip6tables -w -C FORWARD -d fd00:ec2::254/128 -j DROP 2>/dev/null || ip6tables -w -I FORWARD -d fd00:ec2::254/128 -j DROP 2>/dev/null || true
 exec /usr/local/bin/dagger-entrypoint.sh "$@"' shipyard-engine "$@"

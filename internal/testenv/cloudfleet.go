@@ -26,6 +26,9 @@ type Fleet struct {
 	cloud *Cloud
 	hold  int
 	log   func(string, ...any)
+	// boot boots one instance's machine from its user data (a test host; a VM with ServeLaunchedOnVMs)
+	boot func(ctx context.Context, fi *fleetInstance, script string) (TestHost, func() error, error)
+	kind string // what boot boots, for the log
 
 	mu   sync.Mutex
 	byID map[string]*fleetInstance
@@ -55,7 +58,16 @@ type fleetInstance struct {
 // at all), so the first-boot host-key window is met for sure.
 func ServeLaunched(t *testing.T, api UserDataAPI, holdImageSSHD int) *Fleet {
 	t.Helper()
-	f := &Fleet{api: api, cloud: &Cloud{}, hold: holdImageSSHD, log: t.Logf, byID: map[string]*fleetInstance{}}
+	f := &Fleet{api: api, cloud: &Cloud{}, hold: holdImageSSHD, log: t.Logf, byID: map[string]*fleetInstance{}, kind: "test host"}
+	f.boot = func(ctx context.Context, fi *fleetInstance, script string) (TestHost, func() error, error) {
+		return boot(ctx, func(TestHost) (string, error) { return script, nil }, f.cloud, fi.PublicIP, f.hold, false)
+	}
+	f.serve(t)
+	return f
+}
+
+// serve polls EC2 for instances until the test ends, then powers every machine off.
+func (f *Fleet) serve(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	polled := make(chan struct{})
 	go func() {
@@ -83,7 +95,6 @@ func ServeLaunched(t *testing.T, api UserDataAPI, holdImageSSHD int) *Fleet {
 		f.wg.Wait()
 		f.cloud.unmapAll()
 	})
-	return f
 }
 
 func (f *Fleet) poll(ctx context.Context) {
@@ -130,13 +141,13 @@ func (f *Fleet) run(ctx context.Context, fi *fleetInstance) {
 	}
 	f.log("fleet: %s launched at %s: booting it from its user data", fi.InstanceID, fi.PublicIP)
 	start := time.Now()
-	h, stop, err := boot(ctx, script, f.cloud, fi.PublicIP, f.hold)
+	h, stop, err := f.boot(ctx, fi, script)
 	f.set(fi, func(l *Launched) { l.Host, l.Err = h, err })
 	if err != nil {
-		f.log("fleet: %s did not boot on test host %d: %v", fi.InstanceID, h.Slot, err)
+		f.log("fleet: %s did not boot on %s %d: %v", fi.InstanceID, f.kind, h.Slot, err)
 	} else {
 		f.set(fi, func(l *Launched) { l.Booted = time.Now() })
-		f.log("fleet: %s booted on test host %d (%s) in %s", fi.InstanceID, h.Slot, h.SSHAddr(), time.Since(start).Round(100*time.Millisecond))
+		f.log("fleet: %s booted on %s %d (%s) in %s", fi.InstanceID, f.kind, h.Slot, h.SSHAddr(), time.Since(start).Round(100*time.Millisecond))
 	}
 	if stop == nil {
 		return
@@ -147,7 +158,7 @@ func (f *Fleet) run(ctx context.Context, fi *fleetInstance) {
 		return
 	}
 	f.set(fi, func(l *Launched) { l.PoweredOff = time.Now() })
-	f.log("fleet: %s is gone: test host %d powered off, %s no longer routed", fi.InstanceID, h.Slot, fi.PublicIP)
+	f.log("fleet: %s is gone: %s %d powered off, %s no longer routed", fi.InstanceID, f.kind, h.Slot, fi.PublicIP)
 }
 
 func (f *Fleet) set(fi *fleetInstance, edit func(*Launched)) {

@@ -5,10 +5,13 @@ package testenv
 // boot, so that the instance's sshd and engine come up from the product's own user data.
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -39,7 +42,8 @@ type UserDataAPI interface {
 var _ UserDataAPI = (*ec2.Client)(nil)
 
 // InstanceUserData is the user data EC2 holds for the instance (DescribeInstanceAttribute
-// userData), decoded from base64.
+// userData), decoded from base64 and, when it is gzip-compressed, decompressed as cloud-init
+// does.
 func InstanceUserData(ctx context.Context, api UserDataAPI, instanceID string) (string, error) {
 	out, err := api.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{
 		InstanceId: aws.String(instanceID), Attribute: types.InstanceAttributeNameUserData,
@@ -53,6 +57,15 @@ func InstanceUserData(ctx context.Context, api UserDataAPI, instanceID string) (
 	b, err := base64.StdEncoding.DecodeString(aws.ToString(out.UserData.Value))
 	if err != nil {
 		return "", fmt.Errorf("the user data of %s is not base64: %w", instanceID, err)
+	}
+	if len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b {
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return "", fmt.Errorf("the user data of %s: %w", instanceID, err)
+		}
+		if b, err = io.ReadAll(zr); err != nil {
+			return "", fmt.Errorf("the user data of %s is not valid gzip: %w", instanceID, err)
+		}
 	}
 	return string(b), nil
 }
@@ -118,8 +131,13 @@ func Boot(t *testing.T, userData string) TestHost {
 
 func bootT(t *testing.T, userData string, cloud *Cloud, ip string) TestHost {
 	t.Helper()
+	return bootWith(t, func(TestHost) (string, error) { return userData, nil }, cloud, ip, false)
+}
+
+func bootWith(t *testing.T, render func(TestHost) (string, error), cloud *Cloud, ip string, ownEngine bool) TestHost {
+	t.Helper()
 	start := time.Now()
-	h, stop, err := boot(context.Background(), userData, cloud, ip, 0)
+	h, stop, err := boot(context.Background(), render, cloud, ip, 0, ownEngine)
 	if stop != nil {
 		t.Cleanup(func() {
 			if err := stop(); err != nil {
@@ -134,11 +152,21 @@ func bootT(t *testing.T, userData string, cloud *Cloud, ip string) TestHost {
 	return h
 }
 
+// BootFromUserData boots a test host from the user data render gives for it (it knows the test
+// host's addresses, e.g. its Registry relay), with the engine the user data installs: by default
+// the engine image, pulled by the test host as an instance pulls it. (Boot and CloudInit give test
+// hosts this machine's engine build instead, which is faster to start.)
+func BootFromUserData(t *testing.T, render func(TestHost) (string, error)) TestHost {
+	t.Helper()
+	return bootWith(t, render, nil, "", true)
+}
+
 // boot claims a free slot, prepares it, routes ip (if any) to it through cloud, and boots it
-// from userData with the image's sshd held for hold seconds (SHIPYARD_IMAGE_SSHD_HOLD). stop
-// powers the test host off, removes the route and frees the slot; it is non-nil once a slot was
-// claimed, also when err is not.
-func boot(ctx context.Context, userData string, cloud *Cloud, ip string, hold int) (TestHost, func() error, error) {
+// from the user data render gives, with the image's sshd held for hold seconds
+// (SHIPYARD_IMAGE_SSHD_HOLD) and, when ownEngine, the engine the user data installs instead of
+// this machine's build (SHIPYARD_BOOT_ENGINE=user-data). stop powers the test host off, removes
+// the route and frees the slot; it is non-nil once a slot was claimed, also when err is not.
+func boot(ctx context.Context, render func(TestHost) (string, error), cloud *Cloud, ip string, hold int, ownEngine bool) (TestHost, func() error, error) {
 	if os.Geteuid() != 0 {
 		return TestHost{}, nil, errors.New("booting a test host needs root (network namespaces, mounts): run the tests as root")
 	}
@@ -172,6 +200,10 @@ func boot(ctx context.Context, userData string, cloud *Cloud, ip string, hold in
 		}
 		return nil
 	}
+	userData, err := render(h)
+	if err != nil {
+		return h, stop, err
+	}
 	file := filepath.Join(dir, "user-data")
 	if err := os.WriteFile(file, []byte(userData), 0o600); err != nil {
 		return h, stop, err
@@ -189,6 +221,9 @@ func boot(ctx context.Context, userData string, cloud *Cloud, ip string, hold in
 	}
 	cmd := exec.CommandContext(ctx, tool, "boot", "--slot", strconv.Itoa(n), file)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("SHIPYARD_IMAGE_SSHD_HOLD=%d", hold))
+	if ownEngine {
+		cmd.Env = append(cmd.Env, "SHIPYARD_BOOT_ENGINE=user-data")
+	}
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()

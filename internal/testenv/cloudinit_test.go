@@ -138,11 +138,28 @@ func TestCloudInitBootsTheBuilderFromItsUserData(t *testing.T) {
 
 	// dagger's ssh:// runner host: `ssh -l admin -p 22 -- HOST buildctl --addr unix://SOCK dial-stdio`
 	// (admin reaches the engine's socket through the group dagger)
-	// (dagger has no option for a key: a wrapper ssh first on PATH adds this test's config)
+	stdout, stderr := daggerOverSSH(t, host.PublicIP, host.SSHPort, keys, "core", "version")
+	if got := strings.TrimSpace(stdout); got != provision.EngineVersion {
+		t.Errorf("the builder's engine answers %q, want %s", got, provision.EngineVersion)
+	}
+	m := regexp.MustCompile(`connected name=(\S+)`).FindStringSubmatch(regexp.MustCompile(`\x1b\[[0-9;]*m`).ReplaceAllString(stderr, ""))
+	if m == nil || m[1] != host.EngineName {
+		t.Errorf("dagger connected to engine %v, want the test host's %q\n%s", m, host.EngineName, Tail(stderr, 30))
+	}
+}
+
+// daggerOverSSH runs the dagger CLI with args on the builder at ip:port through Dagger's ssh://
+// runner host as admin, with the job's client key and its host key pinned (dagger has no option
+// for a key: a wrapper ssh first on PATH adds this test's config).
+func daggerOverSSH(t *testing.T, ip string, port int, keys provision.Keys, args ...string) (stdout, stderr string) {
+	t.Helper()
+	dir := t.TempDir()
+	key := filepath.Join(dir, "id_builder")
+	writeFile(t, key, keys.ClientPrivate, 0o600)
 	cfgFile := filepath.Join(dir, "ssh_config")
 	writeFile(t, cfgFile, fmt.Sprintf("Host %s\n  IdentityFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n"+
-		"  StrictHostKeyChecking yes\n  BatchMode yes\n  ConnectTimeout 5\n", host.PublicIP, key, filepath.Join(dir, "known_hosts")), 0o644)
-	writeFile(t, filepath.Join(dir, "known_hosts"), host.PublicIP+" "+keys.HostPublic+"\n", 0o644)
+		"  StrictHostKeyChecking yes\n  BatchMode yes\n  ConnectTimeout 5\n", ip, key, filepath.Join(dir, "known_hosts")), 0o644)
+	writeFile(t, filepath.Join(dir, "known_hosts"), ip+" "+keys.HostPublic+"\n", 0o644)
 	realSSH, err := exec.LookPath("ssh")
 	if err != nil {
 		t.Fatal(err)
@@ -152,27 +169,20 @@ func TestCloudInitBootsTheBuilderFromItsUserData(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(wrapDir, "ssh"), fmt.Sprintf("#!/bin/sh\nexec %s -F %s \"$@\"\n", realSSH, cfgFile), 0o755)
-	dagger := engineDagger(t)
-	runner := fmt.Sprintf("ssh://admin@%s:%d%s", host.PublicIP, host.SSHPort, provision.EngineSocket)
-	dctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	runner := fmt.Sprintf("ssh://admin@%s:%d%s", ip, port, provision.EngineSocket)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(dctx, dagger, "-vv", "--progress", "plain", "core", "version")
+	cmd := exec.CommandContext(ctx, engineDagger(t), append([]string{"-vv", "--progress", "plain"}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(withoutEnv(os.Environ(), "PATH", "_EXPERIMENTAL_DAGGER_RUNNER_HOST"),
 		"PATH="+wrapDir+":"+os.Getenv("PATH"), "_EXPERIMENTAL_DAGGER_RUNNER_HOST="+runner,
 		"DAGGER_NO_NAG=1", "DAGGER_NO_UPDATE_CHECK=1", "NO_COLOR=1")
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("dagger core version on %s: %v\n%s", runner, err, Tail(stderr.String(), 30))
+		t.Fatalf("dagger %s on %s: %v\n%s", strings.Join(args, " "), runner, err, Tail(errOut.String(), 30))
 	}
-	if got := strings.TrimSpace(stdout.String()); got != provision.EngineVersion {
-		t.Errorf("the builder's engine answers %q, want %s", got, provision.EngineVersion)
-	}
-	m := regexp.MustCompile(`connected name=(\S+)`).FindStringSubmatch(regexp.MustCompile(`\x1b\[[0-9;]*m`).ReplaceAllString(stderr.String(), ""))
-	if m == nil || m[1] != host.EngineName {
-		t.Errorf("dagger connected to engine %v, want the test host's %q\n%s", m, host.EngineName, Tail(stderr.String(), 30))
-	}
+	return out.String(), errOut.String()
 }
 
 // engineDagger is the dagger CLI hack/engine env names (_EXPERIMENTAL_DAGGER_CLI_BIN).

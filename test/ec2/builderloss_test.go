@@ -147,9 +147,7 @@ func lostMidBuild(t *testing.T, lossFlags, want, none []string, onDemand bool) {
 		}
 	}
 	// mid-build: the slow target's arm64 step runs on the builder (under the test host's
-	// qemu-aarch64). Earlier, while the builder's engine still loads the module, is no real
-	// machine's case here: the test hosts are one engine, and a replacement's call on it would
-	// join the lost call's module load still running there, whose session is gone
+	// qemu-aarch64), so the loss is one of a running build, not of a builder still starting
 	for findProcess(t, func(exe, cmdline string) bool {
 		return strings.HasPrefix(exe, "qemu-aarch64") && strings.Contains(cmdline, "sleep 40")
 	}) == 0 {
