@@ -761,14 +761,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg daggerCli", err))
 				}
 			}
-			var moduleSource *dagger.Directory
-			if inputArgs["moduleSource"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["moduleSource"]), &moduleSource)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg moduleSource", err))
-				}
-			}
-			return (*Shipyard).WithArmAccess(&parent, awsAccessKeyId, awsSecretAccessKey, awsSessionToken, sshPrivateKey, sshHostKey, sshUser, sshPort, remoteSocket, daggerCli, moduleSource), nil
+			return (*Shipyard).WithArmAccess(&parent, awsAccessKeyId, awsSecretAccessKey, awsSessionToken, sshPrivateKey, sshHostKey, sshUser, sshPort, remoteSocket, daggerCli), nil
 		case "WithArmInstance":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)

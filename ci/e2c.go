@@ -49,8 +49,6 @@ type Ec2Settings struct {
 	SSHPort          int
 	RemoteSocket     string
 	DaggerCli        *dagger.File
-	// ModuleSource is this module's tree (dagger.json at its top) for `dagger call -m` on the builder
-	ModuleSource *dagger.Directory
 	// How the module provisions a builder it launches with per-job keys (WithArmProvisioning)
 	EngineImage  string
 	EngineURL    string
@@ -140,16 +138,11 @@ func (m *Shipyard) WithArmAccess(
 	// The dagger CLI that drives the builder's engine (default: the one of the pinned engine image)
 	// +optional
 	daggerCli *dagger.File,
-	// This module as the dagger CLI runs it on the builder (default: this module's own source)
-	// +optional
-	// +defaultPath="/"
-	// +ignore=["*", "!dagger.json", "!go.mod", "!go.sum", "!ci", "!ci/**", "!internal", "!internal/**", "internal/**/testdata/fuzz"]
-	moduleSource *dagger.Directory,
 ) *Shipyard {
 	c := *m
 	e := m.Ec2
 	e.AccessKeyID, e.SecretAccessKey, e.SessionToken, e.SSHKey = awsAccessKeyId, awsSecretAccessKey, awsSessionToken, sshPrivateKey
-	e.SSHHostKey, e.SSHUser, e.SSHPort, e.RemoteSocket, e.DaggerCli, e.ModuleSource = sshHostKey, sshUser, sshPort, remoteSocket, daggerCli, moduleSource
+	e.SSHHostKey, e.SSHUser, e.SSHPort, e.RemoteSocket, e.DaggerCli = sshHostKey, sshUser, sshPort, remoteSocket, daggerCli
 	c.Ec2 = e
 	return &c
 }
