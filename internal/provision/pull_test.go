@@ -1,3 +1,5 @@
+//go:build full
+
 package provision
 
 import (
@@ -123,7 +125,8 @@ func runPull(t *testing.T, args ...string) (string, error) {
 	return string(out), err
 }
 
-// The script's puller, run with python3 against a registry that wants a token: the mirror that
+// The script's puller, run with python3 (full tier: the Go toolchain image of this repository's
+// lint stage and of `dagger call check` has no python3) against a registry that wants a token: the mirror that
 // does not answer is skipped, the image of this machine's platform is unpacked with its
 // whiteouts applied and symlinks kept, its environment is written for sh, a second run does
 // nothing, and a pinned digest that is not the image's fails without touching the unpacked one.

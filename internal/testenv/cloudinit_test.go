@@ -30,7 +30,7 @@ func TestCloudInitBootsTheBuilderFromItsUserData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	script, err := provision.UserData(provision.Options{
+	o := provision.Options{
 		// the Debian image's login user, which the test host has like a booted image
 		SSHUser: "admin",
 		Keys:    keys,
@@ -38,7 +38,12 @@ func TestCloudInitBootsTheBuilderFromItsUserData(t *testing.T) {
 		EngineURL:    "https://artifacts.example.com/dagger-engine-v0.19.10-linux-arm64.tar.gz",
 		EngineSHA256: strings.Repeat("0", 64),
 		NetworkCIDR:  "10.89.0.0/16",
-	})
+	}
+	script, err := provision.UserData(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	launch, err := provision.LaunchUserData(o) // what the module launches with: the script, gzip-compressed
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +63,7 @@ func TestCloudInitBootsTheBuilderFromItsUserData(t *testing.T) {
 		Region: "eu-north-1", Strategy: e2c.StrategyTemplate, LaunchTemplateID: ArmLaunchTemplate(t, client),
 		Project: "group/cloudinit", PipelineID: "1", JobID: fmt.Sprint(time.Now().UnixNano()),
 		TTL: time.Hour, SSHUser: "admin", SSHPort: 22, WaitTimeout: time.Minute, PollInterval: 100 * time.Millisecond,
-		UserData: script,
+		UserData: string(launch),
 	}
 	if err := cfg.Preflight(); err != nil {
 		t.Fatal(err)
@@ -74,7 +79,7 @@ func TestCloudInitBootsTheBuilderFromItsUserData(t *testing.T) {
 		t.Fatal(err)
 	}
 	if recorded != script {
-		t.Fatalf("moto holds other user data for %s than the one launched with", st.InstanceID)
+		t.Fatalf("moto holds other user data for %s than the one launched with (decompressed as cloud-init does)", st.InstanceID)
 	}
 	clientBody := strings.Split(strings.TrimSpace(keys.ClientPrivate), "\n")
 	if strings.Contains(recorded, strings.Join(clientBody[1:len(clientBody)-1], "\n")) {
