@@ -19,7 +19,11 @@ fi
 mount --bind "$R" "$R"
 mount -t proc proc "$R/proc"
 mount --rbind /sys "$R/sys"
-[ ! -f /sys/fs/cgroup/cgroup.controllers ] || mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup"
+# cgroup v2: the image's own view of its cgroup namespace (the bind above shows the machine's)
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+  umount -l "$R/sys/fs/cgroup"
+  mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup"
+fi
 mount --rbind /dev "$R/dev"
 mount -t tmpfs tmpfs "$R/tmp"
 mkdir -p /run/dagger /var/lib/dagger "$R/run/dagger" "$R/var/lib/dagger"
