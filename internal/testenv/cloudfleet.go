@@ -28,7 +28,13 @@ type Fleet struct {
 	log   func(string, ...any)
 	// boot boots one instance's machine from its user data (a test host; a VM with ServeLaunchedOnVMs)
 	boot func(ctx context.Context, fi *fleetInstance, script string) (TestHost, func() error, error)
-	kind string // what boot boots, for the log
+	// settle, if set, waits after boot until the machine has run its user data (a VM's boot
+	// returns once qemu runs), or the instance went away (gone closed)
+	settle func(ctx context.Context, fi *fleetInstance, h TestHost) error
+	// inspect, if set, reads the machine's record once its instance went away, before it is
+	// powered off
+	inspect func(h TestHost) *VMRecord
+	kind    string // what boot boots, for the log
 
 	mu   sync.Mutex
 	byID map[string]*fleetInstance
@@ -45,6 +51,9 @@ type Launched struct {
 	// Booted is when the user data finished; PoweredOff when the test host was stopped after
 	// the instance was (both zero until then).
 	Booted, PoweredOff time.Time
+	// VM is what a VM's engine had done, read when its instance went away (ServeLaunchedOnVMs;
+	// nil for test hosts).
+	VM *VMRecord
 }
 
 type fleetInstance struct {
@@ -142,6 +151,9 @@ func (f *Fleet) run(ctx context.Context, fi *fleetInstance) {
 	f.log("fleet: %s launched at %s: booting it from its user data", fi.InstanceID, fi.PublicIP)
 	start := time.Now()
 	h, stop, err := f.boot(ctx, fi, script)
+	if err == nil && f.settle != nil {
+		err = f.settle(ctx, fi, h)
+	}
 	f.set(fi, func(l *Launched) { l.Host, l.Err = h, err })
 	if err != nil {
 		f.log("fleet: %s did not boot on %s %d: %v", fi.InstanceID, f.kind, h.Slot, err)
@@ -153,6 +165,13 @@ func (f *Fleet) run(ctx context.Context, fi *fleetInstance) {
 		return
 	}
 	<-fi.gone
+	if f.inspect != nil && err == nil {
+		rec := f.inspect(h)
+		f.set(fi, func(l *Launched) { l.VM = rec })
+		if rec.Err != nil {
+			f.log("fleet: %s: reading the VM's record: %v", fi.InstanceID, rec.Err)
+		}
+	}
 	if err := stop(); err != nil {
 		f.log("fleet: %s: %v", fi.InstanceID, err)
 		return

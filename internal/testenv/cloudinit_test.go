@@ -216,22 +216,6 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) {
 	}
 }
 
-// withoutEnv is env without the named variables.
-func withoutEnv(env []string, names ...string) []string {
-	var out []string
-	for _, kv := range env {
-		name, _, _ := strings.Cut(kv, "=")
-		keep := true
-		for _, n := range names {
-			keep = keep && name != n
-		}
-		if keep {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
 // A provisioned builder nobody uses powers itself off (a launched instance then terminates, its
 // shutdown behaviour), so the builder of an interrupted pipeline does not run until its expiry:
 // booted from the user data with a 60 s idle limit, it stays up while an SSH session is open,

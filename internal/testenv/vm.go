@@ -31,9 +31,10 @@ func VMDir(name string) string {
 // bootVM starts a Debian 12 arm64 virtual machine named id (hack/arm64-vm: qemu-system-aarch64
 // under emulation, Debian's kernel, cloud-init and sshd) with script as its NoCloud user-data
 // (gzip-compressed, as EC2 hands the module's user data over), its sshd on VMHostAlias, and
-// forwards publicIP:22 (if any) to it, as an instance's public IP leads to the instance. stop
-// powers it off and deletes it.
-func bootVM(ctx context.Context, id, publicIP, script string) (TestHost, func() error, error) {
+// forwards publicIP:22 (if any) to it, as an instance's public IP leads to the instance;
+// pubKeyFile (if any) is the launch's key pair, in its meta-data as EC2's metadata carries it
+// (cloud-init authorises it for admin). stop powers it off and deletes it.
+func bootVM(ctx context.Context, id, publicIP, script, pubKeyFile string) (TestHost, func() error, error) {
 	tool := filepath.Join(Root(), "hack", "arm64-vm")
 	h := TestHost{SSHHost: VMHostAlias, PublicIP: publicIP, EngineName: id, Registry: VMHostAlias + ":5000"}
 	port, err := freePortOn(VMHostAlias)
@@ -72,8 +73,12 @@ func bootVM(ctx context.Context, id, publicIP, script string) (TestHost, func() 
 			return h, stop, fmt.Errorf("forwarding %s:22 to the VM: %v\n%s", publicIP, err, out)
 		}
 	}
-	cmd := exec.CommandContext(ctx, tool, "boot", "--name", id, "--instance-id", id, "--hostname", id,
-		"--user-data", file, "--ssh-addr", VMHostAlias, "--ssh-port", strconv.Itoa(port), "--host-alias", VMHostAlias)
+	args := []string{"boot", "--name", id, "--instance-id", id, "--hostname", id,
+		"--user-data", file, "--ssh-addr", VMHostAlias, "--ssh-port", strconv.Itoa(port), "--host-alias", VMHostAlias}
+	if pubKeyFile != "" {
+		args = append(args, "--public-key", pubKeyFile)
+	}
+	cmd := exec.CommandContext(ctx, tool, args...)
 	out, err := cmd.CombinedOutput()
 	h.Output = string(out)
 	if err != nil {

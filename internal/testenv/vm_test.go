@@ -39,14 +39,11 @@ func TestUserDataRunsTheEngineImageOnArm64VM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tool := filepath.Join(Root(), "hack", "arm64-vm")
-	if out, err := exec.Command(tool, "image").CombinedOutput(); err != nil {
-		t.Fatalf("hack/arm64-vm image: %v\n%s", err, out)
-	}
+	NeedVMImage(t)
 	name := fmt.Sprintf("t%d", time.Now().UnixNano())
 	ctx := context.Background()
 	started := time.Now()
-	h, stop, err := bootVM(ctx, name, "", script)
+	h, stop, err := bootVM(ctx, name, "", script, "")
 	if stop != nil {
 		t.Cleanup(func() {
 			if err := stop(); err != nil {

@@ -3,7 +3,6 @@
 package ec2
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -55,20 +54,7 @@ func TestReleaseProvisionsItsEC2Builder(t *testing.T) {
 	}
 
 	// the builders moto saw: one, booted from its user data, powered off after its termination
-	if err := fleet.WaitOff(2 * time.Minute); err != nil {
-		t.Error(err)
-	}
-	launched := fleet.Instances()
-	if len(launched) != 1 {
-		t.Fatalf("the release launched %d instance(s), want 1: %+v", len(launched), launched)
-	}
-	inst := launched[0]
-	if inst.Err != nil || inst.Booted.IsZero() || inst.PoweredOff.IsZero() {
-		t.Errorf("instance %s: boot error %v, booted %v, powered off %v", inst.InstanceID, inst.Err, inst.Booted, inst.PoweredOff)
-	}
-	if n := (&ec2World{client: client}).running(t); n != 0 {
-		t.Errorf("%d instance(s) still running after the release", n)
-	}
+	inst := wantOneBuilder(t, fleet, client, 2*time.Minute)
 
 	// the user data holds the host key the product generated and pinned, and no SSH key was given
 	userData, err := testenv.InstanceUserData(context.Background(), client, inst.InstanceID)
@@ -113,12 +99,40 @@ func TestReleaseProvisionsItsEC2Builder(t *testing.T) {
 	}
 
 	// every index holds amd64 (built here) and arm64 (built on the builder)
+	wantReleased(t, rel, hostBuild, "1.0.0")
+}
+
+// wantOneBuilder checks that the fleet saw one instance, booted from its user data and powered off
+// (within wait) after it was stopped or terminated, and that moto has none running; it returns it.
+func wantOneBuilder(t *testing.T, fleet *testenv.Fleet, client *ec2.Client, wait time.Duration) testenv.Launched {
+	t.Helper()
+	if err := fleet.WaitOff(wait); err != nil {
+		t.Error(err)
+	}
+	launched := fleet.Instances()
+	if len(launched) != 1 {
+		t.Fatalf("the release launched %d instance(s), want 1: %+v", len(launched), launched)
+	}
+	inst := launched[0]
+	if inst.Err != nil || inst.Booted.IsZero() || inst.PoweredOff.IsZero() {
+		t.Errorf("instance %s: boot error %v, booted %v, powered off %v", inst.InstanceID, inst.Err, inst.Booted, inst.PoweredOff)
+	}
+	if n := (&ec2World{client: client}).running(t); n != 0 {
+		t.Errorf("%d instance(s) still running after the release", n)
+	}
+	return inst
+}
+
+// wantReleased checks that every index released as rel/e2e-TARGET:tag holds exactly the amd64
+// and arm64 images the build pushed to hostBuild.
+func wantReleased(t *testing.T, rel, hostBuild, tag string) {
+	t.Helper()
 	for _, target := range []string{"traefik", "watchtower"} {
-		released := fmt.Sprintf("%s/rel/e2e-%s:1.0.0", rel, target)
+		released := fmt.Sprintf("%s/rel/e2e-%s:%s", rel, target, tag)
 		got := indexPlatforms(t, released)
 		want := map[string]string{
-			"linux/amd64": mustDigest(t, fmt.Sprintf("%s/%s:1.0.0-amd64", hostBuild, target)),
-			"linux/arm64": mustDigest(t, fmt.Sprintf("%s/%s:1.0.0-arm64", hostBuild, target)),
+			"linux/amd64": mustDigest(t, fmt.Sprintf("%s/%s:%s-amd64", hostBuild, target, tag)),
+			"linux/arm64": mustDigest(t, fmt.Sprintf("%s/%s:%s-arm64", hostBuild, target, tag)),
 		}
 		if len(got) != 2 || got["linux/amd64"] != want["linux/amd64"] || got["linux/arm64"] != want["linux/arm64"] {
 			t.Errorf("released %s holds %v, want %v", released, got, want)
@@ -163,38 +177,15 @@ func pinnedHostKey(t *testing.T, userData string) string {
 	return ssh.FingerprintSHA256(key)
 }
 
-// builderMirrors are the main engine's registry mirrors for the builder's engine: every host the
-// local mirror serves, pulled through relay (the same registry, as the test hosts reach it).
+// builderMirrors are the main engine's registry mirrors for the builder's engine, pulled through
+// relay (testenv.EngineMirrors).
 func builderMirrors(t *testing.T, relay string) []string {
 	t.Helper()
-	state := os.Getenv("SHIPYARD_STATE")
-	if state == "" {
-		home, _ := os.UserHomeDir()
-		state = filepath.Join(home, ".cache", "shipyard")
-	}
-	f, err := os.Open(filepath.Join(state, "engine", "engine.toml"))
+	m, err := testenv.EngineMirrors(relay)
 	if err != nil {
-		t.Fatalf("the main engine's config (hack/engine up): %v", err)
+		t.Fatal(err)
 	}
-	defer f.Close()
-	section := regexp.MustCompile(`^\[registry\."([^"]+)"\]`)
-	var host string
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if m := section.FindStringSubmatch(line); m != nil {
-			host = m[1]
-			continue
-		}
-		if strings.HasPrefix(line, "mirrors") && strings.Contains(line, `"`+mirror+`"`) && host != "" {
-			out = append(out, host+"="+relay)
-		}
-	}
-	if len(out) == 0 {
-		t.Fatalf("the main engine's config names no host mirrored by %s", mirror)
-	}
-	return out
+	return m
 }
 
 // launchWorld is moto with an arm64 launch template and the AWS keys in the environment, and a

@@ -150,6 +150,38 @@ func newEC2Cloud(t *testing.T) *ec2Cloud {
 	return c
 }
 
+// newVMCloud starts moto with a launch template of a stock arm64 image, and boots a Debian 12
+// arm64 virtual machine for every instance launched (testenv.ServeLaunchedOnVMs). Its variables
+// are the old pipeline's for strategy template, no SSH key among them, plus what locates this
+// world: moto's endpoint, the engine's CLI, the registry mirror the VM pulls through (no registry
+// of the internet is reachable here) and a ready timeout for an emulated machine.
+func newVMCloud(t *testing.T) (*ec2Cloud, *testenv.Fleet) {
+	t.Helper()
+	remoteEngineEnv(t) // its relay address (hostIP) is where the VM reaches this machine
+	testenv.NeedVMImage(t)
+	endpoint := testenv.StartMotoOn(t, hostIP)
+	client := testenv.MotoEC2(endpoint)
+	template := testenv.ArmLaunchTemplate(t, client)
+	fleet := testenv.ServeLaunchedOnVMs(t, client)
+	mirrors, err := testenv.EngineMirrors(hostIP + ":5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dcli, err := exec.LookPath("dagger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &ec2Cloud{client: client, vars: map[string]*string{
+		"BUILD_ARM64": str("true"), "ARM_BUILDER": str("ec2"),
+		"E2C_INSTANCE_STRATEGY": str("template"), "E2C_LAUNCH_TEMPLATE_ID": str(template),
+		"AWS_ACCESS_KEY_ID": str("testing"), "AWS_SECRET_ACCESS_KEY": str("testing-secret"), "AWS_DEFAULT_REGION": str("eu-north-1"),
+		"AWS_ENDPOINT_URL_EC2": str(endpoint),
+		"SHIPYARD_DAGGER_CLI":  str(dcli),
+		"E2C_REGISTRY_MIRRORS": str(strings.Join(mirrors, " ")),
+		"E2C_READY_TIMEOUT":    str("45m"),
+	}}, fleet
+}
+
 // remoteEngineEnv is what `hack/remote-engine env` prints, failing the test when slot 0 is not up.
 func remoteEngineEnv(t *testing.T) map[string]string {
 	t.Helper()
@@ -439,8 +471,11 @@ func redactKey(data []byte) string {
 // that instance terminated and none running. It returns the instance id.
 func (c *ec2Cloud) wantARMJob(t *testing.T, r *repo, run jobRun, states *stateCapture) string {
 	t.Helper()
-	if key := *c.vars["E2C_SSH_HOST_KEY"]; !strings.Contains(run.log, `┆ sshHostKey: "`+key+`"`) {
-		t.Errorf("build_arm_ec2's calls do not show sshHostKey %q as one argument:\n%s", key, head(run.log, 80))
+	if key := c.vars["E2C_SSH_HOST_KEY"]; key != nil && !strings.Contains(run.log, `┆ sshHostKey: "`+*key+`"`) {
+		t.Errorf("build_arm_ec2's calls do not show sshHostKey %q as one argument:\n%s", *key, head(run.log, 80))
+	}
+	if c.vars["E2C_SSH_PRIVATE_KEY"] == nil && !strings.Contains(run.log, "provisioning the builder with keys made for job") {
+		t.Errorf("without SSH key variables build_arm_ec2 did not provision the builder with the job's keys:\n%s", head(run.log, 80))
 	}
 	st := r.stateFile(t, run.job, states)
 	id := st["TARGET_INSTANCE_ID"]
@@ -532,7 +567,7 @@ func TestTagPipeline(t *testing.T) {
 	gitlabCILocal(t)
 	needRsync(t)
 	host := needEngine(t)
-	cloud := newEC2Cloud(t)
+	cloud, fleet := newVMCloud(t)
 	prefix := "gl-tag-" + strconv.FormatInt(time.Now().Unix(), 10)
 	const tag, message = "1.4.0", "Release 1.4.0: native ARM images, built on EC2"
 	r := appRepo(t, "main")
@@ -563,8 +598,9 @@ func TestTagPipeline(t *testing.T) {
 	if !strings.Contains(p.jobs["build"].log, "run by the build_arm_ec2 job") {
 		t.Errorf("the build job does not say the ARM builds are build_arm_ec2's:\n%s", tail(p.jobs["build"].log, 30))
 	}
-	cloud.wantARMJob(t, r, p.jobs["build_arm_ec2"], p.states)
+	id := cloud.wantARMJob(t, r, p.jobs["build_arm_ec2"], p.states)
 	built := wantBuilt(t, p)
+	wantBuiltOnVM(t, fleet, id, start)
 	merged := mergedIndexes(t, p.jobs["build_manifests"])
 	release := *vars["RELEASE_REGISTRY_IMAGE"]
 	for _, target := range appTargets {
@@ -603,6 +639,27 @@ func TestTagPipeline(t *testing.T) {
 		if strings.Contains(jr.log, keyPassword) || strings.Contains(jr.log, strings.Split(string(key), "\n")[1]) {
 			t.Errorf("the %s job's log holds the signing key or its password", job)
 		}
+	}
+}
+
+// wantBuiltOnVM checks that the one instance launched was a VM that ran the engine image's
+// aarch64 engine, whose own cache records the arm64 base images it pulled since start, and that
+// the VM was powered off after the instance was terminated.
+func wantBuiltOnVM(t *testing.T, fleet *testenv.Fleet, id string, start time.Time) {
+	t.Helper()
+	if err := fleet.WaitOff(5 * time.Minute); err != nil {
+		t.Error(err)
+	}
+	launched := fleet.Instances()
+	if len(launched) != 1 || launched[0].InstanceID != id {
+		t.Fatalf("the pipeline launched %+v, want the one builder %s", launched, id)
+	}
+	inst := launched[0]
+	if inst.Err != nil || inst.Booted.IsZero() || inst.PoweredOff.IsZero() {
+		t.Errorf("instance %s: boot error %v, cloud-init finished %v, powered off %v", id, inst.Err, inst.Booted, inst.PoweredOff)
+	}
+	for _, p := range inst.VM.Problems(start, "traefik", "containrrr/watchtower") {
+		t.Error(p)
 	}
 }
 
