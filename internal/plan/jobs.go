@@ -100,3 +100,27 @@ func (p *Plan) Among(builds []Build, b Builder) []Build {
 	}
 	return out
 }
+
+// AfterSetup splits the builds a run routes once the ARM builder is set up, given the builds it
+// started here before (local and QEMU, which never wait for the builder): the QEMU builds still
+// to start here, the builds for the builder, and those already under way here that the plan now
+// routes to the builder (its own 32-bit answer disagreed with its instance type), which are not
+// built twice.
+func AfterSetup(started, qemu, remote []Build) (more, onBuilder, already []Build) {
+	under := func(b Build) bool {
+		return slices.ContainsFunc(started, func(s Build) bool { return s.Target == b.Target && s.Platform == b.Platform })
+	}
+	for _, b := range qemu {
+		if !under(b) {
+			more = append(more, b)
+		}
+	}
+	for _, b := range remote {
+		if under(b) {
+			already = append(already, b)
+		} else {
+			onBuilder = append(onBuilder, b)
+		}
+	}
+	return more, onBuilder, already
+}

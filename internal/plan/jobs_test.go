@@ -156,3 +156,36 @@ func TestAmong(t *testing.T) {
 		}
 	}
 }
+
+// Once the builder is set up: what QEMU still has to start here, what goes to the builder, and
+// what is under way here already (never built twice).
+func TestAfterSetup(t *testing.T) {
+	b := func(target, platform string, on Builder) Build { return Build{Target: target, Platform: platform, Builder: on} }
+	started := []Build{b("app", AMD64, Local), b("app", ARMv7, QEMU), b("db", AMD64, Local)}
+	for _, tc := range []struct {
+		name                     string
+		qemu, remote             []Build
+		more, onBuilder, already []string
+	}{
+		{"ready: arm64 on the builder", []Build{b("app", ARMv7, QEMU)}, []Build{b("app", ARM64, Remote), b("db", ARM64, Remote)},
+			nil, []string{"app linux/arm64", "db linux/arm64"}, nil},
+		{"no capacity: arm64 to QEMU as well", []Build{b("app", ARM64, QEMU), b("app", ARMv7, QEMU), b("db", ARM64, QEMU)}, nil,
+			[]string{"app linux/arm64", "db linux/arm64"}, nil, nil},
+		{"its answer says yes unlike its type: arm/v7 stays here", []Build{}, []Build{b("app", ARM64, Remote), b("app", ARMv7, Remote)},
+			nil, []string{"app linux/arm64"}, []string{"app linux/arm/v7"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			more, onBuilder, already := AfterSetup(started, tc.qemu, tc.remote)
+			names := func(bs []Build) []string {
+				var out []string
+				for _, x := range bs {
+					out = append(out, x.Target+" "+x.Platform)
+				}
+				return out
+			}
+			if diff := cmp.Diff([][]string{tc.more, tc.onBuilder, tc.already}, [][]string{names(more), names(onBuilder), names(already)}); diff != "" {
+				t.Errorf("more, on the builder, already (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

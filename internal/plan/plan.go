@@ -82,8 +82,11 @@ type Input struct {
 	// OnBuilderLoss is what follows the loss of the builder mid-build: LossQEMU (""), LossOnDemand
 	// or LossFail.
 	OnBuilderLoss string
-	// BuilderRuns32Bit is nil until the builder was asked whether its CPU runs 32-bit ARM code.
+	// BuilderRuns32Bit is nil until the builder was asked whether its CPU runs 32-bit ARM code;
+	// its answer wins over BuilderCPU.
 	BuilderRuns32Bit *bool
+	// BuilderCPU is what the builder's instance type says about 32-bit ARM code before it is up.
+	BuilderCPU BuilderCPU
 	// Targets are the bake targets of the run, evaluated with Vars(…).
 	Targets []*bake.Target
 	// PlatformTag is the per-platform tag form ("" = naming.DefaultPlatformTag).
@@ -182,6 +185,9 @@ type Plan struct {
 	// remote builder (set up before the build, torn down after it).
 	ARMBuilder    string `json:"arm_builder"`
 	RemoteBuilder bool   `json:"remote_builder"`
+	// BuilderCPU is what the EC2 builder's instance type says about 32-bit ARM code, when it was
+	// read before the run.
+	BuilderCPU *BuilderCPU `json:"arm_builder_cpu,omitempty"`
 	// BuildJobs are the GitLab jobs of the build stage this ref needs: JobBuild, and JobARMBuilder
 	// when ARM platforms are built on EC2 (the .gitlab-ci.yml rules start exactly these).
 	BuildJobs    []string      `json:"build_jobs,omitempty"`
@@ -291,6 +297,10 @@ func Make(in Input) (*Plan, error) {
 		Stages: stages, Platforms: Platforms(in.Arm64, in.Armv7), ARMBuilder: armBuilder,
 	}
 	p.BuildJobs = buildJobs(rp, armBuilder, p.Platforms)
+	if armBuilder == ARMEC2 && in.BuilderCPU != (BuilderCPU{}) {
+		cpu := in.BuilderCPU
+		p.BuilderCPU = &cpu
+	}
 	needsImages := rp.Has(rules.Build) || rp.Has(rules.Manifests) || rp.Has(rules.Release)
 	if needsImages {
 		notes, aerrs := attributes(in)
@@ -395,13 +405,45 @@ func (p *Plan) builderFor(in Input, armBuilder, platform string) (Builder, strin
 		}
 		return QEMU, why + ": emulated on the local engine instead"
 	}
-	if platform == ARMv7 && in.BuilderRuns32Bit != nil && !*in.BuilderRuns32Bit {
-		return QEMU, "the EC2 ARM builder's CPU cannot run 32-bit ARM code: emulated on the local engine"
-	}
-	if platform == ARMv7 && in.BuilderRuns32Bit == nil {
-		return Remote, "native on the EC2 ARM builder's engine if its CPU runs 32-bit ARM code (checked when it is up; else QEMU here)"
+	if platform == ARMv7 {
+		return armv7Route(in)
 	}
 	return Remote, "native on the EC2 ARM builder's engine"
+}
+
+// armv7Route routes linux/arm/v7 with a builder that is up or planned: the builder's own answer
+// once it was asked, else what its instance type says (Graviton 3 and later have no 32-bit
+// mode, so QEMU here builds it and nothing waits for the builder), else the builder is asked
+// when it is up.
+func armv7Route(in Input) (Builder, string) {
+	if in.BuilderRuns32Bit != nil {
+		if !*in.BuilderRuns32Bit {
+			return QEMU, "the EC2 ARM builder's CPU cannot run 32-bit ARM code: emulated on the local engine"
+		}
+		return Remote, "native on the EC2 ARM builder's engine"
+	}
+	cpu := in.BuilderCPU
+	runs, known := cpu.Says()
+	switch {
+	case known && !runs:
+		return QEMU, fmt.Sprintf("the EC2 ARM builder is %s, as %s says: Graviton 3 and later have no 32-bit mode (no AArch32 at EL0): emulated on the local engine", cpu.Describe(), cpu.From)
+	case known:
+		return Remote, fmt.Sprintf("native on the EC2 ARM builder's engine: it is %s, as %s says, which runs 32-bit ARM code (checked again when it is up; else QEMU here)", cpu.Describe(), cpu.From)
+	}
+	why := "native on the EC2 ARM builder's engine if its CPU runs 32-bit ARM code (checked when it is up; else QEMU here)"
+	if cpu.Unknown != "" {
+		why += "; its instance type says nothing before it is up: " + cpu.Unknown
+	}
+	return Remote, why
+}
+
+// ARMv7Pending tells whether any of builds is linux/arm/v7 routed to the builder before its
+// instance type was read: reading it may route them to QEMU at once.
+func ARMv7Pending(in Input, builds []Build) bool {
+	if in.BuilderRuns32Bit != nil || in.BuilderCPU != (BuilderCPU{}) {
+		return false
+	}
+	return slices.ContainsFunc(builds, func(b Build) bool { return b.Platform == ARMv7 && b.Builder == Remote })
 }
 
 // release adds the copies and the latest inputs.
