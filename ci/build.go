@@ -266,39 +266,27 @@ func (r *run) entries(builds []plan.Build) ([]bake.Entry, []*bake.Target) {
 
 // build runs the build stage's builds this run owns (plan.BuildsHere): local and QEMU builds on
 // this engine while the remote ARM builds run on the builder's engine, which this call sets up
-// and always tears down; in the build job the ARM builds are the ARM builder job's.
+// and always tears down; in the build job the ARM builds are the ARM builder job's. What the plan
+// already routes here (amd64, and arm/v7 where the builder's instance type has no 32-bit mode)
+// starts at once, without waiting for the builder.
 func (r *run) build(ctx context.Context) error {
 	if n := len(r.plan.BuildsElsewhere()); n > 0 {
 		r.logf("build: the %d ARM build(s) routed to the EC2 builder are run by the %s job (arm-builder)", n, plan.JobARMBuilder)
 	}
 	remote := r.plan.BuildsHere(plan.Remote)
-	var sess *armSession
-	if len(remote) > 0 {
-		switch {
-		case r.dryRun:
-			r.logf("dry run: the ARM builder would be set up for %d build(s) and torn down after", len(remote))
-			remote = nil
-		default:
-			var err error
-			sess, err = r.m.armSession(ctx, r.ci)
-			if err != nil {
-				return err
-			}
-			defer sess.close(ctx, r.logf)
-			state, why, err := sess.setup(ctx, r.logf)
-			if err != nil {
-				return err
-			}
-			r.in.BuilderRuns32Bit = sess.runs32Bit()
-			if state != plan.BuilderReady || r.in.BuilderRuns32Bit != nil {
-				if err := r.replan(state, why); err != nil {
-					return err
-				}
-			}
-			remote = r.plan.BuildsHere(plan.Remote)
-		}
-	}
 	local := append(r.plan.BuildsHere(plan.Local), r.plan.BuildsHere(plan.QEMU)...)
+	var sess *armSession
+	if len(remote) > 0 && r.dryRun {
+		r.logf("dry run: the ARM builder would be set up for %d build(s) and torn down after", len(remote))
+		remote = nil
+	}
+	if len(remote) > 0 {
+		var err error
+		if sess, err = r.m.armSession(ctx, r.ci); err != nil {
+			return err // before anything is built
+		}
+		defer sess.close(ctx, r.logf)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	if r.in.Attest && !r.dryRun {
 		// the SBOM tool is built (once per engine cache) while the images build; a failure
@@ -309,9 +297,30 @@ func (r *run) build(ctx context.Context) error {
 	var after *plan.Plan // the routing after the builder was lost mid-build
 	if len(remote) > 0 {
 		g.Go(func() error {
-			var err error
-			after, err = r.buildOnBuilder(gctx, sess, remote)
-			return err
+			state, why, err := sess.setup(gctx, r.logf)
+			if err != nil {
+				return err
+			}
+			r.in.BuilderRuns32Bit = sess.runs32Bit()
+			if state != plan.BuilderReady || r.in.BuilderRuns32Bit != nil {
+				if err := r.replan(state, why); err != nil {
+					return err
+				}
+			}
+			more, onBuilder, already := plan.AfterSetup(local, r.plan.BuildsHere(plan.QEMU), r.plan.BuildsHere(plan.Remote))
+			for _, b := range already {
+				r.logf("build %s [%s]: under way here since the plan, not built again on the builder", b.Target, b.Platform)
+			}
+			gg, ggctx := errgroup.WithContext(gctx)
+			gg.Go(func() error { return r.buildHere(ggctx, more) })
+			if len(onBuilder) > 0 {
+				gg.Go(func() error {
+					var err error
+					after, err = r.buildOnBuilder(ggctx, sess, onBuilder)
+					return err
+				})
+			}
+			return gg.Wait()
 		})
 	}
 	err := g.Wait()

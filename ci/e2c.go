@@ -323,6 +323,35 @@ func (m *Shipyard) ec2Client(ctx context.Context, region string) (*awsapi.Client
 
 func logLine(s string) { fmt.Fprintln(os.Stderr, s) }
 
+// plannedCPU reads the instance type the EC2 builder gets, before anything is launched or
+// started, and what it says about 32-bit ARM code; without credentials or an answer it is unknown.
+func (m *Shipyard) plannedCPU(ctx context.Context, ci CiContext) plan.BuilderCPU {
+	cfg, why := m.ec2Settings(e2c.JobID(ci.JobID, time.Now())).CPULookup()
+	if why != "" {
+		return plan.UnknownCPU(why)
+	}
+	api, err := m.ec2Client(ctx, cfg.Region)
+	if err != nil {
+		return plan.UnknownCPU("EC2 was not asked: " + err.Error())
+	}
+	return e2c.PlannedCPU(ctx, api, cfg)
+}
+
+// readBuilderCPU plans again with the EC2 builder's instance type when linux/arm/v7 among builds
+// waits on the builder to learn whether its CPU runs 32-bit ARM code.
+func (r *run) readBuilderCPU(ctx context.Context, builds []plan.Build) error {
+	if !plan.ARMv7Pending(r.in, builds) {
+		return nil
+	}
+	r.in.BuilderCPU = r.m.plannedCPU(ctx, r.ci)
+	p, err := plan.Make(r.in)
+	if err != nil {
+		return err
+	}
+	r.plan = p
+	return nil
+}
+
 // setup reaps expired builders, starts or launches this job's instance and waits for SSH with
 // the pinned host key (and, for a builder it provisions, for its readiness file), then asks the
 // builder whether it runs 32-bit ARM code. Without EC2 capacity it reports BuilderNoCapacity
@@ -371,8 +400,13 @@ func (s *armSession) setup(ctx context.Context, logf func(string, ...any)) (plan
 		return "", "", fmt.Errorf("ARM builder %s is running but not ready: %v", st.InstanceID, err)
 	}
 	logf("e2c: builder %s up at %s, %s", st.InstanceID, addr, what)
-	runs32, line := e2c.ARM32Verdict(target.Runs32BitARM(ctx))
-	logf("%s", line)
+	// the builder reports its instance type and the kernel's own answer, which wins over the type
+	cpu := plan.CPUOfInstanceType(st.InstanceType, "EC2's description of instance "+st.InstanceID)
+	runs, why, err := target.Runs32BitARM(ctx)
+	runs32, lines := e2c.ARM32Verdict(st.InstanceID, cpu, runs, why, err)
+	for _, l := range lines {
+		logf("%s", l)
+	}
 	s.runs32, s.state.Runs32BitARM = &runs32, &runs32
 	return plan.BuilderReady, "", nil
 }

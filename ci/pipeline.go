@@ -34,6 +34,9 @@ func (m *Shipyard) Release(
 	if err != nil {
 		return "", err
 	}
+	if err := r.readBuilderCPU(ctx, r.plan.BuildsHere(plan.Remote)); err != nil {
+		return "", err
+	}
 	return r.execute(ctx)
 }
 

@@ -28,6 +28,9 @@ func (m *Shipyard) Plan(
 	if err != nil {
 		return "", err
 	}
+	if err := r.readBuilderCPU(ctx, r.plan.Builds); err != nil {
+		return "", err
+	}
 	out, err := r.plan.Render(format)
 	if err != nil {
 		return "", err

@@ -73,6 +73,7 @@ func (c *Client) WithRetry(p retry.Policy) *Client {
 // xmlInstance is an instance in an EC2 answer.
 type xmlInstance struct {
 	ID          string   `xml:"instanceId"`
+	Type        string   `xml:"instanceType"`
 	State       string   `xml:"instanceState>name"`
 	StateReason string   `xml:"stateReason>message"`
 	PublicIP    string   `xml:"ipAddress"`
@@ -87,7 +88,7 @@ type xmlTag struct {
 }
 
 func (x xmlInstance) instance() Instance {
-	inst := Instance{ID: x.ID, State: x.State, StateReason: x.StateReason, PublicIP: x.PublicIP,
+	inst := Instance{ID: x.ID, Type: x.Type, State: x.State, StateReason: x.StateReason, PublicIP: x.PublicIP,
 		Lifecycle: x.Lifecycle, SubnetID: x.SubnetID}
 	for _, t := range x.Tags {
 		inst.Tags = append(inst.Tags, Tag(t))
@@ -208,6 +209,41 @@ func (c *Client) DescribeInstances(ctx context.Context, ids []string, filters []
 		}
 		if out.NextToken == token {
 			return nil, fmt.Errorf("EC2 DescribeInstances: the answer repeats the page token %q", token)
+		}
+		token = out.NextToken
+	}
+}
+
+// DescribeLaunchTemplateVersions returns the versions of the launch template id that versions
+// name: numbers, $Latest or $Default (all of them when none is given). It follows NextToken until
+// the last page.
+func (c *Client) DescribeLaunchTemplateVersions(ctx context.Context, id string, versions ...string) ([]LaunchTemplateVersion, error) {
+	var all []LaunchTemplateVersion
+	token := ""
+	for {
+		f := url.Values{"LaunchTemplateId": {id}}
+		addList(f, "LaunchTemplateVersion.", versions)
+		setIf(f, "NextToken", token)
+		var out struct {
+			Versions []struct {
+				TemplateID   string `xml:"launchTemplateId"`
+				Number       int64  `xml:"versionNumber"`
+				Default      bool   `xml:"defaultVersion"`
+				InstanceType string `xml:"launchTemplateData>instanceType"`
+			} `xml:"launchTemplateVersionSet>item"`
+			NextToken string `xml:"nextToken"`
+		}
+		if err := c.call(ctx, "DescribeLaunchTemplateVersions", f, &out); err != nil {
+			return nil, err
+		}
+		for _, v := range out.Versions {
+			all = append(all, LaunchTemplateVersion(v))
+		}
+		if out.NextToken == "" {
+			return all, nil
+		}
+		if out.NextToken == token {
+			return nil, fmt.Errorf("EC2 DescribeLaunchTemplateVersions: the answer repeats the page token %q", token)
 		}
 		token = out.NextToken
 	}

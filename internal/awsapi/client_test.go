@@ -190,6 +190,14 @@ func TestFormEncoding(t *testing.T) {
 			"Filter.1.Name": "tag:shipyard:job-id", "Filter.1.Value.1": "42",
 			"Filter.2.Name": "instance-state-name", "Filter.2.Value.1": "pending", "Filter.2.Value.2": "running",
 		}},
+		{"DescribeLaunchTemplateVersions of one version", func(c *Client) error {
+			_, err := c.DescribeLaunchTemplateVersions(ctx, "lt-1", "$Default")
+			return err
+		}, map[string]string{"Action": "DescribeLaunchTemplateVersions", "Version": "2016-11-15", "LaunchTemplateId": "lt-1", "LaunchTemplateVersion.1": "$Default"}},
+		{"DescribeLaunchTemplateVersions of every version", func(c *Client) error {
+			_, err := c.DescribeLaunchTemplateVersions(ctx, "lt-1")
+			return err
+		}, map[string]string{"Action": "DescribeLaunchTemplateVersions", "Version": "2016-11-15", "LaunchTemplateId": "lt-1"}},
 		{"GetConsoleOutput", func(c *Client) error { _, err := c.GetConsoleOutput(ctx, "i-1"); return err },
 			map[string]string{"Action": "GetConsoleOutput", "Version": "2016-11-15", "InstanceId": "i-1", "Latest": "true"}},
 		{"CreateTags", func(c *Client) error {
@@ -235,6 +243,7 @@ const instanceXML = `
 <item>
   <instanceId>%s</instanceId>
   <imageId>ami-1</imageId>
+  <instanceType>c7g.large</instanceType>
   <instanceState><code>16</code><name>%s</name></instanceState>
   <stateReason><code>Client.UserInitiatedShutdown</code><message>Client.UserInitiatedShutdown: User initiated shutdown</message></stateReason>
   <ipAddress>203.0.113.7</ipAddress>
@@ -252,7 +261,7 @@ const instanceXML = `
 func TestDecoding(t *testing.T) {
 	ctx := context.Background()
 	want := func(id, state string) Instance {
-		return Instance{ID: id, State: state, StateReason: "Client.UserInitiatedShutdown: User initiated shutdown",
+		return Instance{ID: id, Type: "c7g.large", State: state, StateReason: "Client.UserInitiatedShutdown: User initiated shutdown",
 			PublicIP: "203.0.113.7", Lifecycle: "spot", SubnetID: "subnet-a",
 			Tags: []Tag{{"Name", "arm builder"}, {"shipyard:job-id", "42"}}}
 	}
@@ -310,6 +319,39 @@ func TestDecoding(t *testing.T) {
 		got, err := f.client(t).DescribeInstances(ctx, []string{"i-1"}, nil)
 		if err != nil || len(got) != 0 {
 			t.Errorf("DescribeInstances = %v, %v; want no instances", got, err)
+		}
+	})
+	t.Run("DescribeLaunchTemplateVersions follows nextToken", func(t *testing.T) {
+		f := newFakeEC2(t, testCreds, func(n int, form url.Values) (int, string) {
+			switch form.Get("NextToken") {
+			case "":
+				return 200, `<DescribeLaunchTemplateVersionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>1</requestId>
+<launchTemplateVersionSet>
+ <item><createTime>2026-01-05T10:00:00.000Z</createTime><defaultVersion>true</defaultVersion>
+  <launchTemplateData><imageId>ami-1</imageId><instanceType>c7g.large</instanceType>
+   <networkInterfaceSet><item><deviceIndex>0</deviceIndex><subnetId>subnet-a</subnetId></item></networkInterfaceSet>
+   <tagSpecificationSet><item><resourceType>instance</resourceType><tagSet><item><key>instanceType</key><value>no</value></item></tagSet></item></tagSpecificationSet>
+  </launchTemplateData>
+  <launchTemplateId>lt-1</launchTemplateId><launchTemplateName>arm</launchTemplateName><versionNumber>3</versionNumber></item>
+</launchTemplateVersionSet><nextToken>page-2</nextToken></DescribeLaunchTemplateVersionsResponse>`
+			case "page-2":
+				return 200, `<DescribeLaunchTemplateVersionsResponse><requestId>2</requestId><launchTemplateVersionSet>
+ <item><defaultVersion>false</defaultVersion><launchTemplateData><imageId>ami-1</imageId></launchTemplateData>
+  <launchTemplateId>lt-1</launchTemplateId><versionNumber>4</versionNumber></item>
+</launchTemplateVersionSet></DescribeLaunchTemplateVersionsResponse>`
+			}
+			return 400, "unexpected token"
+		})
+		got, err := f.client(t).DescribeLaunchTemplateVersions(ctx, "lt-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []LaunchTemplateVersion{{TemplateID: "lt-1", Number: 3, Default: true, InstanceType: "c7g.large"}, {TemplateID: "lt-1", Number: 4}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+		if reqs := f.requests(); len(reqs) != 2 || reqs[1].Get("NextToken") != "page-2" || reqs[1].Get("LaunchTemplateId") != "lt-1" {
+			t.Errorf("requests %v: want a second page with NextToken and the same template", reqs)
 		}
 	})
 	for _, action := range []string{"StartInstances", "StopInstances", "TerminateInstances"} {

@@ -60,8 +60,21 @@ func TestMoto(t *testing.T) {
 		t.Fatalf("DescribeInstances by id = %+v, %v", byID, err)
 	}
 	t.Logf("DescribeInstances: %+v", byID[0])
-	if byID[0].State != "running" || byID[0].Lifecycle != "spot" || byID[0].Tag("Name") != "arm builder" {
-		t.Errorf("described instance %+v: want running, spot, with its tags", byID[0])
+	if byID[0].State != "running" || byID[0].Lifecycle != "spot" || byID[0].Tag("Name") != "arm builder" || byID[0].Type != "t4g.small" {
+		t.Errorf("described instance %+v: want running, spot, a t4g.small (the template's type), with its tags", byID[0])
+	}
+
+	// the instance type a launch from the template gets, read before launching
+	for _, version := range []string{"$Default", "$Latest", "1"} {
+		vs, err := c.DescribeLaunchTemplateVersions(ctx, lt, version)
+		if err != nil || len(vs) != 1 || vs[0].TemplateID != lt || vs[0].Number != 1 || vs[0].InstanceType != "t4g.small" {
+			t.Errorf("DescribeLaunchTemplateVersions(%s, %s) = %+v, %v; want version 1, a t4g.small", lt, version, vs, err)
+		}
+	}
+	if vs, err := c.DescribeLaunchTemplateVersions(ctx, "lt-0123456789abcdef0", "$Default"); err == nil {
+		t.Errorf("DescribeLaunchTemplateVersions of an unknown template = %+v, want an error", vs)
+	} else {
+		t.Logf("DescribeLaunchTemplateVersions of an unknown template: %v", err)
 	}
 
 	// moto answers every instance with the same canned kernel log (moto/ec2/responses/general.py)

@@ -21,6 +21,8 @@ type Filter struct {
 // Instance is the part of an EC2 instance description the builder's lifecycle reads.
 type Instance struct {
 	ID string
+	// Type is the instance type, e.g. c7g.large.
+	Type string
 	// State is the instance state name: pending, running, shutting-down, terminated, stopping, stopped.
 	State string
 	// StateReason is the message of the state reason ("" when EC2 gives none).
@@ -78,4 +80,15 @@ type ConsoleOutput struct {
 	// Output is the decoded text: the newest 64 KB of the serial console, "" while the
 	// instance has printed nothing EC2 has collected yet.
 	Output string
+}
+
+// LaunchTemplateVersion is the part of a launch template version the builder reads before it
+// launches one.
+type LaunchTemplateVersion struct {
+	TemplateID string
+	// Number is the version number; Default tells whether it is the template's default version.
+	Number  int64
+	Default bool
+	// InstanceType is the version's instance type ("" when it sets none).
+	InstanceType string
 }

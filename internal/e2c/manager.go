@@ -1,6 +1,7 @@
 package e2c
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -130,12 +131,12 @@ func (m *Manager) Setup(ctx context.Context, onState func(State) error) (State, 
 		}
 		return s, err
 	}
-	s.PublicIP = inst.PublicIP
+	s.PublicIP, s.InstanceType = inst.PublicIP, inst.Type
 	s.Spot = inst.Lifecycle == "spot"
 	if err := onState(s); err != nil {
 		return s, fmt.Errorf("recording public IP of instance %s: %w", s.InstanceID, err)
 	}
-	m.logf("instance %s is running at %s (spot: %t)", s.InstanceID, s.PublicIP, s.Spot)
+	m.logf("instance %s (%s) is running at %s (spot: %t)", s.InstanceID, cmp.Or(s.InstanceType, "type unknown"), s.PublicIP, s.Spot)
 	return s, nil
 }
 

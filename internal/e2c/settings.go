@@ -341,20 +341,6 @@ func (k SSHKeys) Target(addr, user string) (SSHTarget, error) {
 	return SSHTarget{Addr: addr, User: user, Signer: signer, HostKey: hostKey}, nil
 }
 
-// ARM32Verdict is what the builder's answer to the 32-bit probe (Runs32BitARM) means for
-// linux/arm/v7, and the line to log: natively there only if it says yes; when it cannot tell,
-// QEMU here builds it.
-func ARM32Verdict(runs bool, why string, err error) (bool, string) {
-	if err != nil {
-		return false, fmt.Sprintf("e2c: WARNING: %v; linux/arm/v7 is built with QEMU here", err)
-	}
-	answer := "no"
-	if runs {
-		answer = "yes"
-	}
-	return runs, fmt.Sprintf("e2c: does the builder run 32-bit ARM code (linux/arm/v7 natively)? %s: %s", answer, why)
-}
-
 // CleanupVerdict tells whether the cleanup phase prunes the builder engine's cache: only an
 // existing instance's, which outlives the job. Otherwise it says why there is nothing to clean.
 func CleanupVerdict(st State, found bool) (prune bool, why string) {

@@ -394,30 +394,6 @@ func TestSSHKeys(t *testing.T) {
 	}
 }
 
-func TestARM32Verdict(t *testing.T) {
-	tests := []struct {
-		name string
-		runs bool
-		why  string
-		err  error
-		want bool
-		line string
-	}{
-		{"yes", true, "its arm64 kernel accepts the 32-bit personality", nil, true,
-			"e2c: does the builder run 32-bit ARM code (linux/arm/v7 natively)? yes: its arm64 kernel accepts the 32-bit personality"},
-		{"no", false, "its arm64 kernel refuses the 32-bit personality", nil, false,
-			"e2c: does the builder run 32-bit ARM code (linux/arm/v7 natively)? no: its arm64 kernel refuses the 32-bit personality"},
-		{"no answer: QEMU here", true, "", errTest("asking 203.0.113.5:22 whether its CPU runs 32-bit ARM code: EOF"), false,
-			"e2c: WARNING: asking 203.0.113.5:22 whether its CPU runs 32-bit ARM code: EOF; linux/arm/v7 is built with QEMU here"},
-	}
-	for _, tt := range tests {
-		got, line := ARM32Verdict(tt.runs, tt.why, tt.err)
-		if got != tt.want || line != tt.line {
-			t.Errorf("%s: %v %q, want %v %q", tt.name, got, line, tt.want, tt.line)
-		}
-	}
-}
-
 func TestCleanupVerdict(t *testing.T) {
 	tests := []struct {
 		name  string

@@ -23,6 +23,9 @@ type State struct {
 	JobID string `json:"job_id"`
 	// Spot tells whether the instance is a spot instance.
 	Spot bool `json:"spot"`
+	// InstanceType is the instance's type as EC2 describes it once it runs (not kept in the
+	// state file).
+	InstanceType string `json:"-"`
 	// LaunchedAt is when the instance was launched or started.
 	LaunchedAt time.Time `json:"launched_at"`
 	// SSHHostKey is the host key to pin ("ssh-ed25519 AAAA…") when the module generated this

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -96,7 +97,7 @@ group "default" { targets = ["traefik", "watchtower"] }
 target "traefik" {
   context   = "services/traefik"
   tags      = ["${REGISTRY}/traefik:${TAG}"]
-  platforms = ["linux/amd64", "linux/arm64"]
+  platforms = ["linux/amd64", "linux/arm64", "linux/arm/v7"]
 }
 target "watchtower" {
   context   = "services/watchtower"
@@ -220,6 +221,32 @@ func TestReleaseWithEC2Builder(t *testing.T) {
 		if r.Err != nil || json.Unmarshal([]byte(r.Stdout), &p) != nil || len(p.Builds) != 4 || len(p.Merges) != 2 {
 			t.Fatalf("plan --format json: %v\n%s\n%s", r.Err, r.Stdout, tail(r.Stderr, 20))
 		}
+
+		// --armv7 with version 2 of the template, a c7g.large (Graviton 3): before anything runs,
+		// the plan reads the template and routes linux/arm/v7 to QEMU here; arm64 stays native
+		if _, err := w.client.CreateLaunchTemplateVersion(context.Background(), &ec2.CreateLaunchTemplateVersionInput{
+			LaunchTemplateId: aws.String(w.template), SourceVersion: aws.String("1"),
+			LaunchTemplateData: &types.RequestLaunchTemplateData{InstanceType: types.InstanceTypeC7gLarge},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		v7 := append(slices.Clone(config[:len(config)-len(w.flags)]), "--armv7")
+		v7 = append(append(v7, w.flags[:3]...), "--launch-template-version", "2")
+		v7 = append(append(v7, w.flags[3:]...), "plan", "--ref", "1.0.0", "--tag", "1.0.0")
+		r = daggerCall(t, 10*time.Minute, v7...)
+		if r.Err != nil {
+			t.Fatalf("plan --armv7: %v\n%s", r.Err, tail(r.Stderr, 40))
+		}
+		for _, want := range []string{
+			"build traefik [linux/arm/v7] on qemu: the EC2 ARM builder is a c7g.large (Graviton 3, Neoverse V1), as launch template " + w.template +
+				" (version 2) says: Graviton 3 and later have no 32-bit mode (no AArch32 at EL0): emulated on the local engine",
+			"build traefik [linux/arm64] on remote: native on the EC2 ARM builder's engine",
+			"merge traefik [linux/amd64, linux/arm64, linux/arm/v7]",
+		} {
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("plan --armv7 lacks %q:\n%s", want, r.Stdout)
+			}
+		}
 	})
 	if w.running(t) != 0 {
 		t.Fatalf("plan launched an instance")
@@ -243,6 +270,16 @@ func TestReleaseWithEC2Builder(t *testing.T) {
 		}
 		if l, v := mustDigest(t, fmt.Sprintf("%s/rel/e2e-%s:latest", rel, target)), mustDigest(t, released); l != v {
 			t.Errorf("latest of %s is %s, want the 1.0.0 index %s", target, l, v)
+		}
+	}
+	// the builder reports its instance type (the template's default version, a t4g.small) and
+	// the kernel's answer, which wins: the test host is x86_64
+	for _, want := range []string{
+		"is a t4g.small (Graviton 2, Neoverse N1), which runs 32-bit ARM code (AArch32 at EL0)",
+		"does the builder run 32-bit ARM code (linux/arm/v7 natively)? no: the builder is x86_64, not ARM; its instance type t4g.small said yes: the builder's own answer counts",
+	} {
+		if !strings.Contains(r.Stderr+r.Stdout, want) {
+			t.Errorf("the release log lacks %q:\n%s", want, tail(r.Stderr, 60))
 		}
 	}
 	if !strings.Contains(r.Stderr+r.Stdout, "on EC2 builder") {
