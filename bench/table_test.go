@@ -20,6 +20,18 @@ type run map[string]any
 // table writes the runs as a results file and returns what bench/table prints for it.
 func table(t *testing.T, runs ...run) string {
 	t.Helper()
+	f := results(t, runs...)
+	out, err := exec.Command("bash", "table", f).CombinedOutput()
+	if err != nil {
+		t.Fatalf("bench/table %s: %v\n%s", f, err, out)
+	}
+	return string(out)
+}
+
+// results writes the runs (with a measurement time and load when they have none) as a results file
+// for bench/table and returns its path.
+func results(t *testing.T, runs ...run) string {
+	t.Helper()
 	for _, tool := range []string{"bash", "jq", "bc"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("bench/table needs %s: apt-get install %s", tool, tool)
@@ -46,11 +58,7 @@ func table(t *testing.T, runs ...run) string {
 	if _, err := os.ReadFile("table"); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("bash", "table", f).CombinedOutput()
-	if err != nil {
-		t.Fatalf("bench/table %s: %v\n%s", f, err, out)
-	}
-	return string(out)
+	return f
 }
 
 // row returns the table's row that starts with the label, failing the test without one.
@@ -154,5 +162,82 @@ func TestFailedRunSaysWhy(t *testing.T) {
 	}
 	if c := cells(row(t, out, "(l) first call on a fresh engine")); c[1] != "n/a" || !strings.Contains(c[2], "goal ≤ 45s: not measured") {
 		t.Errorf("row %q", c)
+	}
+}
+
+func TestArm64VMRows(t *testing.T) {
+	boot := run{"name": "vm-boot", "group": "n", "exit": 0, "mem_mb": 4096, "ssh_seconds": 130.2, "ready_seconds": 400.1, "seconds": 400.1, "limit_seconds": 2400}
+	step := run{"name": "vm-first-arm-step", "group": "n", "exit": 0, "seconds": 40.5, "uname_m": "aarch64", "limit_seconds": 1800}
+	for _, tc := range []struct {
+		name       string
+		load       run
+		time, note string
+	}{
+		{"loaded", run{"name": "vm-module-load", "group": "n", "exit": 0, "seconds": 810, "limit_seconds": 2700, "before_after": 20, "lower_bound": false},
+			"810s", "before: dagger -m … functions; before/after 20"},
+		{"over its limit", run{"name": "vm-module-load", "group": "n", "exit": 124, "seconds": 2710, "limit_seconds": 2700, "error": "over its time limit", "before_after": 66.9, "lower_bound": true},
+			"> 2700s", "before: over its time limit; before/after > 66.9"},
+		{"failed", run{"name": "vm-module-load", "group": "n", "exit": 1, "seconds": 30, "limit_seconds": 2700, "error": "no space left on device"},
+			"failed (exit 1: no space left on device)", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := table(t, boot, step, tc.load)
+			if c := cells(row(t, out, "(n) arm64 VM: boot to sshd")); c[1] != "130.2s" || !strings.Contains(c[2], "4096 MB") {
+				t.Errorf("sshd row %q", c)
+			}
+			if c := cells(row(t, out, "(n) arm64 VM: boot to ready")); c[1] != "400.1s" {
+				t.Errorf("ready row %q", c)
+			}
+			if c := cells(row(t, out, "(n) ready to the first ARM step")); c[1] != "40.5s" || !strings.HasSuffix(c[2], "aarch64") {
+				t.Errorf("first step row %q", c)
+			}
+			if c := cells(row(t, out, "(n) same VM: this module loaded")); c[1] != tc.time || c[2] != tc.note {
+				t.Errorf("time %q, note %q; want %q, %q", c[1], c[2], tc.time, tc.note)
+			}
+		})
+	}
+	out := table(t, run{"name": "vm-boot", "group": "n", "exit": 124, "ssh_seconds": nil, "ready_seconds": nil, "seconds": nil, "limit_seconds": 2400, "error": "not ready after 2400s"})
+	if c := cells(row(t, out, "(n) arm64 VM: boot to ready")); c[1] != "failed (exit 124: not ready after 2400s)" {
+		t.Errorf("a VM never ready: %q", c)
+	}
+}
+
+// bench/table --readme replaces the rows of the groups the results file has runs of and keeps the
+// other groups' rows, and their measurement lines without the groups replaced, as they were.
+func TestReadmeKeepsTheOtherGroups(t *testing.T) {
+	readme := filepath.Join(t.TempDir(), "README.md")
+	before := "# x\n\n<!-- bench:table -->\n" +
+		"- 2026-12-04T18:37:18Z (e, n): load average (1/5/15 min) 0.57 2.58 4.16 at the start\n\n" +
+		"| benchmark (2 cores) | time | ratio / note |\n| --- | --- | --- |\n" +
+		"| (e) unreachable ssh engine: ssh error shown | 0.2s | old e |\n" +
+		"| (n) arm64 VM: boot to sshd with the job's host key | 99s | old n |\n" +
+		"<!-- /bench:table -->\n\nafter\n"
+	if err := os.WriteFile(readme, []byte(before), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := results(t, run{"name": "vm-boot", "group": "n", "measured": "2026-12-05T10:00:00Z", "exit": 0, "ssh_seconds": 130.2, "ready_seconds": 400.1, "seconds": 400.1})
+	for i := 0; i < 2; i++ { // twice: the second rewrite changes nothing
+		cmd := exec.Command("bash", "table", "--readme", f)
+		cmd.Env = append(os.Environ(), "BENCH_README="+readme)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("bench/table --readme: %v\n%s", err, out)
+		}
+	}
+	got, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(got)
+	for _, want := range []string{
+		"- 2026-12-04T18:37:18Z (e): load average (1/5/15 min) 0.57 2.58 4.16 at the start\n- 2026-12-05T10:00:00Z (n): ",
+		"| (e) unreachable ssh engine: ssh error shown | 0.2s | old e |\n| (n) arm64 VM: boot to sshd with the job's host key   | 130.2s ",
+		"<!-- /bench:table -->\n\nafter\n",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("README lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "old n") || strings.Count(s, "(n) arm64 VM: boot to sshd") != 1 {
+		t.Errorf("the old (n) row is still there:\n%s", s)
 	}
 }
