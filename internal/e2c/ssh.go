@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,12 @@ import (
 
 // sshRetryDelay is the pause between SSH attempts while the builder boots.
 const sshRetryDelay = time.Second
+
+// sshHandshakeTimeout bounds one connection's TCP connect and SSH handshake (not the command it
+// runs): a server that accepts the connection and never answers (a NAT or port forward whose far
+// end is restarting sshd, an sshd throttling new connections) fails the attempt instead of
+// holding it until the caller's deadline. A variable for the tests.
+var sshHandshakeTimeout = time.Minute
 
 // SSHTarget is a builder as the module reaches it: where, as whom, with which client key, and
 // the one host key it must present (pinned, never learnt).
@@ -134,7 +141,7 @@ func (e *hostKeyError) Unwrap() error { return ErrHostKeyMismatch }
 
 // run makes one connection and handshake and runs cmd.
 func (t SSHTarget) run(ctx context.Context, cmd string) (string, error) {
-	var d net.Dialer
+	d := net.Dialer{Timeout: sshHandshakeTimeout}
 	conn, err := d.DialContext(ctx, "tcp", t.Addr)
 	if err != nil {
 		return "", fmt.Errorf("connecting: %w", err)
@@ -142,6 +149,9 @@ func (t SSHTarget) run(ctx context.Context, cmd string) (string, error) {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	if err := conn.SetDeadline(time.Now().Add(sshHandshakeTimeout)); err != nil {
+		return "", fmt.Errorf("connecting: %w", err)
+	}
 
 	// The callback runs on the handshake goroutine; guard what it reports.
 	var (
@@ -177,7 +187,14 @@ func (t SSHTarget) run(ctx context.Context, cmd string) (string, error) {
 	case err != nil && keyOK && strings.Contains(err.Error(), "unable to authenticate"):
 		return "", fmt.Errorf("%w: %s rejected key %s for user %q; add its public key to that user's authorized_keys: %w",
 			ErrSSHAuth, t.Addr, ssh.FingerprintSHA256(t.Signer.PublicKey()), t.User, err)
+	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
+		return "", fmt.Errorf("SSH handshake: %s accepted the connection but did not complete the handshake within %s: %w", t.Addr, sshHandshakeTimeout, err)
 	case err != nil:
+		return "", fmt.Errorf("SSH handshake: %w", err)
+	}
+	// the command may take as long as it takes (the caller's context bounds it)
+	if err := conn.SetDeadline(time.Time{}); err != nil {
+		c.Close()
 		return "", fmt.Errorf("SSH handshake: %w", err)
 	}
 	client := ssh.NewClient(c, chans, reqs)

@@ -160,7 +160,9 @@ func TestAmong(t *testing.T) {
 // Once the builder is set up: what QEMU still has to start here, what goes to the builder, and
 // what is under way here already (never built twice).
 func TestAfterSetup(t *testing.T) {
-	b := func(target, platform string, on Builder) Build { return Build{Target: target, Platform: platform, Builder: on} }
+	b := func(target, platform string, on Builder) Build {
+		return Build{Target: target, Platform: platform, Builder: on}
+	}
 	started := []Build{b("app", AMD64, Local), b("app", ARMv7, QEMU), b("db", AMD64, Local)}
 	for _, tc := range []struct {
 		name                     string
