@@ -110,7 +110,7 @@ func (r *run) preflightSigning(ctx context.Context) error {
 // attestClient reads and writes signatures, attestations and referrers through the same
 // transport, tunnels and credentials as the pipeline's registry client.
 func attestClient(reg *registry.Client) *attestreg.Client {
-	return attestreg.New(attestreg.WithRemoteOptions(reg.RemoteOptions()...))
+	return attestreg.New(attestreg.WithClient(reg))
 }
 
 // attestBuilds gives every per-platform image of builds, just pushed, its SBOM and provenance

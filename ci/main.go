@@ -13,6 +13,7 @@ import (
 	"context"
 
 	"shipyard/ci/internal/dagger"
+	"shipyard/internal/regaccess"
 )
 
 // Shipyard runs the pipeline of one repository.
@@ -45,7 +46,7 @@ type Shipyard struct {
 	// +private
 	ArmBuilderSetting string
 
-	// Registry credentials, one entry per host (WithRegistryAuth)
+	// Registry credentials, one entry per address: a host or an image prefix (WithRegistryAuth)
 	// +private
 	AuthHosts []string
 	// +private
@@ -125,7 +126,7 @@ func New(
 	// Tunnels to registries on the engine host's loopback, e.g. tcp://localhost:5000
 	// +optional
 	registryTunnel []*dagger.Service,
-	// Registries spoken to over plain HTTP (host:port); only the loopback (127.0.0.1, localhost) is by default
+	// Registries spoken to over plain HTTP (host:port, or host for any port); only the loopback (127.0.0.1, ::1, localhost) is by default, never a host guessed from its address
 	// +optional
 	insecureRegistry []string,
 	// Build linux/arm64 too ($BUILD_ARM64)
@@ -151,9 +152,9 @@ func New(
 	return m, nil
 }
 
-// WithRegistryAuth adds credentials for one registry host (the build or the release registry)
+// WithRegistryAuth adds credentials for a registry host or an image prefix (the build or the release registry); a repository takes those of the longest address that covers it
 func (m *Shipyard) WithRegistryAuth(
-	// Registry host, e.g. $CI_REGISTRY (an image prefix such as registry.example.com/group/app is cut to its host)
+	// Registry host ($CI_REGISTRY) or image prefix (registry.example.com/group/app: the repositories under it, on path segments)
 	address string,
 	// User name ($CI_REGISTRY_USER)
 	username string,
@@ -161,7 +162,7 @@ func (m *Shipyard) WithRegistryAuth(
 	secret *dagger.Secret,
 ) *Shipyard {
 	c := *m
-	c.AuthHosts = append(append([]string(nil), m.AuthHosts...), hostOf(address))
+	c.AuthHosts = append(append([]string(nil), m.AuthHosts...), regaccess.Prefix(address))
 	c.AuthUsers = append(append([]string(nil), m.AuthUsers...), username)
 	c.AuthSecrets = append(append([]*dagger.Secret(nil), m.AuthSecrets...), secret)
 	return &c
@@ -241,14 +242,4 @@ func (m *Shipyard) WithBuildSecret(
 	c.BuildSecretIDs = append(append([]string(nil), m.BuildSecretIDs...), id)
 	c.BuildSecrets = append(append([]*dagger.Secret(nil), m.BuildSecrets...), secret)
 	return &c
-}
-
-// hostOf cuts an image prefix to its registry host.
-func hostOf(address string) string {
-	for i, r := range address {
-		if r == '/' {
-			return address[:i]
-		}
-	}
-	return address
 }

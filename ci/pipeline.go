@@ -163,11 +163,11 @@ func (r *run) stage(ctx context.Context, s rules.Stage) error {
 	return fmt.Errorf("unknown stage %q", s)
 }
 
-// credsFor are the registry credentials given with WithRegistryAuth.
+// creds are the registry credentials given with WithRegistryAuth.
 func (m *Shipyard) creds() []registryCreds {
 	out := make([]registryCreds, 0, len(m.AuthHosts))
-	for i, h := range m.AuthHosts {
-		out = append(out, registryCreds{host: h, user: m.AuthUsers[i], password: m.AuthSecrets[i]})
+	for i, a := range m.AuthHosts {
+		out = append(out, registryCreds{address: a, user: m.AuthUsers[i], password: m.AuthSecrets[i]})
 	}
 	return out
 }

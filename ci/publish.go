@@ -51,7 +51,7 @@ func (i *Images) publish(ctx context.Context) ([]Published, error) {
 			ref := repo + ":" + naming.PlatformTag(naming.DefaultPlatformTag, tag, img.Platform)
 			ctx, span := Tracer().Start(gctx, fmt.Sprintf("push %s [%s]", img.Target, img.Platform))
 			defer span.End()
-			pushed, err := publishWithRetry(ctx, withAuth(img.Container, creds), ref)
+			pushed, err := publishWithRetry(ctx, withAuth(img.Container, creds, ref), ref)
 			if err != nil {
 				return fmt.Errorf("push %s [%s] to %s: %v", img.Target, img.Platform, ref, err)
 			}

@@ -9,12 +9,15 @@ import (
 	"time"
 
 	"shipyard/ci/internal/dagger"
+	"shipyard/internal/naming"
+	"shipyard/internal/regaccess"
 	"shipyard/internal/registry"
 )
 
-// registryCreds is one registry's user and password secret.
+// registryCreds is the user and password secret of the repositories under address (a registry
+// host or an image prefix).
 type registryCreds struct {
-	host     string
+	address  string
 	user     string
 	password *dagger.Secret
 }
@@ -24,18 +27,20 @@ type registryCreds struct {
 // function cannot see the host's 127.0.0.1, so `--registry-tunnel tcp://localhost:PORT` hands it in.
 //
 // Only the loopback is spoken to over plain HTTP by default; any other registry must be named by
-// the user (--insecure-registry), never guessed from its address.
+// the user (--insecure-registry), never guessed from its address: the client's guard refuses
+// a plain-HTTP request to any other host before it is sent. A repository takes the credentials
+// of the longest address that covers it.
 func registryClient(ctx context.Context, creds []registryCreds, tunnels []*dagger.Service, insecure []string) (*registry.Client, error) {
-	opts := []registry.Option{registry.WithInsecure(append([]string{"127.0.0.1:*", "localhost:*"}, insecure...)...)}
+	opts := []registry.Option{registry.WithInsecure(append([]string{"127.0.0.1", "localhost"}, insecure...)...)}
 	for _, c := range creds {
-		if c.password == nil || c.host == "" {
+		if c.password == nil || c.address == "" {
 			continue
 		}
 		pw, err := c.password.Plaintext(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("reading the password secret for %s: %v", c.host, err)
+			return nil, fmt.Errorf("reading the password secret for %s: %v", c.address, err)
 		}
-		opts = append(opts, registry.WithAuth(c.host, registry.Auth{Username: c.user, Password: pw}))
+		opts = append(opts, registry.WithAuth(c.address, registry.Auth{Username: c.user, Password: pw}))
 	}
 	if len(tunnels) > 0 {
 		dial, err := tunnelDialer(ctx, tunnels)
@@ -83,12 +88,19 @@ func tunnelDialer(ctx context.Context, tunnels []*dagger.Service) (func(context.
 	}, nil
 }
 
-// withAuth adds registry credentials to a container about to publish.
-func withAuth(ctr *dagger.Container, creds []registryCreds) *dagger.Container {
-	for _, c := range creds {
-		if c.password != nil && c.host != "" {
-			ctr = ctr.WithRegistryAuth(c.host, c.user, c.password)
+// withAuth adds to a container about to publish ref the credentials of the longest address that
+// covers ref, and only those: the engine keeps one credential per host, so a second one for
+// another repository of the same host would replace it.
+func withAuth(ctr *dagger.Container, creds []registryCreds, ref string) *dagger.Container {
+	addresses := make([]string, len(creds))
+	for i, c := range creds {
+		if c.password != nil {
+			addresses[i] = c.address
 		}
 	}
-	return ctr
+	i := regaccess.Match(addresses, ref)
+	if i < 0 {
+		return ctr
+	}
+	return ctr.WithRegistryAuth(naming.Host(ref), creds[i].user, creds[i].password)
 }

@@ -87,9 +87,9 @@ func (s *armSession) remotePlan(ctx context.Context, r *run, builds []plan.Build
 	}
 	p := remotebuild.Plan{Source: "/src", Steps: steps, Secrets: secrets}
 	for i, c := range m.creds() {
-		if c.password != nil && c.host != "" {
+		if c.password != nil && c.address != "" {
 			name := fmt.Sprintf("SHIPYARD_REGISTRY_PASSWORD_%d", i)
-			p.Auth = append(p.Auth, remotebuild.Auth{Address: c.host, Username: c.user, Env: name})
+			p.Auth = append(p.Auth, remotebuild.Auth{Address: c.address, Username: c.user, Env: name})
 			env[name] = c.password
 		}
 	}

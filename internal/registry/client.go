@@ -1,15 +1,15 @@
 // Package registry is the release-side client for OCI registries: digests,
 // multi-platform index merging, digest-preserving copies, tagging, and finding
 // which version tag `latest` points at. It wraps go-containerregistry with
-// per-host credentials, operation-level retries and errors that say what was
-// being done on which reference.
+// credentials per repository prefix, a guard that keeps plain HTTP to the
+// loopback and the hosts named insecure, operation-level retries and errors
+// that say what was being done on which reference.
 package registry
 
 import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"shipyard/internal/regaccess"
 	"shipyard/internal/retry"
 )
 
@@ -37,19 +38,24 @@ func (a Auth) GoString() string {
 type Option func(*Client)
 
 // WithAuth uses basic credentials (or a token exchange started with them) for
-// one registry host, e.g. "127.0.0.1:5001"; other hosts are anonymous.
-func WithAuth(registryHost string, a Auth) Option {
-	return func(c *Client) { c.auths[registryHost] = a }
+// the repositories under prefix: a registry host ("127.0.0.1:5001") or a host
+// and leading path segments ("registry.gitlab.com/group/project"). A
+// repository takes the credentials of the longest prefix that covers it
+// (regaccess.Match); repositories no prefix covers are anonymous.
+func WithAuth(prefix string, a Auth) Option {
+	return func(c *Client) { c.auths = append(c.auths, prefixAuth{prefix, a}) }
 }
 
-// WithInsecure makes the client speak plain http to the given hosts; a host
-// may be a glob such as "127.0.0.1:*".
+// WithInsecure names the hosts ("HOST" or "HOST:PORT", as --insecure-registry
+// does) the client speaks plain HTTP to, without trying HTTPS first. The
+// loopback may always be spoken to over plain HTTP; any other host not named
+// here never is (see GuardTransport).
 func WithInsecure(hosts ...string) Option {
 	return func(c *Client) { c.insecure = append(c.insecure, hosts...) }
 }
 
 // WithTransport sets the HTTP transport under the client's own layers
-// (counting, insecure scheme), e.g. to reach a registry through a proxy.
+// (counting, insecure scheme, plain-HTTP guard), e.g. to reach a registry through a proxy.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(c *Client) { c.inner = rt }
 }
@@ -69,7 +75,7 @@ func WithConcurrency(n int) Option {
 // Client talks to one or more registries; it is safe for concurrent use and
 // caches authentication per repository, so reuse one Client for a release.
 type Client struct {
-	auths       map[string]Auth
+	auths       []prefixAuth
 	insecure    []string
 	inner       http.RoundTripper
 	retry       retry.Policy
@@ -90,11 +96,10 @@ const (
 	defaultJobs      = 4
 )
 
-// New returns a client; without options it is anonymous, https-only, retries
+// New returns a client; without options it is anonymous, HTTPS-only but for the loopback, retries
 // transient failures 4 times and runs 4 requests in parallel per operation.
 func New(opts ...Option) *Client {
 	c := &Client{
-		auths:       map[string]Auth{},
 		retry:       retry.Policy{Attempts: defaultRetries + 1, BaseDelay: defaultBaseDelay, MaxDelay: defaultMaxDelay},
 		concurrency: defaultJobs,
 	}
@@ -104,7 +109,8 @@ func New(opts ...Option) *Client {
 	if c.inner == nil {
 		c.inner = defaultTransport()
 	}
-	c.counter = NewCountingTransport(&schemeTransport{inner: c.inner, insecure: c.isInsecure})
+	guard := GuardTransport(c.inner, c.insecure)
+	c.counter = NewCountingTransport(&schemeTransport{inner: guard, insecure: c.isInsecure})
 	return c
 }
 
@@ -130,7 +136,7 @@ func (c *Client) remote() (*remote.Puller, *remote.Pusher, error) {
 	c.once.Do(func() {
 		opts := []remote.Option{
 			remote.WithTransport(c.counter),
-			remote.WithAuthFromKeychain(keychain(c.auths)),
+			remote.WithAuthFromKeychain(c.Keychain()),
 			remote.WithJobs(c.concurrency),
 			remote.WithUserAgent("shipyard"),
 			// Retries happen once, at the operation level (see op), so
@@ -148,24 +154,27 @@ func (c *Client) remote() (*remote.Puller, *remote.Pusher, error) {
 }
 
 // RemoteOptions are go-containerregistry options that reach the registries as this client
-// does (its transport, with the plain-HTTP hosts and the tunnels, and its credentials), for
-// adapters that speak to the same registries with go-containerregistry directly.
+// does (its transport, with the plain-HTTP hosts, the guard and the tunnels, and its
+// credentials), for adapters that speak to the same registries with go-containerregistry directly.
 func (c *Client) RemoteOptions() []remote.Option {
 	return []remote.Option{
 		remote.WithTransport(c.counter),
-		remote.WithAuthFromKeychain(keychain(c.auths)),
+		remote.WithAuthFromKeychain(c.Keychain()),
 		remote.WithUserAgent("shipyard"),
 	}
 }
 
-func (c *Client) isInsecure(host string) bool {
-	for _, pattern := range c.insecure {
-		if ok, _ := path.Match(pattern, host); ok || pattern == host {
-			return true
-		}
-	}
-	return false
-}
+// Transport is the client's HTTP transport: counting, the insecure hosts' scheme, the
+// plain-HTTP guard, then the inner transport.
+func (c *Client) Transport() http.RoundTripper { return c.counter }
+
+// Insecure returns the hosts named by WithInsecure.
+func (c *Client) Insecure() []string { return append([]string(nil), c.insecure...) }
+
+// Keychain resolves a repository to the credentials of the longest prefix that covers it.
+func (c *Client) Keychain() authn.Keychain { return keychain(c.auths) }
+
+func (c *Client) isInsecure(host string) bool { return regaccess.Listed(host, c.insecure) }
 
 // ErrBadReference is returned for an image reference that cannot be parsed or lacks a required part.
 var ErrBadReference = errors.New("bad image reference")
@@ -202,25 +211,45 @@ func parseAs[T any](c *Client, parse func(string, ...name.Option) (T, error), re
 	return r, nil
 }
 
-// nameOpts requires fully qualified references and marks insecure hosts.
+// nameOpts requires fully qualified references and marks as insecure only the
+// hosts that may speak plain HTTP (the loopback and the WithInsecure hosts).
 func (c *Client) nameOpts(ref string) []name.Option {
+	return NameOptions(ref, c.insecure)
+}
+
+// NameOptions are the go-containerregistry name options for ref: strict
+// validation, and name.Insecure only when ref's host may speak plain HTTP
+// (regaccess.PlainHTTP with the hosts of insecure).
+func NameOptions(ref string, insecure []string) []name.Option {
 	opts := []name.Option{name.StrictValidation}
 	host, _, _ := strings.Cut(ref, "/")
-	if c.isInsecure(host) {
+	if regaccess.PlainHTTP(host, insecure) {
 		opts = append(opts, name.Insecure)
 	}
 	return opts
 }
 
-// keychain resolves per-host credentials; unknown hosts are anonymous.
-type keychain map[string]Auth
+// prefixAuth is one WithAuth: the credentials of the repositories under prefix.
+type prefixAuth struct {
+	prefix string
+	auth   Auth
+}
 
-// Resolve implements authn.Keychain.
+// keychain resolves a repository to the credentials of the longest prefix
+// that covers it (regaccess.Match); repositories no prefix covers are anonymous.
+type keychain []prefixAuth
+
+// Resolve implements authn.Keychain; r is a repository ("host/path") or a registry ("host").
 func (k keychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
-	a, ok := k[r.RegistryStr()]
-	if !ok {
+	prefixes := make([]string, len(k))
+	for i, p := range k {
+		prefixes[i] = p.prefix
+	}
+	i := regaccess.Match(prefixes, r.String())
+	if i < 0 {
 		return authn.Anonymous, nil
 	}
+	a := k[i].auth
 	return &authn.Basic{Username: a.Username, Password: a.Password}, nil
 }
 
@@ -228,8 +257,8 @@ func (k keychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 func (c *Client) secrets() []string {
 	var s []string
 	for _, a := range c.auths {
-		if a.Password != "" {
-			s = append(s, a.Password)
+		if a.auth.Password != "" {
+			s = append(s, a.auth.Password)
 		}
 	}
 	return s

@@ -76,7 +76,7 @@ func (c *Client) describe(what string, err error) error {
 	case http.StatusNotFound:
 		kind = ErrNotFound
 	case 0:
-		if isNetworkError(err) {
+		if !errors.Is(err, ErrPlainHTTP) && isNetworkError(err) {
 			kind = ErrUnreachable
 		}
 	}

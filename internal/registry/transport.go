@@ -2,8 +2,13 @@ package registry
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"sync/atomic"
+
+	"shipyard/internal/regaccess"
+	"shipyard/internal/retry"
 )
 
 // CountingTransport is an http.RoundTripper that counts the requests it sends
@@ -56,6 +61,49 @@ func (t *schemeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme == "https" && t.insecure(req.URL.Host) {
 		req = req.Clone(req.Context())
 		req.URL.Scheme = "http"
+	}
+	return t.inner.RoundTrip(req)
+}
+
+// ErrPlainHTTP means a request was about to go over plain HTTP to a host that
+// is neither the loopback nor named by --insecure-registry; it was not sent.
+var ErrPlainHTTP = errors.New("plain HTTP refused")
+
+// PlainHTTPError names the host a plain-HTTP request was refused for.
+type PlainHTTPError struct{ Host string }
+
+func (e *PlainHTTPError) Error() string {
+	return fmt.Sprintf("refusing plain HTTP to %s: only the loopback and the registries named by %s are spoken to without TLS, "+
+		"so no credential crosses the network in the clear; if %s really has no HTTPS, pass --insecure-registry=%s", e.Host, regaccess.Flag, e.Host, e.Host)
+}
+
+// Is makes errors.Is(err, ErrPlainHTTP) hold.
+func (e *PlainHTTPError) Is(target error) bool { return target == ErrPlainHTTP }
+
+// GuardTransport wraps inner (remote.DefaultTransport's clone when nil) so that a plain-HTTP
+// request to a host that regaccess.PlainHTTP refuses (with the hosts of insecure) is never
+// sent: it fails with a permanent *PlainHTTPError instead. go-containerregistry falls back to
+// HTTP by itself for private addresses, and a redirect may point anywhere; the guard, the
+// innermost layer, sees every request as it would leave.
+func GuardTransport(inner http.RoundTripper, insecure []string) http.RoundTripper {
+	if inner == nil {
+		inner = defaultTransport()
+	}
+	return &guardTransport{inner: inner, insecure: append([]string(nil), insecure...)}
+}
+
+type guardTransport struct {
+	inner    http.RoundTripper
+	insecure []string
+}
+
+// RoundTrip refuses a plain-HTTP request to a host not allowed, and sends the others.
+func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "https" && !regaccess.PlainHTTP(req.URL.Host, t.insecure) {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, retry.Permanent(&PlainHTTPError{Host: req.URL.Host})
 	}
 	return t.inner.RoundTrip(req)
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"shipyard/internal/naming"
 )
 
 // Driver is the files of one remote run, by path relative to the directory it runs in:
@@ -251,12 +253,13 @@ func (p Plan) Render() (Driver, error) {
 		pq := query{name: publishQuery(i), needs: []string{buildQuery(i)}}
 		pq.vars = append(pq.vars, variable{name: "ctr", typ: "ContainerID!", jq: answer(buildQuery(i), builtPath[i]+".built")})
 		pc := newChain("loadContainerFromID(id: $ctr)")
-		for k, a := range p.Auth {
-			if k == 0 {
-				pq.needs = append(pq.needs, querySecrets)
-			}
+		// Only the credentials of the longest address covering the image: the engine keeps one
+		// per host, so another repository's on the same host would replace them.
+		if k := p.authFor(s.Push); k >= 0 {
+			a := p.Auth[k]
+			pq.needs = append(pq.needs, querySecrets)
 			pq.vars = append(pq.vars,
-				variable{name: fmt.Sprintf("address%d", k), typ: "String!", static: a.Address},
+				variable{name: fmt.Sprintf("address%d", k), typ: "String!", static: naming.Host(s.Push)},
 				variable{name: fmt.Sprintf("username%d", k), typ: "String!", static: a.Username},
 				variable{name: fmt.Sprintf("password%d", k), typ: "SecretID!", jq: answer(querySecrets, fmt.Sprintf(".data.r%d.id", k))})
 			pc.then(fmt.Sprintf("withRegistryAuth(address: $address%d, username: $username%d, secret: $password%d)", k, k, k))

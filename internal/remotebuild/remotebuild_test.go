@@ -215,6 +215,36 @@ func TestRender(t *testing.T) {
 	}
 }
 
+// TestRenderAuthByPrefix: two repositories of one host keep their own credentials; each publish
+// gets only those of the longest address that covers its image, named by the image's host.
+func TestRenderAuthByPrefix(t *testing.T) {
+	p := testPlan(t)
+	p.Auth = []Auth{
+		{Address: "reg", Username: "host", Env: "SHIPYARD_REGISTRY_PASSWORD_0"},
+		{Address: "reg/tool", Username: "tool", Env: "SHIPYARD_REGISTRY_PASSWORD_1"},
+		{Address: "reg/app", Username: "app", Env: "SHIPYARD_REGISTRY_PASSWORD_2"},
+	}
+	d, err := p.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{
+		"q/p1.jq": `"address2": "reg", "username2": "app", "password2": $secrets[0].data.r2.id, "ref": "reg/app:1-arm64"`,
+		"q/p2.jq": `"address1": "reg", "username1": "tool", "password1": $secrets[0].data.r1.id, "ref": "reg/tool:1-arm64"`,
+	} {
+		if !strings.Contains(d.Files[file], want) || strings.Count(d.Files[file], "username") != 1 {
+			t.Errorf("%s = %s\nwant only %s", file, d.Files[file], want)
+		}
+	}
+	p.Auth = []Auth{{Address: "other/app", Username: "x", Env: "SHIPYARD_REGISTRY_PASSWORD_0"}}
+	if d, err = p.Render(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(d.Files["q/p1.graphql"], "withRegistryAuth") {
+		t.Errorf("a publish no address covers got credentials: %s", d.Files["q/p1.graphql"])
+	}
+}
+
 // TestRenderKeepsValuesOutOfDocuments: a value from the bake file is a variable, never text of
 // a document, whatever characters it holds; the documents are the same with other values.
 func TestRenderKeepsValuesOutOfDocuments(t *testing.T) {

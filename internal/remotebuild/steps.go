@@ -7,6 +7,7 @@ import (
 
 	"shipyard/internal/bake"
 	"shipyard/internal/dockerctx"
+	"shipyard/internal/regaccess"
 )
 
 // ContextsDir is where named contexts are put inside a build context.
@@ -63,8 +64,19 @@ type KV struct{ Name, Value string }
 // the environment variable of the driver that holds its value.
 type Secret struct{ ID, Env string }
 
-// Auth is one registry's credentials: the password is in the driver's environment variable Env.
+// Auth is the credentials of the repositories under Address (a registry host or an image
+// prefix): the password is in the driver's environment variable Env.
 type Auth struct{ Address, Username, Env string }
+
+// authFor returns the index in p.Auth of the credentials for ref (the longest address that
+// covers it, regaccess.Match), -1 if none.
+func (p Plan) authFor(ref string) int {
+	addresses := make([]string, len(p.Auth))
+	for i, a := range p.Auth {
+		addresses[i] = a.Address
+	}
+	return regaccess.Match(addresses, ref)
+}
 
 // Plan is everything a remote build run does.
 type Plan struct {

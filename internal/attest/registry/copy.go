@@ -31,7 +31,7 @@ func (c *Client) Copy(ctx context.Context, src, dst string) (Copied, error) {
 	if err != nil {
 		return n, err
 	}
-	to, err := name.NewRepository(dst, c.nameOpts...)
+	to, err := name.NewRepository(dst, c.nameOpts(dst)...)
 	if err != nil {
 		return n, fmt.Errorf("copying the attachments of %s: bad destination %q: %v (write it as host/repo, without tag)", src, dst, err)
 	}
@@ -144,7 +144,7 @@ func (c *Client) copyReferrers(ctx context.Context, src, dst name.Digest) (int, 
 // manifest signed and carrying what p asks (SBOM, provenance of p.Revision,
 // referrers). The error names every image and what it lacks.
 func (c *Client) Verify(ctx context.Context, ref string, p attest.Policy) error {
-	r, err := name.ParseReference(ref, c.nameOpts...)
+	r, err := name.ParseReference(ref, c.nameOpts(ref)...)
 	if err != nil {
 		return fmt.Errorf("verifying %q: %v (write it as host/repo:tag or host/repo@sha256:…)", ref, err)
 	}

@@ -27,43 +27,70 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"shipyard/internal/attest"
+	"shipyard/internal/registry"
 )
 
-// Client reads and writes signatures, attestations and referrers.
+// Client reads and writes signatures, attestations and referrers. It speaks
+// plain HTTP only to the loopback and the hosts named by WithInsecure: every
+// request passes registry.GuardTransport.
 type Client struct {
-	nameOpts   []name.Option
+	insecure   []string
+	transport  http.RoundTripper
 	remoteOpts []remote.Option
 }
 
 // Option configures a Client.
 type Option func(*Client)
 
-// WithInsecure speaks plain HTTP to the registries (loopback test registries).
-func WithInsecure() Option {
-	return func(c *Client) { c.nameOpts = append(c.nameOpts, name.Insecure) }
+// WithInsecure names the hosts besides the loopback ("HOST" or "HOST:PORT", as
+// --insecure-registry does) that may be spoken to over plain HTTP.
+func WithInsecure(hosts ...string) Option {
+	return func(c *Client) { c.insecure = append(c.insecure, hosts...) }
 }
 
 // WithRemoteOptions passes go-containerregistry options: credentials
-// (remote.WithAuthFromKeychain), transport, user agent.
+// (remote.WithAuthFromKeychain), user agent. A transport among them is
+// replaced by the guarded one (see WithTransport).
 func WithRemoteOptions(opts ...remote.Option) Option {
 	return func(c *Client) { c.remoteOpts = append(c.remoteOpts, opts...) }
 }
 
+// WithTransport sets the HTTP transport under the plain-HTTP guard.
+func WithTransport(rt http.RoundTripper) Option {
+	return func(c *Client) { c.transport = rt }
+}
+
+// WithClient reaches the registries as reg does: its transport (tunnels,
+// insecure hosts, guard), its plain-HTTP hosts and its credentials.
+func WithClient(reg *registry.Client) Option {
+	return func(c *Client) {
+		c.remoteOpts = append(c.remoteOpts, reg.RemoteOptions()...)
+		c.transport = reg.Transport()
+		c.insecure = append(c.insecure, reg.Insecure()...)
+	}
+}
+
 // New returns a client; references must be fully qualified (host/repo).
 func New(opts ...Option) *Client {
-	c := &Client{nameOpts: []name.Option{name.StrictValidation}}
+	c := &Client{}
 	for _, o := range opts {
 		o(c)
 	}
+	c.transport = registry.GuardTransport(c.transport, c.insecure)
 	return c
 }
 
+// opts are the remote options of one call; the guarded transport comes last, so it wins.
 func (c *Client) opts(ctx context.Context) []remote.Option {
-	return append([]remote.Option{remote.WithContext(ctx)}, c.remoteOpts...)
+	opts := append([]remote.Option{remote.WithContext(ctx)}, c.remoteOpts...)
+	return append(opts, remote.WithTransport(c.transport))
 }
 
+// nameOpts parses strictly; only a host that may speak plain HTTP is marked insecure.
+func (c *Client) nameOpts(ref string) []name.Option { return registry.NameOptions(ref, c.insecure) }
+
 func (c *Client) digest(ref string) (name.Digest, error) {
-	d, err := name.NewDigest(ref, c.nameOpts...)
+	d, err := name.NewDigest(ref, c.nameOpts(ref)...)
 	if err != nil {
 		return name.Digest{}, fmt.Errorf("%w %q: %v (pin it by digest: host/repo@sha256:…)", attest.ErrBadDigest, ref, err)
 	}

@@ -12,12 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcr "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"shipyard/internal/attest"
 	"shipyard/internal/attest/registry"
+	shipreg "shipyard/internal/registry"
 	"shipyard/internal/registry/registrytest"
 )
 
@@ -298,5 +300,48 @@ func deleteTag(t *testing.T, repo, ref string, tag func(string) (string, error))
 	}
 	if err := remote.Delete(mustRef(t, repo+":"+name)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPlainHTTPOnlyToTheLoopbackAndTheFlagsHosts: the signing client, on its own or built from
+// the pipeline's registry client, sends nothing over plain HTTP to a private address that
+// --insecure-registry does not name (a dialer sends 10.99.0.5:5000 to an in-process registry
+// that speaks HTTP only; nothing leaves this machine), and fails naming the flag; named, it works.
+func TestPlainHTTPOnlyToTheLoopbackAndTheFlagsHosts(t *testing.T) {
+	const private = "10.99.0.5:5000"
+	ctx := context.Background()
+	s := registrytest.Start(t, "ci", "registry-pass")
+	ref := private + strings.TrimPrefix(s.PushImage(t, s.Host+"/group/app", registrytest.Image(t, "linux/amd64")), s.Host)
+	auth := remote.WithAuth(&authn.Basic{Username: "ci", Password: "registry-pass"})
+	clients := map[string]func(rt http.RoundTripper, insecure ...string) *registry.Client{
+		"on its own": func(rt http.RoundTripper, insecure ...string) *registry.Client {
+			// a transport among the remote options does not get around the guard
+			return registry.New(registry.WithRemoteOptions(auth, remote.WithTransport(rt)), registry.WithTransport(rt), registry.WithInsecure(insecure...))
+		},
+		"from the pipeline's client": func(rt http.RoundTripper, insecure ...string) *registry.Client {
+			return registry.New(registry.WithClient(shipreg.New(shipreg.WithTransport(rt), shipreg.WithInsecure(insecure...),
+				shipreg.WithAuth(private, shipreg.Auth{Username: "ci", Password: "registry-pass"}))))
+		},
+	}
+	for name, client := range clients {
+		t.Run(name, func(t *testing.T) {
+			rec := &registrytest.Recorder{Inner: s.DialAs(private)}
+			_, err := client(rec).Referrers(ctx, ref)
+			if !errors.Is(err, shipreg.ErrPlainHTTP) || !strings.Contains(err.Error(), "--insecure-registry="+private) {
+				t.Errorf("err = %v, want ErrPlainHTTP naming --insecure-registry=%s", err, private)
+			}
+			for _, r := range rec.Sent() {
+				if r.Scheme != "https" || r.Authorization {
+					t.Errorf("sent %+v, want only HTTPS and no credentials", r)
+				}
+			}
+			rec = &registrytest.Recorder{Inner: s.DialAs(private)}
+			if _, err := client(rec, private).Referrers(ctx, ref); err != nil {
+				t.Errorf("with --insecure-registry=%s: %v", private, err)
+			}
+			if sent := rec.Sent(); len(sent) == 0 || sent[len(sent)-1].Scheme != "http" || !sent[len(sent)-1].Authorization {
+				t.Errorf("with --insecure-registry=%s: sent %+v, want HTTP with the credentials", private, sent)
+			}
+		})
 	}
 }

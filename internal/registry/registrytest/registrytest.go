@@ -4,12 +4,17 @@
 package registrytest
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -33,6 +38,9 @@ type Server struct {
 
 	user, password string
 	writes         atomic.Int64
+
+	mu       sync.Mutex
+	repoAuth map[string][2]string // repository prefix -> user, password
 }
 
 // Start serves a fresh empty registry until the test ends; with a non-empty
@@ -43,7 +51,7 @@ func Start(tb testing.TB, user, password string) *Server {
 	reg := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.user != "" {
-			if u, p, ok := r.BasicAuth(); !ok || u != s.user || p != s.password {
+			if u, p, ok := r.BasicAuth(); !ok || !s.allowed(r.URL.Path, u, p) {
 				w.Header().Set("WWW-Authenticate", `Basic realm="registrytest"`)
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusUnauthorized)
@@ -64,6 +72,44 @@ func Start(tb testing.TB, user, password string) *Server {
 	}
 	s.Host, s.URL = u.Host, u
 	return s
+}
+
+// RequireForRepository gives the repositories under prefix ("group/app": group/app and
+// group/app/…) their own credentials: besides the server's own (which fixtures use), only user
+// and password are accepted for them, and they are accepted for no other repository. The
+// server must have been started with a user.
+func (s *Server) RequireForRepository(prefix, user, password string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.repoAuth == nil {
+		s.repoAuth = map[string][2]string{}
+	}
+	s.repoAuth[prefix] = [2]string{user, password}
+}
+
+// repoPath finds the repository in a distribution API path.
+var repoPath = regexp.MustCompile(`^/v2/(.+)/(manifests|blobs|tags|referrers)/`)
+
+// allowed reports whether user and password may request path: the server's own credentials
+// always; a repository's own (RequireForRepository, the longest prefix) for that repository;
+// any repository's for the ping (/v2/).
+func (s *Server) allowed(path, user, password string) bool {
+	if user == s.user && password == s.password {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := repoPath.FindStringSubmatch(path)
+	best := ""
+	for prefix, cred := range s.repoAuth {
+		if m == nil && cred == [2]string{user, password} {
+			return true
+		}
+		if m != nil && (m[1] == prefix || strings.HasPrefix(m[1], prefix+"/")) && len(prefix) > len(best) {
+			best = prefix
+		}
+	}
+	return best != "" && s.repoAuth[best] == [2]string{user, password}
 }
 
 // Writes returns how many write requests (PUT, POST, PATCH, DELETE) the registry accepted past authentication.
@@ -218,3 +264,46 @@ func (m rawManifest) RawManifest() ([]byte, error) { return m.raw, nil }
 
 // MediaType returns the manifest's media type.
 func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
+
+// DialAs returns a transport that reaches s when it dials addr ("10.99.0.5:5000": an address the
+// test must not really dial) and refuses every other address. HTTPS to addr fails as it does
+// against a registry without TLS (s speaks plain HTTP); nothing leaves this machine.
+func (s *Server) DialAs(addr string) http.RoundTripper {
+	d := &net.Dialer{}
+	return &http.Transport{DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
+		if a != addr {
+			return nil, fmt.Errorf("registrytest: %s is not the address this test serves (%s)", a, addr)
+		}
+		return d.DialContext(ctx, network, s.Host)
+	}}
+}
+
+// Sent is what a Recorder saw of one request.
+type Sent struct {
+	Scheme, Host, Path string
+	Authorization      bool // the request carried an Authorization header
+}
+
+// Recorder is an http.RoundTripper that records each request it is handed, then sends it with
+// Inner: as the innermost transport of a client, it sees what would leave the machine.
+type Recorder struct {
+	Inner http.RoundTripper
+
+	mu   sync.Mutex
+	sent []Sent
+}
+
+// RoundTrip records req and sends it.
+func (r *Recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.sent = append(r.sent, Sent{Scheme: req.URL.Scheme, Host: req.URL.Host, Path: req.URL.Path, Authorization: req.Header.Get("Authorization") != ""})
+	r.mu.Unlock()
+	return r.Inner.RoundTrip(req)
+}
+
+// Sent returns the requests recorded so far.
+func (r *Recorder) Sent() []Sent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Sent(nil), r.sent...)
+}
