@@ -56,6 +56,12 @@ func bootVM(ctx context.Context, id, publicIP, script, pubKeyFile string) (TestH
 		rules = [][]string{
 			{"PREROUTING", "-d", publicIP, "-p", "tcp", "--dport", "22", "-j", "DNAT", "--to-destination", net.JoinHostPort(VMHostAlias, strconv.Itoa(port))},
 			{"OUTPUT", "-d", publicIP, "-p", "tcp", "--dport", "22", "-j", "DNAT", "--to-destination", net.JoinHostPort(VMHostAlias, strconv.Itoa(port))},
+			// qemu's user network hands the guest a connection with its real source address
+			// unless that is a loopback one: an engine container's 10.87.x.y, the very range the
+			// builder's engine gives its own containers, so once that engine runs the guest
+			// answers the product into its own bridge and every new connection stalls. As a
+			// runner's NAT would, the connection comes from this machine's address instead.
+			{"INPUT", "-d", VMHostAlias, "-p", "tcp", "--dport", strconv.Itoa(port), "-j", "SNAT", "--to-source", VMHostAlias},
 		}
 	}
 	stop := func() error {
