@@ -181,71 +181,82 @@ func (c *Client) changeState(ctx context.Context, action string, ids []string) (
 // DescribeInstances returns the instances ids (all when empty) that match every filter. It
 // follows NextToken until the last page and returns every instance of every reservation.
 func (c *Client) DescribeInstances(ctx context.Context, ids []string, filters []Filter) ([]Instance, error) {
+	q := url.Values{}
+	addList(q, "InstanceId.", ids)
+	for i, flt := range filters {
+		p := "Filter." + strconv.Itoa(i+1) + "."
+		q.Set(p+"Name", flt.Name)
+		addList(q, p+"Value.", flt.Values)
+	}
+	type answer struct {
+		Reservations []struct {
+			Instances []xmlInstance `xml:"instancesSet>item"`
+		} `xml:"reservationSet>item"`
+		NextToken string `xml:"nextToken"`
+	}
 	var all []Instance
-	token := ""
-	for {
-		f := url.Values{}
-		addList(f, "InstanceId.", ids)
-		for i, flt := range filters {
-			p := "Filter." + strconv.Itoa(i+1) + "."
-			f.Set(p+"Name", flt.Name)
-			addList(f, p+"Value.", flt.Values)
-		}
-		setIf(f, "NextToken", token)
-		var out struct {
-			Reservations []struct {
-				Instances []xmlInstance `xml:"instancesSet>item"`
-			} `xml:"reservationSet>item"`
-			NextToken string `xml:"nextToken"`
-		}
-		if err := c.call(ctx, "DescribeInstances", f, &out); err != nil {
-			return nil, err
-		}
+	err := eachPage(ctx, c, "DescribeInstances", q, func(out *answer) string {
 		for _, r := range out.Reservations {
 			all = append(all, instances(r.Instances)...)
 		}
-		if out.NextToken == "" {
-			return all, nil
-		}
-		if out.NextToken == token {
-			return nil, fmt.Errorf("EC2 DescribeInstances: the answer repeats the page token %q", token)
-		}
-		token = out.NextToken
+		return out.NextToken
+	})
+	if err != nil {
+		return nil, err
 	}
+	return all, nil
 }
 
 // DescribeLaunchTemplateVersions returns the versions of the launch template id that versions
 // name: numbers, $Latest or $Default (all of them when none is given). It follows NextToken until
 // the last page.
 func (c *Client) DescribeLaunchTemplateVersions(ctx context.Context, id string, versions ...string) ([]LaunchTemplateVersion, error) {
+	q := url.Values{"LaunchTemplateId": {id}}
+	addList(q, "LaunchTemplateVersion.", versions)
+	type answer struct {
+		Versions []struct {
+			TemplateID   string `xml:"launchTemplateId"`
+			Number       int64  `xml:"versionNumber"`
+			Default      bool   `xml:"defaultVersion"`
+			InstanceType string `xml:"launchTemplateData>instanceType"`
+		} `xml:"launchTemplateVersionSet>item"`
+		NextToken string `xml:"nextToken"`
+	}
 	var all []LaunchTemplateVersion
-	token := ""
-	for {
-		f := url.Values{"LaunchTemplateId": {id}}
-		addList(f, "LaunchTemplateVersion.", versions)
-		setIf(f, "NextToken", token)
-		var out struct {
-			Versions []struct {
-				TemplateID   string `xml:"launchTemplateId"`
-				Number       int64  `xml:"versionNumber"`
-				Default      bool   `xml:"defaultVersion"`
-				InstanceType string `xml:"launchTemplateData>instanceType"`
-			} `xml:"launchTemplateVersionSet>item"`
-			NextToken string `xml:"nextToken"`
-		}
-		if err := c.call(ctx, "DescribeLaunchTemplateVersions", f, &out); err != nil {
-			return nil, err
-		}
+	err := eachPage(ctx, c, "DescribeLaunchTemplateVersions", q, func(out *answer) string {
 		for _, v := range out.Versions {
 			all = append(all, LaunchTemplateVersion(v))
 		}
-		if out.NextToken == "" {
-			return all, nil
+		return out.NextToken
+	})
+	if err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
+// eachPage calls action with query until the last page: use reads one answer and returns its
+// NextToken ("" on the last page). An answer that repeats the token it was asked with is an error.
+func eachPage[T any](ctx context.Context, c *Client, action string, query url.Values, use func(*T) string) error {
+	token := ""
+	for {
+		f := url.Values{}
+		for k, v := range query {
+			f[k] = v
 		}
-		if out.NextToken == token {
-			return nil, fmt.Errorf("EC2 DescribeLaunchTemplateVersions: the answer repeats the page token %q", token)
+		setIf(f, "NextToken", token)
+		var out T
+		if err := c.call(ctx, action, f, &out); err != nil {
+			return err
 		}
-		token = out.NextToken
+		next := use(&out)
+		if next == "" {
+			return nil
+		}
+		if next == token {
+			return fmt.Errorf("EC2 %s: the answer repeats the page token %q", action, token)
+		}
+		token = next
 	}
 }
 
