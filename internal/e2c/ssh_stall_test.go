@@ -95,9 +95,7 @@ func serveExit0(c net.Conn, cfg *ssh.ServerConfig) {
 // wait: Wait gives up on it, connects again and finds the builder. Before the handshake had a
 // deadline, such a connection held Wait (and the release) until its own deadline.
 func TestWaitGivesUpOnAStalledHandshake(t *testing.T) {
-	old := sshHandshakeTimeout
-	sshHandshakeTimeout = 300 * time.Millisecond
-	t.Cleanup(func() { sshHandshakeTimeout = old })
+	shortHandshake(t)
 	addr, host, client, conns := stallingSSHD(t, 2)
 	target := SSHTarget{Addr: addr, User: "admin", Signer: client, HostKey: host}
 
@@ -117,9 +115,7 @@ func TestWaitGivesUpOnAStalledHandshake(t *testing.T) {
 // Run on a connection that is never answered fails with an error naming the address and the
 // handshake, after the handshake timeout, even when the caller's context has no deadline.
 func TestRunStalledHandshake(t *testing.T) {
-	old := sshHandshakeTimeout
-	sshHandshakeTimeout = 300 * time.Millisecond
-	t.Cleanup(func() { sshHandshakeTimeout = old })
+	shortHandshake(t)
 	addr, host, client, _ := stallingSSHD(t, 1)
 	target := SSHTarget{Addr: addr, User: "admin", Signer: client, HostKey: host}
 
@@ -130,4 +126,11 @@ func TestRunStalledHandshake(t *testing.T) {
 	if _, err := target.Run(context.Background(), "true"); err != nil {
 		t.Fatalf("Run on the next connection, which answers: %v", err)
 	}
+}
+
+// shortHandshake makes a stalled handshake give up after 300 ms for the rest of the test.
+func shortHandshake(t *testing.T) {
+	old := sshHandshakeTimeout
+	sshHandshakeTimeout = 300 * time.Millisecond
+	t.Cleanup(func() { sshHandshakeTimeout = old })
 }
