@@ -514,7 +514,7 @@ func (s *armSession) buildWatched(ctx context.Context, r *run, builds []plan.Bui
 			if err != nil {
 				return nil // not asked: the build's own error stands
 			}
-			return checkRemoteVersion(ctx, ctr, addr)
+			return s.checkRemote(ctx, ctr, addr)
 		})
 }
 
@@ -595,11 +595,18 @@ func sshHostPort(addr string) (host, port string) {
 // remoteSocket is the builder engine's socket.
 func (s *armSession) remoteSocket() string { return s.builder.RemoteSocket }
 
-// checkRemoteVersion fails within 30 s when the builder's engine is unreachable or of another version.
-func checkRemoteVersion(ctx context.Context, ctr *dagger.Container, addr string) error {
-	out, err := ctr.WithExec([]string{"timeout", "30", "dagger", "-vv", "--progress=plain", "core", "version"}).Stdout(ctx)
+// checkRemote asks the builder's engine before anything is sent to it: first the probe (SSH and
+// the engine's socket, EngineProbeTimeout), so that an unreachable builder fails at once with
+// ssh's own words, then `dagger core version`, which on a fresh engine opens its first session
+// (e2c.RemoteVersionTimeout); it fails when either does not answer or the version differs.
+func (s *armSession) checkRemote(ctx context.Context, ctr *dagger.Container, addr string) error {
+	if p := s.engineProbe(addr)(ctx); p.Answer != e2c.EngineAnswered {
+		return fmt.Errorf("the builder's engine at %s is unreachable (is the instance up, its engine running and SSH allowed?): %s", addr, p.Detail)
+	}
+	limit := e2c.RemoteVersionTimeout
+	out, err := ctr.WithExec([]string{"timeout", strconv.Itoa(int(limit / time.Second)), "dagger", "-vv", "--progress=plain", "core", "version"}).Stdout(ctx)
 	if err != nil {
-		return fmt.Errorf("the builder's engine at %s is unreachable within 30s (is the instance up, its engine running and SSH allowed?): %s", addr, e2c.SSHFailureReason(execOutput(err)))
+		return fmt.Errorf("the builder's engine at %s did not answer `dagger core version`: %s", addr, e2c.RemoteVersionFailure(execOutput(err), limit))
 	}
 	if v := strings.TrimSpace(out); v != engineVersion {
 		return fmt.Errorf("the builder's engine at %s is %s, this module needs %s: install the same engine version on the builder", addr, v, engineVersion)

@@ -33,7 +33,7 @@ func (s *armSession) build(ctx context.Context, r *run, builds []plan.Build) (st
 	if err != nil {
 		return "", err
 	}
-	if err := checkRemoteVersion(ctx, ctr, addr); err != nil {
+	if err := s.checkRemote(ctx, ctr, addr); err != nil {
 		return "", &e2c.BuilderUnreachable{Err: err}
 	}
 	p, env, err := s.remotePlan(ctx, r, builds)

@@ -1,8 +1,10 @@
 package e2c
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // sshWords mark the lines of a failed remote call that say why SSH failed.
@@ -40,4 +42,24 @@ func SSHFailureReason(out string) string {
 		keep = keep[len(keep)-3:]
 	}
 	return strings.Join(keep, "; ")
+}
+
+// RemoteVersionTimeout bounds the first question to the builder's engine, `dagger core version`
+// over SSH, made before any ARM build. A fresh engine's first session (its SSH connection,
+// session and core schema) takes a few seconds on a Graviton and about 30 on an emulated arm64
+// machine; an unreachable one is told apart by ssh's own words long before this.
+const RemoteVersionTimeout = 2 * time.Minute
+
+// connected is the dagger CLI's log line once its engine answered (-vv): "INF connected name=…
+// client-version=… server-version=…".
+var connected = regexp.MustCompile(`INF\s+connected\b.*server-version=(\S+)`)
+
+// RemoteVersionFailure says why `dagger core version` against the builder's engine failed, from
+// the CLI's output: SSH's own reason when it never got through, or, once the engine had answered
+// (the CLI logged "connected"), that the engine was reached but too slow to finish within limit.
+func RemoteVersionFailure(out string, limit time.Duration) string {
+	if m := connected.FindStringSubmatch(ansi.ReplaceAllString(out, "")); m != nil {
+		return fmt.Sprintf("SSH and the engine's socket answered (engine %s), but `dagger core version` did not finish within %s: the builder is overloaded or its engine still starting", m[1], limit)
+	}
+	return SSHFailureReason(out)
 }

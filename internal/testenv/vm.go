@@ -66,6 +66,11 @@ func bootVM(ctx context.Context, id, publicIP, script, pubKeyFile string) (TestH
 	}
 	stop := func() error {
 		defer os.RemoveAll(dir)
+		// the console outlives the VM: the serial output is what explains a failed boot or build
+		if b, err := os.ReadFile(filepath.Join(VMDir(id), "console.log")); err == nil {
+			_ = os.MkdirAll(filepath.Join(filepath.Dir(filepath.Dir(VMDir(id))), "logs", "vm"), 0o755)
+			_ = os.WriteFile(filepath.Join(filepath.Dir(filepath.Dir(VMDir(id))), "logs", "vm", id+"-console.log"), b, 0o644)
+		}
 		for _, r := range rules {
 			_ = exec.Command("iptables", append([]string{"-w", "-t", "nat", "-D"}, r...)...).Run()
 		}

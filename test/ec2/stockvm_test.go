@@ -1,4 +1,4 @@
-//go:build full && vm
+//go:build full
 
 package ec2
 
@@ -69,7 +69,7 @@ func TestReleaseOnAStockArm64VM(t *testing.T) {
 	r := daggerCall(t, 80*time.Minute, args...)
 	log := r.Stdout + "\n" + r.Stderr
 	if r.Err != nil {
-		t.Fatalf("release: %v\n%s\n%s", r.Err, tail(r.Stdout, 40), tail(r.Stderr, 120))
+		t.Fatalf("release: %v (whole output: %s)\n%s\n%s", r.Err, testenv.KeepLog(t, "release", log), tail(r.Stdout, 40), tail(r.Stderr, 120))
 	}
 	t.Logf("the release took %s", time.Since(started).Round(time.Second))
 

@@ -226,6 +226,20 @@ func pipelineVars(t *testing.T, prefix string, arm map[string]*string) map[strin
 	return vars
 }
 
+// failedJobs is, for every job gitlab-ci-local reports as failed, the tail of its log and the
+// file that keeps all of it (the repository is deleted with the test).
+func (r *repo) failedJobs(t *testing.T, stdout string) string {
+	var b strings.Builder
+	for _, m := range regexp.MustCompile(`(?m)^\s*FAIL\s+(\S+)\s*$`).FindAllStringSubmatch(stdout, -1) {
+		log, err := os.ReadFile(filepath.Join(r.dir, ".gitlab-ci-local", "output", m[1]+".log"))
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(&b, "\n--- failed job %s (its whole log: %s):\n%s", m[1], testenv.KeepLog(t, m[1], string(log)), tail(string(log), 120))
+	}
+	return b.String()
+}
+
 // pipelineRun is one whole pipeline run: gitlab-ci-local's output and each job's log.
 type pipelineRun struct {
 	stdout string
@@ -249,7 +263,7 @@ func (r *repo) runPipeline(t *testing.T, host string, vars map[string]*string, s
 	}
 	for _, job := range want {
 		if _, statErr := os.Stat(filepath.Join(r.dir, ".gitlab-ci-local", "output", job+".log")); statErr != nil {
-			t.Fatalf("job %s did not run (gitlab-ci-local: %v):\n%s", job, err, tail(stdout, 80))
+			t.Fatalf("job %s did not run (gitlab-ci-local: %v):\n%s%s", job, err, tail(stdout, 80), r.failedJobs(t, stdout))
 		}
 		p.jobs[job] = r.jobRun(t, job, stdout, err)
 	}
@@ -505,25 +519,22 @@ func mergedIndexes(t *testing.T, run jobRun) map[string]string {
 	return out
 }
 
-// TestTagPipeline runs the whole pipeline of .gitlab-ci.yml for an annotated version tag (its
-// message with spaces) through gitlab-ci-local's shell executor against the engine of
-// hack/engine, on a small user repository (two images, a shipyard.hcl with one trivial lint
-// command) that carries this checkout's .gitlab-ci.yml and names this checkout in
-// SHIPYARD_MODULE, with the CI/CD variables a project sets: the registries, BUILD_ARM64=true,
-// ARM_BUILDER=ec2 and, for the builder, the seed's variables only (E2C_INSTANCE_STRATEGY,
-// E2C_LAUNCH_TEMPLATE_ID, E2C_SSH_USER, E2C_SSH_PRIVATE_KEY base64-encoded, E2C_SSH_HOST_KEY
-// with its space, AWS_*) plus AWS_ENDPOINT_URL_EC2 naming moto and SHIPYARD_DAGGER_CLI.
-// build_arm_ec2 launches its builder on moto; the instance's public IP leads to the test host
-// of hack/remote-engine slot 0, whose engine builds arm64.
+// tagPipeline runs the whole pipeline of .gitlab-ci.yml for an annotated version tag (its
+// message with spaces) through gitlab-ci-local's shell executor against the engine at host, on a
+// small user repository (two images, a shipyard.hcl with one trivial lint command) that carries
+// this checkout's .gitlab-ci.yml and names this checkout in SHIPYARD_MODULE, with the CI/CD
+// variables a project sets: the registries, BUILD_ARM64=true, ARM_BUILDER=ec2 and cloud's
+// variables for the builder; build_arm_ec2 launches its builder on moto, and fleet's VM for that
+// instance builds arm64.
 //
 // Every job of the tag pipeline (lint, test, build, build_arm_ec2, build_manifests, release)
 // must run and pass, stage after stage. Then: for each target, the build job pushed amd64 and
-// build_arm_ec2 pushed arm64 (read from their logs, checked against the build registry); the
-// merged index and the released index each hold exactly linux/amd64 and linux/arm64 with those
-// digests; latest in the release registry is the released index; the state file
-// .e2c_instance_state_<job id> in the ARM job's checkout is the seed's KEY=VALUE form with
-// TARGET_INSTANCE_ID, E2C_PUBLIC_IP and E2C_INSTANCE_STRATEGY; that instance is terminated and
-// moto has none running.
+// build_arm_ec2 pushed arm64 (read from their logs, checked against the build registry) and the
+// VM's engine recorded the arm64 build (wantBuiltOnVM); the merged index and the released index
+// each hold exactly linux/amd64 and linux/arm64 with those digests; latest in the release
+// registry is the released index; the state file .e2c_instance_state_<job id> in the ARM job's
+// checkout is the seed's KEY=VALUE form with TARGET_INSTANCE_ID, E2C_PUBLIC_IP and
+// E2C_INSTANCE_STRATEGY; that instance is terminated and moto has none running.
 //
 // Why it fails when the ARM images are left out of an index: wantIndex compares the whole
 // platform→digest map of each index with {linux/amd64: the build job's digest, linux/arm64:
@@ -531,15 +542,6 @@ func mergedIndexes(t *testing.T, run jobRun) map[string]string {
 // build job pushed, or release copying one platform) has one entry and fails; an arm64 entry
 // built elsewhere (QEMU in the build job) has another digest and fails too, and wantBuilt fails
 // first when build_arm_ec2 pushed no arm64 image or the build job pushed one.
-func TestTagPipeline(t *testing.T) {
-	gitlabCILocal(t)
-	needRsync(t)
-	host := needEngine(t)
-	tagPipeline(t, host, newEC2Cloud(t), nil)
-}
-
-// tagPipeline runs the tag pipeline on the engine at host with cloud's ARM variables; with a
-// fleet (its builder launched on an arm64 VM) it also checks the VM's record.
 func tagPipeline(t *testing.T, host string, cloud *ec2Cloud, fleet *testenv.Fleet) {
 	t.Helper()
 	prefix := "gl-tag-" + strconv.FormatInt(time.Now().Unix(), 10)
@@ -574,9 +576,7 @@ func tagPipeline(t *testing.T, host string, cloud *ec2Cloud, fleet *testenv.Flee
 	}
 	id := cloud.wantARMJob(t, r, p.jobs["build_arm_ec2"], p.states)
 	built := wantBuilt(t, p)
-	if fleet != nil {
-		wantBuiltOnVM(t, fleet, id, start)
-	}
+	wantBuiltOnVM(t, fleet, id, start)
 	merged := mergedIndexes(t, p.jobs["build_manifests"])
 	release := *vars["RELEASE_REGISTRY_IMAGE"]
 	for _, target := range appTargets {
