@@ -525,7 +525,10 @@ func (s *armSession) buildWatched(ctx context.Context, r *run, builds []plan.Bui
 func (s *armSession) engineProbe(addr string) func(context.Context) e2c.EngineProbe {
 	host, port := sshHostPort(addr)
 	secs := strconv.Itoa(int(e2c.EngineProbeTimeout / time.Second))
-	cmd := []string{"timeout", secs, "ssh", "-p", port, "-l", s.cfg.SSHUser, "--", host,
+	// the engine cannot report an exit code above 128 (ssh's own failure is 255): the shell
+	// prints the command's code on stdout (the dial helper's output is dropped) and exits 0
+	cmd := []string{"sh", "-c", `"$@" </dev/null >/dev/null; echo "$?"`, "probe",
+		"timeout", secs, "ssh", "-p", port, "-l", s.cfg.SSHUser, "--", host,
 		"buildctl", "--addr", "unix://" + s.remoteSocket(), "dial-stdio"}
 	return func(ctx context.Context) e2c.EngineProbe {
 		ctr, err := s.remoteCLI(ctx, addr)
@@ -535,10 +538,15 @@ func (s *armSession) engineProbe(addr string) func(context.Context) e2c.EnginePr
 		pctx, cancel := context.WithTimeout(ctx, 2*e2c.EngineProbeTimeout)
 		defer cancel()
 		done := ctr.WithEnvVariable("SHIPYARD_PROBE", time.Now().UTC().Format(time.RFC3339Nano)).
-			WithExec(cmd, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
-		code, err := done.ExitCode(pctx)
-		if err != nil {
-			return e2c.EngineProbe{Answer: e2c.EngineSilent, Detail: "the probe did not run here: " + strings.SplitN(err.Error(), "\n", 2)[0]}
+			WithExec(cmd)
+		out, err := done.Stdout(pctx)
+		code, cerr := strconv.Atoi(strings.TrimSpace(out))
+		if err != nil || cerr != nil {
+			why := fmt.Sprintf("it printed %q", out)
+			if err != nil {
+				why = strings.SplitN(err.Error(), "\n", 2)[0]
+			}
+			return e2c.EngineProbe{Answer: e2c.EngineSilent, Detail: "the probe did not run here: " + why}
 		}
 		stderr, _ := done.Stderr(pctx)
 		return e2c.EngineProbeResult(code, stderr)
