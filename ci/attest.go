@@ -217,9 +217,9 @@ func (r *run) sbom(ctx context.Context, tool *dagger.Container, b plan.Build, re
 // starts from.
 func (r *run) baseImages(ctx context.Context, b plan.Build) ([]attest.BaseImage, error) {
 	t := r.target(b.Target)
-	df, err := r.m.Source.Directory(t.Context).File(t.Dockerfile).Contents(ctx)
+	df, err := r.m.dockerfile(ctx, t)
 	if err != nil {
-		return nil, fmt.Errorf("attest %s: reading its Dockerfile: %v", b.Target, err)
+		return nil, fmt.Errorf("attest: %v", err)
 	}
 	var out []attest.BaseImage
 	for _, ref := range dockerctx.BaseImages(df, t.Target, t.Args) {

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -49,7 +51,11 @@ func (m *Shipyard) Build(
 	// +optional
 	platform []string,
 ) (*Images, error) {
-	f, err := m.bakeFile(ctx, m.Set)
+	engine, err := enginePlatform(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f, err := m.bakeFile(ctx, m.Set, engine)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +63,7 @@ func (m *Shipyard) Build(
 	if err != nil {
 		return nil, err
 	}
-	matrix, err := bake.Matrix(targets, platform)
+	matrix, err := bake.Matrix(targets, platform, engine)
 	if err != nil {
 		return nil, err
 	}
@@ -117,10 +123,20 @@ func (i *Images) describe() string {
 	return strings.Join(s, ", ")
 }
 
+// enginePlatform is the platform of the engine this call runs on: what bake's "local" and
+// BAKE_LOCAL_PLATFORM are.
+func enginePlatform(ctx context.Context) (bake.Platform, error) {
+	p, err := dag.DefaultPlatform(ctx)
+	if err != nil {
+		return bake.Platform{}, fmt.Errorf("asking the engine for its platform: %v", err)
+	}
+	return bake.ParsePlatform(string(p))
+}
+
 // bakeFile reads and evaluates the bake file with NAME=VALUE overrides, followed by the override
 // files buildx reads after it (docker-bake.override.json, then docker-bake.override.hcl, next to
-// it) that exist in the source.
-func (m *Shipyard) bakeFile(ctx context.Context, set []string) (*bake.File, error) {
+// it) that exist in the source; engine is the platform BAKE_LOCAL_PLATFORM names.
+func (m *Shipyard) bakeFile(ctx context.Context, set []string, engine bake.Platform) (*bake.File, error) {
 	src, err := m.Source.File(m.BakeFile).Contents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the bake file %s: %v (pass --bake-file with its path inside --source)", m.BakeFile, err)
@@ -139,10 +155,15 @@ func (m *Shipyard) bakeFile(ctx context.Context, set []string) (*bake.File, erro
 	// the pipeline's own variables apply where the bake file declares them (like environment
 	// variables in buildx); every other name set must be declared
 	vars, builtins := map[string]string{}, map[string]string{}
+	var targetSets []string
 	for _, kv := range set {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("bad --set %q: use NAME=VALUE", kv)
+			return nil, fmt.Errorf("bad --set %q: use NAME=VALUE for a variable or TARGET.KEY=VALUE for a target's attribute", kv)
+		}
+		if strings.Contains(k, ".") {
+			targetSets = append(targetSets, kv) // bake's --set TARGET.KEY=VALUE
+			continue
 		}
 		if plan.BuiltinVar(k) {
 			builtins[k] = v
@@ -150,7 +171,7 @@ func (m *Shipyard) bakeFile(ctx context.Context, set []string) (*bake.File, erro
 			vars[k] = v
 		}
 	}
-	return bake.ParseFiles(files, bake.Options{Vars: vars, LookupEnv: func(name string) (string, bool) {
+	return bake.ParseFiles(files, bake.Options{Vars: vars, Set: targetSets, Builder: engine, LookupEnv: func(name string) (string, bool) {
 		v, ok := builtins[name]
 		return v, ok
 	}})
@@ -175,7 +196,7 @@ func (b *builder) container(ctx context.Context, t *bake.Target, platform string
 
 	dir := b.m.Source.Directory(t.Context)
 	dockerfile := t.Dockerfile
-	if len(t.Contexts) > 0 {
+	if len(t.Contexts) > 0 || t.DockerfileInline != "" {
 		var err error
 		if dir, dockerfile, err = b.withContexts(ctx, t, dir, platform); err != nil {
 			return nil, err
@@ -209,6 +230,14 @@ func (b *builder) container(ctx context.Context, t *bake.Target, platform string
 	for _, k := range labels {
 		ctr = ctr.WithLabel(k, t.Labels[k])
 	}
+	anns, err := bake.ParseAnnotations(t.Annotations)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %v", t.Name, err)
+	}
+	manifest := bake.AnnotationsAt(anns, bake.AnnotationManifest, platform)
+	for _, k := range slices.Sorted(maps.Keys(manifest)) {
+		ctr = ctr.WithAnnotation(k, manifest[k])
+	}
 	b.mu.Lock()
 	b.built[key] = ctr
 	b.mu.Unlock()
@@ -218,7 +247,8 @@ func (b *builder) container(ctx context.Context, t *bake.Target, platform string
 // withContexts emulates bake's named contexts (Dagger's dockerBuild has none), as
 // remotebuild.NamedContexts lists them: target: and directory contexts are copied into the
 // build context and the Dockerfile is rewritten to use them; docker-image:// contexts replace
-// the image reference.
+// the image reference. The Dockerfile (a dockerfile-inline too) is written into the build
+// context.
 func (b *builder) withContexts(ctx context.Context, t *bake.Target, dir *dagger.Directory, platform string) (*dagger.Directory, string, error) {
 	dirs, ctxs, err := remotebuild.NamedContexts(t)
 	if err != nil {
@@ -239,16 +269,29 @@ func (b *builder) withContexts(ctx context.Context, t *bake.Target, dir *dagger.
 		}
 		dir = dir.WithDirectory(d.Path, depCtr.Rootfs())
 	}
-	df, err := dir.File(t.Dockerfile).Contents(ctx)
+	df, err := b.m.dockerfile(ctx, t)
 	if err != nil {
-		return nil, "", fmt.Errorf("target %s: reading %s/%s: %v", t.Name, t.Context, t.Dockerfile, err)
+		return nil, "", err
 	}
 	rewritten, err := dockerctx.Rewrite(df, ctxs)
 	if err != nil {
 		return nil, "", fmt.Errorf("target %s: %v", t.Name, err)
 	}
-	name := remotebuild.ContextsDir + "/Dockerfile." + t.Name
+	name := remotebuild.InlineDockerfile(t)
 	return dir.WithNewFile(name, rewritten), name, nil
+}
+
+// dockerfile is the text of a target's Dockerfile: its dockerfile-inline, or the file in the
+// source.
+func (m *Shipyard) dockerfile(ctx context.Context, t *bake.Target) (string, error) {
+	if t.DockerfileInline != "" {
+		return t.DockerfileInline, nil
+	}
+	df, err := m.Source.Directory(t.Context).File(t.Dockerfile).Contents(ctx)
+	if err != nil {
+		return "", fmt.Errorf("target %s: reading %s/%s: %v", t.Name, t.Context, t.Dockerfile, err)
+	}
+	return df, nil
 }
 
 // entries turns the plan's builds into bake entries.

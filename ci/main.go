@@ -120,7 +120,7 @@ func New(
 	// Release registry image prefix ($RELEASE_REGISTRY_IMAGE)
 	// +optional
 	releaseRegistry string,
-	// Bake overrides: NAME=VALUE for a variable
+	// Bake overrides as bake's --set takes them: NAME=VALUE for a variable, TARGET.KEY=VALUE for a target's attribute (TARGET may be a pattern such as *; KEY is e.g. args.NAME, tags or platform; += appends)
 	// +optional
 	set []string,
 	// Tunnels to registries on the engine host's loopback, e.g. tcp://localhost:5000

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,19 +47,23 @@ func (r *run) manifests(ctx context.Context) error {
 			srcs = append(srcs, repo+"@"+digest)
 		}
 		_, tag := naming.SplitTag(mg.Tags[0])
-		ann := map[string]string{registry.AnnotationVersion: tag}
+		ann := maps.Clone(mg.Annotations) // the target's own; the plan refused those of the keys below
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ann[registry.AnnotationVersion] = tag
 		if created != "" {
 			ann[registry.AnnotationCreated] = created
 		}
 		if r.ci.Revision != "" {
 			ann[registry.AnnotationRevision] = r.ci.Revision
 		}
-		if src := r.file.Variables["SOURCE_URL"]; src != "" {
+		if src := r.file.Variables["SOURCE_URL"]; src != "" && ann[registry.AnnotationSource] == "" {
 			ann[registry.AnnotationSource] = src
 		}
 		var indexes []string // one signature per repository the index is pushed to
 		for _, full := range mg.Tags {
-			digest, err := client.MergeIndex(ctx, full, srcs, ann)
+			digest, err := client.MergeIndexAnnotated(ctx, full, srcs, ann, mg.Descriptors)
 			if err != nil {
 				span.End()
 				return fmt.Errorf("manifests %s: merging into %s: %v", mg.Target, full, err)

@@ -85,7 +85,11 @@ func (ci CiContext) rulesRef() rules.Ref {
 func (m *Shipyard) newRun(ctx context.Context, ref, tag, only string, dryRun bool) (*run, error) {
 	ci := m.ciContext(ref, tag)
 	rref := ci.rulesRef()
-	f, err := m.bakeFile(ctx, plan.Vars(rref, m.BuildRegistry, ci.Revision, m.Set))
+	engine, err := enginePlatform(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f, err := m.bakeFile(ctx, plan.Vars(rref, m.BuildRegistry, ci.Revision, m.Set), engine)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +99,7 @@ func (m *Shipyard) newRun(ctx context.Context, ref, tag, only string, dryRun boo
 	}
 	in := plan.Input{
 		Ref: rref, Only: only, Arm64: m.Arm64, Armv7: m.Armv7, ARMBuilder: m.ArmBuilderSetting, Targets: targets,
-		Project: m.Project, ReleaseRegistry: m.ReleaseRegistry,
+		Project: m.Project, ReleaseRegistry: m.ReleaseRegistry, Engine: engine,
 		LatestStrategy: m.UpdateLatestStrategy, TagTypeOverride: m.TagTypeOverride,
 		BuildSecrets: m.BuildSecretIDs, OnBuilderLoss: m.Ec2.OnBuilderLoss,
 		Attest: m.SigningKey != nil, SBOMFormat: m.SbomFormat,
@@ -150,7 +154,7 @@ func (r *run) stage(ctx context.Context, s rules.Stage) error {
 		r.logf("%s", strings.TrimSpace(out))
 		return err
 	case rules.Test:
-		out, err := r.m.testStage(ctx, r.file)
+		out, err := r.m.testStage(ctx, r.file, r.in.Engine)
 		r.logf("%s", strings.TrimSpace(lastLines(out, 3)))
 		return err
 	case rules.Build:

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"shipyard/ci/internal/dagger"
 	"shipyard/internal/bake"
 	"shipyard/internal/repoconfig"
+	"shipyard/internal/rules"
 )
 
 // TestRun is the outcome of the test stage: its output and JUnit report.
@@ -44,11 +46,47 @@ func (m *Shipyard) Test(
 	if t.Target == "" || t.Command == nil {
 		return nil, fmt.Errorf("test: %s has no test block, so give both --target (the test image's bake target) and --command", repoconfig.FileName)
 	}
-	f, err := m.bakeFile(ctx, m.Set)
+	engine, err := enginePlatform(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return m.runTests(ctx, f, t)
+	f, err := m.bakeFile(ctx, m.Set, engine)
+	if err != nil {
+		return nil, err
+	}
+	return m.runTests(ctx, f, t, engine)
+}
+
+// TestReport is the JUnit report of the test stage exactly as `release --only=test` runs it for a ref, also when the tests fail (GitLab's test job exports it as its junit artifact; the stage is the gate)
+// +cache="never"
+func (m *Shipyard) TestReport(
+	ctx context.Context,
+	// Branch or tag the pipeline runs for (default: WithGitlab's $CI_COMMIT_REF_NAME)
+	// +optional
+	ref string,
+	// Version tag being released (default: WithGitlab's $CI_COMMIT_TAG)
+	// +optional
+	tag string,
+) (*dagger.File, error) {
+	r, err := m.newRun(ctx, ref, tag, string(rules.Test), false)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := m.config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Test == nil {
+		return emptyReport(repoconfig.FileName + " declares no test block"), nil
+	}
+	run, code, err := m.execTests(ctx, r.file, cfg.Test, r.in.Engine)
+	if err != nil {
+		return nil, err
+	}
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "test-report: the tests failed (exit %d); the report says which\n", code)
+	}
+	return run.Report, nil
 }
 
 // noTests is what the test stage says when there is nothing to test.
@@ -67,7 +105,7 @@ func withOverrides(t *repoconfig.Test, target string, command []string) *repocon
 }
 
 // testStage runs the test stage of the pipeline with the run's bake variables.
-func (m *Shipyard) testStage(ctx context.Context, f *bake.File) (string, error) {
+func (m *Shipyard) testStage(ctx context.Context, f *bake.File, engine bake.Platform) (string, error) {
 	cfg, err := m.config(ctx)
 	if err != nil {
 		return "", err
@@ -75,38 +113,63 @@ func (m *Shipyard) testStage(ctx context.Context, f *bake.File) (string, error) 
 	if cfg.Test == nil {
 		return noTests, nil
 	}
-	run, err := m.runTests(ctx, f, cfg.Test)
+	run, err := m.runTests(ctx, f, cfg.Test, engine)
 	if err != nil {
 		return "", err
 	}
 	return run.Output, nil
 }
 
-// runTests builds the test image and the services' images for the builder's platform, starts
-// the services under their aliases and runs the test command.
-func (m *Shipyard) runTests(ctx context.Context, f *bake.File, t *repoconfig.Test) (*TestRun, error) {
+// runTests runs the tests (execTests) and fails when they fail.
+func (m *Shipyard) runTests(ctx context.Context, f *bake.File, t *repoconfig.Test, engine bake.Platform) (*TestRun, error) {
+	run, code, err := m.execTests(ctx, f, t, engine)
+	if err != nil {
+		return nil, err
+	}
+	if code != 0 {
+		stderr, _ := run.Stderr(ctx)
+		return nil, fmt.Errorf("tests failed (exit %d):\n%s\n%s", code, run.Output, stderr)
+	}
+	return run.TestRun, nil
+}
+
+// testsRun is a finished test command: what it printed, its report and its container.
+type testsRun struct {
+	*TestRun
+	ctr *dagger.Container
+}
+
+// Stderr is what the test command wrote to its standard error.
+func (r testsRun) Stderr(ctx context.Context) (string, error) { return r.ctr.Stderr(ctx) }
+
+// execTests builds the test image and the services' images for the engine's own platform,
+// starts the services under their aliases and runs the test command, returning its exit code;
+// the error is for what kept the tests from running.
+func (m *Shipyard) execTests(ctx context.Context, f *bake.File, t *repoconfig.Test, engine bake.Platform) (testsRun, int, error) {
 	ctx, span := Tracer().Start(ctx, "test")
 	defer span.End()
 	targets, err := f.Resolve(t.Targets()...)
 	if err != nil {
-		return nil, fmt.Errorf("%s's test block: %v", repoconfig.FileName, err)
+		return testsRun{}, 0, fmt.Errorf("%s's test block: %v", repoconfig.FileName, err)
 	}
-	entries, err := bake.Matrix(targets, []string{bake.BuilderPlatform.String()})
+	entries, err := bake.Matrix(targets, []string{engine.String()}, engine)
 	if err != nil {
-		return nil, fmt.Errorf("%s's test block: %v", repoconfig.FileName, err)
+		return testsRun{}, 0, fmt.Errorf("%s's test block: %v", repoconfig.FileName, err)
 	}
 	imgs, err := m.build(ctx, targets, entries, "local engine")
 	if err != nil {
-		return nil, fmt.Errorf("building the test images: %v", err)
+		return testsRun{}, 0, fmt.Errorf("building the test images: %v", err)
 	}
 	tests, err := imgs.Container(t.Target, "")
 	if err != nil {
-		return nil, err
+		return testsRun{}, 0, err
 	}
 	for _, s := range t.Services {
-		ctr, err := imgs.Container(s.Target, "")
-		if err != nil {
-			return nil, err
+		var ctr *dagger.Container
+		if s.Image != "" {
+			ctr = dag.Container(dagger.ContainerOpts{Platform: dagger.Platform(engine.String())}).From(s.Image)
+		} else if ctr, err = imgs.Container(s.Target, ""); err != nil {
+			return testsRun{}, 0, err
 		}
 		svc := ctr.With(withEnv(s.Environment)).
 			WithExposedPort(s.Port).
@@ -117,18 +180,14 @@ func (m *Shipyard) runTests(ctx context.Context, f *bake.File, t *repoconfig.Tes
 		WithExec(t.Command, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
 	code, err := run.ExitCode(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("running the tests (%s): %s", strings.Join(t.Command, " "), execOutput(err))
+		return testsRun{}, 0, fmt.Errorf("running the tests (%s): %s", strings.Join(t.Command, " "), execOutput(err))
 	}
 	out, _ := run.Stdout(ctx)
-	if code != 0 {
-		stderr, _ := run.Stderr(ctx)
-		return nil, fmt.Errorf("tests failed (exit %d):\n%s\n%s", code, out, stderr)
-	}
 	report := emptyReport(fmt.Sprintf("%s's test block names no report", repoconfig.FileName))
 	if t.Report != "" {
 		report = run.File(t.Report)
 	}
-	return &TestRun{Output: out, Report: report}, nil
+	return testsRun{TestRun: &TestRun{Output: out, Report: report}, ctr: run}, code, nil
 }
 
 // emptyReport is a JUnit report without tests, saying why.

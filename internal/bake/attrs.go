@@ -339,7 +339,7 @@ func sshValue(v cty.Value) ([]SSH, error) {
 			out = append(out, ParseSSH(e.AsString()))
 			continue
 		}
-		obj, err := convert.Convert(e, cty.Object(map[string]cty.Type{"id": cty.String, "paths": cty.List(cty.String)}))
+		obj, err := convert.Convert(e, cty.ObjectWithOptionalAttrs(map[string]cty.Type{"id": cty.String, "paths": cty.List(cty.String)}, []string{"id", "paths"}))
 		if err != nil {
 			return nil, fmt.Errorf("want a string or {id = ..., paths = [...]}, got %s", e.Type().FriendlyName())
 		}

@@ -18,14 +18,17 @@ import (
 type Target struct {
 	Name        string
 	Description string
-	Context     string            // build context as written, default "."
-	Dockerfile  string            // Dockerfile path relative to Context, default "Dockerfile"
-	Target      string            // Dockerfile stage, "" for the last stage
-	Args        map[string]string // build arguments, nil when none
-	Tags        []string          // image references, empty and repeated ones dropped (order kept), nil when none
-	Platforms   []Platform        // nil means the caller decides; LocalPlatform means the builder's own
-	Labels      map[string]string // image labels, nil when none
-	Contexts    map[string]string // named contexts: "target:NAME", "docker-image://REF" or a path; empty values removed; nil when none
+	Context     string // build context as written ("cwd://" removed), default "."
+	Dockerfile  string // Dockerfile path relative to Context, default "Dockerfile"
+	// DockerfileInline is the Dockerfile's text when the target gives it inline; it then
+	// replaces the file Dockerfile names.
+	DockerfileInline string
+	Target           string            // Dockerfile stage, "" for the last stage
+	Args             map[string]string // build arguments, nil when none
+	Tags             []string          // image references, empty and repeated ones dropped (order kept), nil when none
+	Platforms        []Platform        // nil means the caller decides; LocalPlatform means the builder's own
+	Labels           map[string]string // image labels, nil when none
+	Contexts         map[string]string // named contexts: "target:NAME", "docker-image://REF" or a path; empty values removed; nil when none
 
 	// Build-time attributes: stored as bake evaluates them; the consumer decides what it honours,
 	// replaces or reports as unsupported. Lists are nil when not written.
@@ -101,6 +104,26 @@ type Options struct {
 	// KEY is an attribute or args.NAME, labels.NAME, contexts.NAME, "+=" appends to lists), or
 	// "NAME=VALUE" without a dot before '=', which overrides a variable like Vars (Vars wins).
 	Set []string
+	// Builder is the platform of the engine that builds: bake's BAKE_LOCAL_PLATFORM. The zero
+	// value means BuilderPlatform.
+	Builder Platform
+}
+
+// CmdContext is bake's BAKE_CMD_CONTEXT for a local invocation: the directory the command runs
+// in, which for shipyard is the root of the source. A context or named context written as
+// "cwd://PATH" is PATH relative to it.
+const CmdContext = "cwd://"
+
+// builtinVars are bake's built-in variables: always defined, never redefined by a file.
+func builtinVars(o Options) map[string]cty.Value {
+	local := o.Builder
+	if local == (Platform{}) {
+		local = BuilderPlatform
+	}
+	return map[string]cty.Value{
+		"BAKE_CMD_CONTEXT":    cty.StringVal(CmdContext),
+		"BAKE_LOCAL_PLATFORM": cty.StringVal(local.String()),
+	}
 }
 
 // SourceFile is one bake file's name (used in error positions and to pick HCL or JSON) and content.
@@ -207,6 +230,9 @@ func (p *parser) collect(body hcl.Body) error {
 		if !validVariableName.MatchString(a.Name) {
 			return fmt.Errorf("%s: %w: top-level attribute name %q is not an identifier", pos(a.NameRange), ErrInvalid, a.Name)
 		}
+		if _, builtin := p.builtins[a.Name]; builtin {
+			continue // bake's built-in variables cannot be redefined; bake ignores the definition
+		}
 		p.vars[a.Name] = &variableDecl{name: a.Name, attr: a, def: a.Expr, rng: a.NameRange}
 	}
 	for _, b := range content.Blocks {
@@ -216,6 +242,9 @@ func (p *parser) collect(body hcl.Body) error {
 			if !validVariableName.MatchString(name) {
 				return fmt.Errorf("%s: %w: variable name %q is not an identifier; use letters, digits and _ and start with a letter or _",
 					pos(nameRange), ErrInvalid, name)
+			}
+			if _, builtin := p.builtins[name]; builtin {
+				continue // as bake: a built-in variable keeps its value
 			}
 			d, err := p.variableBlock(b)
 			if err != nil {

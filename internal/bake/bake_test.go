@@ -420,10 +420,10 @@ func TestParseErrors(t *testing.T) {
 			wantMsg: []string{`bake.hcl:1:29: unknown variable "B" in the default of variable "A"`},
 		},
 		{
-			name:    "built-in bake variable",
-			src:     "target \"a\" { args = { P = BAKE_LOCAL_PLATFORM } }\n",
+			name:    "unknown built-in bake variable",
+			src:     "target \"a\" { args = { P = BAKE_REMOTE_PLATFORM } }\n",
 			wantErr: ErrUnknownVariable,
-			wantMsg: []string{`"BAKE_LOCAL_PLATFORM"`, "built-in variables are not supported"},
+			wantMsg: []string{`"BAKE_REMOTE_PLATFORM"`, "built-in variables are BAKE_CMD_CONTEXT and BAKE_LOCAL_PLATFORM"},
 		},
 		{
 			name:    "reference to a group",
@@ -507,9 +507,9 @@ target "b" { contexts = { a = "target:a" } }
 		},
 		{
 			name:    "real bake attribute outside the subset",
-			src:     "target \"a\" {\n  dockerfile-inline = \"FROM scratch\"\n}\n",
+			src:     "target \"a\" {\n  resources = { memory = \"1g\" }\n}\n",
 			wantErr: ErrUnsupported,
-			wantMsg: []string{`bake.hcl:2:3:`, `"dockerfile-inline"`, "inline Dockerfiles are not supported"},
+			wantMsg: []string{`bake.hcl:2:3:`, `"resources"`, "resource limits are not supported"},
 		},
 		{
 			name:    "name without matrix",

@@ -59,9 +59,14 @@
 //     cache-to as []CacheEntry, output as []Output, attest as []Attest, and no-cache, pull,
 //     no-cache-filter, call, network, shm-size, ulimits, annotations, entitlements,
 //     extra-hosts, description as written.
-//   - platforms are normalised by ParsePlatform; "local" (the builder's own platform) is kept
-//     as LocalPlatform: use Platform.Or to substitute the builder's platform (Matrix reads it as
-//     BuilderPlatform, linux/amd64).
+//   - platforms are normalised by ParsePlatform, and an entry holding commas is several
+//     platforms; "local" (the builder's own platform) is kept as LocalPlatform: use Platform.Or
+//     to substitute the builder's platform (Matrix takes it as an argument).
+//   - bake's built-in variables: BAKE_CMD_CONTEXT is CmdContext ("cwd://", the source root) and
+//     BAKE_LOCAL_PLATFORM is Options.Builder; a file cannot redefine them. A context or named
+//     context "cwd://PATH" becomes PATH.
+//   - dockerfile-inline is kept as Target.DockerfileInline; the consumer writes it into the
+//     build context.
 //   - target.NAME.ATTR (and target.NAME.name) is the attribute as written in target NAME's own
 //     block(s), before inheritance and overrides (the last block of that name wins), null when
 //     not written; references may go forward, cycles are errors.
@@ -78,12 +83,11 @@
 //
 // # Not supported (each is an error naming the construct, its position and what to do)
 //
-//   - Compose files; dockerfile-inline, resources and policy attributes; --set push, load,
+//   - Compose files; resources and policy attributes; --set push, load,
 //     policy and resource (ErrUnsupported).
 //   - References to groups (group.NAME.targets), to matrix targets (target.NAME.ATTR where
 //     NAME is a matrix block) and to the typed attributes (secret, ssh, cache-*, output,
-//     attest) of other targets; bake's built-in BAKE_* variables (ErrUnsupported /
-//     ErrUnknownVariable).
+//     attest) of other targets (ErrUnsupported).
 //
 // Deliberately stricter than bake: an unknown target attribute or block type (bake ignores
 // it) is ErrInvalid, and an inherits cycle (bake silently drops it) is ErrCycle.

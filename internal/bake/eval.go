@@ -49,7 +49,8 @@ type functionDecl struct {
 // parser holds the blocks of the files while they are evaluated.
 type parser struct {
 	opts         Options
-	setVars      map[string]string // variable overrides from Options.Set
+	setVars      map[string]string    // variable overrides from Options.Set
+	builtins     map[string]cty.Value // bake's built-in variables (BAKE_*)
 	vars         map[string]*variableDecl
 	funcs        map[string]*functionDecl
 	groupBlocks  []*hcl.Block
@@ -76,6 +77,8 @@ func newParser(opts Options) *parser {
 		specs: map[string][]*targetSpec{}, renamed: map[string][]string{},
 	}
 	fns := maps.Clone(builtins)
+	p.builtins = builtinVars(opts)
+	maps.Copy(p.values, p.builtins)
 	p.ctx = &hcl.EvalContext{Variables: p.values, Functions: fns}
 	for _, s := range opts.Set {
 		key, val, _ := strings.Cut(s, "=")
@@ -497,6 +500,9 @@ func (p *parser) deps(expr hcl.Expression, exclude map[string]bool, where string
 		if exclude[root] || slices.ContainsFunc(typeArgs, func(r hcl.Range) bool { return r.Overlaps(tr.SourceRange()) }) {
 			continue
 		}
+		if _, ok := p.builtins[root]; ok {
+			continue
+		}
 		if _, ok := p.vars[root]; ok {
 			if err := p.resolveVar(root); err != nil {
 				return err
@@ -518,7 +524,7 @@ func (p *parser) deps(expr hcl.Expression, exclude map[string]bool, where string
 			hint = "references to groups (group.NAME.targets) are not supported; list the targets or use a variable"
 			return fmt.Errorf("%s: %w: %s in %s; %s", pos(tr.SourceRange()), ErrUnsupported, root, where, hint)
 		case strings.HasPrefix(root, "BAKE_"):
-			hint = "bake's built-in variables are not supported; declare a variable and pass its value explicitly"
+			hint = "bake's built-in variables are BAKE_CMD_CONTEXT and BAKE_LOCAL_PLATFORM"
 		}
 		return fmt.Errorf("%s: %w %q in %s (declared variables: %s); %s",
 			pos(tr.SourceRange()), ErrUnknownVariable, root, where, nameList(sortedKeys(p.vars)), hint)

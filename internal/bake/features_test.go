@@ -16,6 +16,66 @@ func TestBuildxFeatures(t *testing.T) {
 		check func(t *testing.T, f *File)
 	}{
 		{
+			name: "built-in variables: the command's context and the builder's platform, which a file cannot redefine",
+			files: []SourceFile{{"docker-bake.hcl", []byte(`
+variable "BAKE_LOCAL_PLATFORM" { default = "windows/amd64" }
+target "app" {
+  context = BAKE_CMD_CONTEXT
+  contexts = { shared = "${BAKE_CMD_CONTEXT}lib" }
+  platforms = [BAKE_LOCAL_PLATFORM]
+  args = { ON = BAKE_LOCAL_PLATFORM }
+}
+`)}},
+			opts: Options{Builder: Platform{OS: "linux", Arch: "arm64"}},
+			check: func(t *testing.T, f *File) {
+				app := f.Targets["app"]
+				want(t, ".", app.Context)
+				want(t, map[string]string{"shared": "lib"}, app.Contexts)
+				want(t, map[string]string{"ON": "linux/arm64"}, app.Args)
+				want(t, []Platform{{OS: "linux", Arch: "arm64"}}, app.Platforms)
+				if _, ok := f.Variables["BAKE_LOCAL_PLATFORM"]; ok {
+					t.Errorf("the built-in is listed as a variable of the file: %v", f.Variables)
+				}
+			},
+		},
+		{
+			name:  "BAKE_LOCAL_PLATFORM defaults to the builder platform",
+			files: []SourceFile{{"docker-bake.hcl", []byte(`target "app" { args = { ON = BAKE_LOCAL_PLATFORM } }`)}},
+			check: func(t *testing.T, f *File) {
+				want(t, map[string]string{"ON": BuilderPlatform.String()}, f.Targets["app"].Args)
+			},
+		},
+		{
+			name:  "a platform entry holding a comma is several platforms",
+			files: []SourceFile{{"docker-bake.hcl", []byte(`target "app" { platforms = ["linux/amd64,linux/arm64", "linux/arm64"] }`)}},
+			check: func(t *testing.T, f *File) {
+				want(t, []Platform{{OS: "linux", Arch: "amd64"}, {OS: "linux", Arch: "arm64"}}, f.Targets["app"].Platforms)
+			},
+		},
+		{
+			name: "dockerfile-inline is kept and inherited; the child may replace it",
+			files: []SourceFile{{"docker-bake.hcl", []byte(`
+target "base" { dockerfile-inline = "FROM scratch\nCOPY a /a\n" }
+target "app" { inherits = ["base"] }
+target "other" {
+  inherits = ["base"]
+  dockerfile-inline = "FROM busybox"
+}
+`)}},
+			check: func(t *testing.T, f *File) {
+				want(t, "FROM scratch\nCOPY a /a\n", f.Targets["app"].DockerfileInline)
+				want(t, "FROM busybox", f.Targets["other"].DockerfileInline)
+				want(t, "Dockerfile", f.Targets["app"].Dockerfile)
+			},
+		},
+		{
+			name:  "ssh entries as objects with only an id",
+			files: []SourceFile{{"docker-bake.hcl", []byte(`target "app" { ssh = [{ id = "default" }, { paths = ["/k"] }] }`)}},
+			check: func(t *testing.T, f *File) {
+				want(t, []SSH{{ID: "default"}, {Paths: []string{"/k"}}}, f.Targets["app"].SSH)
+			},
+		},
+		{
 			name: "function blocks with variadic params",
 			files: []SourceFile{{"docker-bake.hcl", []byte(`
 function "tags" {
@@ -143,7 +203,7 @@ target "app" {
 					t.Errorf("NoCache, Pull = %v, %v; want true, true", a.NoCache, a.Pull)
 				}
 				want(t, []Platform{LocalPlatform}, a.Platforms)
-				m, err := Matrix([]*Target{a}, nil)
+				m, err := Matrix([]*Target{a}, nil, Platform{})
 				if err != nil || len(m) != 1 || m[0].Platform != "linux/amd64" {
 					t.Errorf("Matrix of a local target = %v, %v; want one linux/amd64 entry", m, err)
 				}

@@ -12,10 +12,14 @@ type Entry struct {
 }
 
 // Matrix lists target × platform for a build: the requested platforms (default linux/amd64),
-// narrowed to what each target declares (a target that declares none takes them all). Targets
-// that are only another target's context (target: references) are built by their users, not
-// on their own, so they are left out.
-func Matrix(targets []*Target, requested []string) ([]Entry, error) {
+// narrowed to what each target declares (a target that declares none takes them all). bake's
+// "local", requested or declared, is builder, the platform of the engine that builds (the zero
+// value: BuilderPlatform). Targets that are only another target's context (target:
+// references) are built by their users, not on their own, so they are left out.
+func Matrix(targets []*Target, requested []string, builder Platform) ([]Entry, error) {
+	if builder == (Platform{}) {
+		builder = BuilderPlatform
+	}
 	want := []string{"linux/amd64"}
 	if len(requested) > 0 {
 		want = nil
@@ -24,7 +28,7 @@ func Matrix(targets []*Target, requested []string) ([]Entry, error) {
 			if err != nil {
 				return nil, fmt.Errorf("--platform: %w", err)
 			}
-			want = append(want, p.Or(BuilderPlatform).String())
+			want = append(want, p.Or(builder).String())
 		}
 	}
 	deps := map[string]bool{}
@@ -39,7 +43,7 @@ func Matrix(targets []*Target, requested []string) ([]Entry, error) {
 			continue
 		}
 		for _, w := range want {
-			if t.supports(w) {
+			if t.supports(w, builder) {
 				out = append(out, Entry{Target: t, Platform: w})
 			}
 		}
@@ -51,15 +55,15 @@ func Matrix(targets []*Target, requested []string) ([]Entry, error) {
 	return out, nil
 }
 
-// BuilderPlatform is the platform shipyard's builder runs on; Matrix reads bake's "local" as it.
+// BuilderPlatform is the builder's platform assumed when the caller does not know it.
 var BuilderPlatform = Platform{OS: "linux", Arch: "amd64"}
 
-func (t *Target) supports(platform string) bool {
+func (t *Target) supports(platform string, builder Platform) bool {
 	if len(t.Platforms) == 0 {
 		return true
 	}
 	for _, p := range t.Platforms {
-		if p.Or(BuilderPlatform).String() == platform {
+		if p.Or(builder).String() == platform {
 			return true
 		}
 	}

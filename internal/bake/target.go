@@ -2,6 +2,7 @@ package bake
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -12,14 +13,13 @@ import (
 
 // targetAttrs are the target attributes evaluated and stored.
 var targetAttrs = []string{"annotations", "args", "attest", "cache-from", "cache-to", "call", "context", "contexts",
-	"description", "dockerfile", "entitlements", "extra-hosts", "inherits", "labels", "network", "no-cache",
+	"description", "dockerfile", "dockerfile-inline", "entitlements", "extra-hosts", "inherits", "labels", "network", "no-cache",
 	"no-cache-filter", "output", "platforms", "pull", "secret", "shm-size", "ssh", "tags", "target", "ulimits"}
 
 // unsupportedTargetAttrs are real bake attributes this package deliberately does not implement, with what to do.
 var unsupportedTargetAttrs = map[string]string{
-	"dockerfile-inline": "inline Dockerfiles are not supported; put the Dockerfile in the repository and set dockerfile",
-	"resources":         "build resource limits are not supported; remove the attribute (the engine decides resources)",
-	"policy":            "build policies are not supported; remove the attribute",
+	"resources": "build resource limits are not supported; remove the attribute (the engine decides resources)",
+	"policy":    "build policies are not supported; remove the attribute",
 }
 
 // targetSpec is one target's attributes before defaults; nil fields were not written.
@@ -30,6 +30,7 @@ type targetSpec struct {
 	inheritsRange, contextsRange, platformsRange         hcl.Range
 	description                                          *string
 	context, dockerfile, target, call, network, shmSize  *string
+	dockerfileInline                                     *string
 	pull, noCache                                        *bool
 	args, labels, extraHosts, contexts                   map[string]string
 	tags, platforms, annotations, noCacheFilter, ulimits []string
@@ -182,6 +183,8 @@ func (p *parser) evaluateTarget(attrs hcl.Attributes, ctx *hcl.EvalContext, loca
 			spec.context, err = stringAttr(a, owner, v)
 		case "dockerfile":
 			spec.dockerfile, err = stringAttr(a, owner, v)
+		case "dockerfile-inline":
+			spec.dockerfileInline, err = stringAttr(a, owner, v)
 		case "target":
 			spec.target, err = stringAttr(a, owner, v)
 		case "call":
@@ -298,7 +301,7 @@ func stringMap(a *hcl.Attribute, owner string, v cty.Value) (map[string]string, 
 // no-cache-filter, ulimits, entitlements and inherits accumulate.
 func mergeSpec(dst, src *targetSpec) {
 	for _, f := range []struct{ dst, src **string }{
-		{&dst.context, &src.context}, {&dst.dockerfile, &src.dockerfile}, {&dst.target, &src.target},
+		{&dst.context, &src.context}, {&dst.dockerfile, &src.dockerfile}, {&dst.dockerfileInline, &src.dockerfileInline}, {&dst.target, &src.target},
 		{&dst.call, &src.call}, {&dst.network, &src.network}, {&dst.shmSize, &src.shmSize},
 	} {
 		if *f.src != nil {
@@ -445,8 +448,8 @@ func (r *resolver) target(name string, chain []string) (*Target, error) {
 		return *p
 	}
 	t := &Target{
-		Name: name, Description: str(s.description, ""), Context: str(s.context, "."),
-		Dockerfile: str(s.dockerfile, "Dockerfile"), Target: str(s.target, ""),
+		Name: name, Description: str(s.description, ""), Context: cmdPath(str(s.context, ".")),
+		Dockerfile: str(s.dockerfile, "Dockerfile"), Target: str(s.target, ""), DockerfileInline: str(s.dockerfileInline, ""),
 		Args: cloneMap(s.args), Labels: cloneMap(s.labels), Contexts: cloneMap(s.contexts), ExtraHosts: cloneMap(s.extraHosts),
 		Tags: nilIfEmpty(s.tags), Secrets: nilIfEmpty(s.secrets), SSH: nilIfEmpty(s.ssh),
 		CacheFrom: nilIfEmpty(s.cacheFrom), CacheTo: nilIfEmpty(s.cacheTo), Outputs: nilIfEmpty(s.outputs),
@@ -455,16 +458,32 @@ func (r *resolver) target(name string, chain []string) (*Target, error) {
 		Call: str(s.call, ""), Network: str(s.network, ""), ShmSize: str(s.shmSize, ""),
 		NoCache: s.noCache != nil && *s.noCache, Pull: s.pull != nil && *s.pull,
 	}
+	for k, v := range t.Contexts {
+		t.Contexts[k] = cmdPath(v)
+	}
 	for _, raw := range s.platforms {
-		pl, err := ParsePlatform(raw)
-		if err != nil {
-			return nil, fmt.Errorf("%s: target %q: %w", pos(s.platformsRange), name, err)
-		}
-		if !slices.Contains(t.Platforms, pl) {
-			t.Platforms = append(t.Platforms, pl)
+		// one entry may list several platforms, comma-separated, as bake splits them when it builds
+		for _, one := range strings.Split(raw, ",") {
+			pl, err := ParsePlatform(one)
+			if err != nil {
+				return nil, fmt.Errorf("%s: target %q: %w", pos(s.platformsRange), name, err)
+			}
+			if !slices.Contains(t.Platforms, pl) {
+				t.Platforms = append(t.Platforms, pl)
+			}
 		}
 	}
 	return t, nil
+}
+
+// cmdPath turns a "cwd://PATH" context (see CmdContext) into PATH relative to the source root,
+// as bake does when it builds; other values are kept as written.
+func cmdPath(s string) string {
+	rest, ok := strings.CutPrefix(s, CmdContext)
+	if !ok {
+		return s
+	}
+	return path.Clean(rest)
 }
 
 func nilIfEmpty[T any](s []T) []T {
@@ -491,7 +510,7 @@ func mergeMap(dst, src map[string]string) map[string]string {
 
 // refKinds gives the type of each target attribute as another block sees it through target.NAME.ATTR.
 var refKinds = map[string]cty.Type{
-	"context": cty.String, "dockerfile": cty.String, "target": cty.String, "call": cty.String, "network": cty.String,
+	"context": cty.String, "dockerfile": cty.String, "dockerfile-inline": cty.String, "target": cty.String, "call": cty.String, "network": cty.String,
 	"shm-size": cty.String, "description": cty.String, "pull": cty.Bool, "no-cache": cty.Bool,
 	"args": cty.Map(cty.String), "labels": cty.Map(cty.String), "contexts": cty.Map(cty.String), "extra-hosts": cty.Map(cty.String),
 	"tags": cty.List(cty.String), "platforms": cty.List(cty.String), "inherits": cty.List(cty.String),

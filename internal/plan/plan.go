@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"shipyard/internal/bake"
 	"shipyard/internal/latest"
 	"shipyard/internal/naming"
@@ -89,6 +91,9 @@ type Input struct {
 	BuilderCPU BuilderCPU
 	// Targets are the bake targets of the run, evaluated with Vars(…).
 	Targets []*bake.Target
+	// Engine is the platform of the engine that runs the pipeline: what bake's "local" is (the
+	// zero value: bake.BuilderPlatform).
+	Engine bake.Platform
 	// PlatformTag is the per-platform tag form ("" = naming.DefaultPlatformTag).
 	PlatformTag string
 	// Project names the released images: <release registry>/<project>-<target>.
@@ -125,6 +130,8 @@ type Build struct {
 	// Job is the GitLab job that builds it: JobBuild, or JobARMBuilder for an ARM platform with
 	// ARM_BUILDER=ec2 (a one-call run does every job's work).
 	Job string `json:"job"`
+	// Annotations are the target's manifest annotations for this platform's image.
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // Merge is one multi-platform index pushed under every tag of a target.
@@ -136,7 +143,17 @@ type Merge struct {
 	Platforms []string `json:"platforms"`
 	// Sources are the per-platform images merged, one per platform.
 	Sources []string `json:"sources"`
+	// Annotations are the target's index annotations (the pipeline adds its own version,
+	// created, revision and source when the user's do not name them).
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// Descriptors are the target's annotations of each source's entry in the index, by
+	// position in Sources (nil when none).
+	Descriptors []map[string]string `json:"descriptors,omitempty"`
 }
+
+// PipelineIndexAnnotations are the annotations the manifests stage writes on every index itself;
+// a target's own index annotations may not name them.
+var PipelineIndexAnnotations = []string{ocispec.AnnotationVersion, ocispec.AnnotationRevision, ocispec.AnnotationCreated}
 
 // Copy is one index promoted by digest from the build registry to the release registry.
 type Copy struct {
@@ -342,7 +359,7 @@ func refName(r rules.Ref) string {
 
 // route decides, for every target × platform, where it is built, and what is merged.
 func (p *Plan) route(in Input, armBuilder string) error {
-	matrix, err := bake.Matrix(in.Targets, p.Platforms)
+	matrix, err := bake.Matrix(in.Targets, p.Platforms, in.Engine)
 	if err != nil {
 		return err
 	}
@@ -354,22 +371,38 @@ func (p *Plan) route(in Input, armBuilder string) error {
 		if len(tags) == 0 {
 			return fmt.Errorf("target %s has no tags in the bake file: add tags = [\"REGISTRY/NAME:TAG\"]", t.Name)
 		}
+		anns, err := bake.ParseAnnotations(t.Annotations)
+		if err != nil {
+			return fmt.Errorf("target %s: %v", t.Name, err)
+		}
+		for _, a := range anns {
+			if a.Place == bake.AnnotationIndex && slices.Contains(PipelineIndexAnnotations, a.Key) {
+				return fmt.Errorf("target %s: the index annotation %s is the pipeline's own (the version tag, the commit and its time, which latest and provenance rely on); remove it from annotations",
+					t.Name, a.Key)
+			}
+		}
 		builder, why := p.builderFor(in, armBuilder, e.Platform)
 		repo, tag := naming.SplitTag(tags[0])
 		push := repo + ":" + naming.PlatformTag(in.PlatformTag, tag, e.Platform)
 		p.Builds = append(p.Builds, Build{Target: t.Name, Platform: e.Platform, Builder: builder, Why: why, Push: push,
-			Job: jobFor(armBuilder, e.Platform)})
+			Job: jobFor(armBuilder, e.Platform), Annotations: bake.AnnotationsAt(anns, bake.AnnotationManifest, e.Platform)})
 		if builder == Remote {
 			p.RemoteBuilder = true
 		}
 		m := byTarget[t.Name]
 		if m == nil {
-			m = &Merge{Target: t.Name, Tags: slices.Clone(tags)}
+			m = &Merge{Target: t.Name, Tags: slices.Clone(tags), Annotations: bake.AnnotationsAt(anns, bake.AnnotationIndex, "")}
 			byTarget[t.Name] = m
 			order = append(order, t.Name)
 		}
 		m.Platforms = append(m.Platforms, e.Platform)
 		m.Sources = append(m.Sources, push)
+		m.Descriptors = append(m.Descriptors, bake.AnnotationsAt(anns, bake.AnnotationManifestDescriptor, e.Platform))
+	}
+	for _, m := range byTarget {
+		if !slices.ContainsFunc(m.Descriptors, func(d map[string]string) bool { return d != nil }) {
+			m.Descriptors = nil
+		}
 	}
 	for _, name := range order {
 		p.Merges = append(p.Merges, *byTarget[name])
@@ -507,7 +540,7 @@ func attributes(in Input) (notes []string, errs []error) {
 				if s.Src != "" {
 					from = "src=" + s.Src
 				}
-				errs = append(errs, fmt.Errorf("target %s needs the build secret %q (bake: %s): pass with-build-secret --id=%s --secret=env:NAME (or file:PATH)", t.Name, s.ID, from, s.ID))
+				errs = append(errs, fmt.Errorf("target %s needs the build secret %q (bake: %s): pass with-build-secret --id=%s --secret=env:NAME (or file:PATH); in GitLab, add %s=VARIABLE to SHIPYARD_BUILD_SECRETS", t.Name, s.ID, from, s.ID, s.ID))
 			}
 		}
 		if len(t.CacheFrom) > 0 || len(t.CacheTo) > 0 {

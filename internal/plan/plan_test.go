@@ -398,3 +398,43 @@ func TestAttestationsCoverEveryImageWhereverBuilt(t *testing.T) {
 		})
 	}
 }
+
+func TestAnnotations(t *testing.T) {
+	tg := targets("1.0.0")
+	tg[1].Annotations = []string{"org.example.kind=db", "manifest[linux/arm64]:org.example.arch=arm", "index:org.example.flavour=lite",
+		"manifest-descriptor[linux/arm64]:org.example.d=arm"}
+	p, err := Make(Input{Ref: rules.Ref{Branch: "staging"}, Arm64: true, Targets: tg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]map[string]string{}
+	for _, b := range p.Builds {
+		got[b.Target+" "+b.Platform] = b.Annotations
+	}
+	want := map[string]map[string]string{
+		"app linux/amd64": nil, "app linux/arm64": nil,
+		"db linux/amd64": {"org.example.kind": "db"},
+		"db linux/arm64": {"org.example.kind": "db", "org.example.arch": "arm"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("build annotations (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(map[string]string{"org.example.flavour": "lite"}, p.Merges[1].Annotations); d != "" {
+		t.Errorf("index annotations (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]map[string]string{nil, {"org.example.d": "arm"}}, p.Merges[1].Descriptors); d != "" {
+		t.Errorf("descriptor annotations (-want +got):\n%s", d)
+	}
+	if p.Merges[0].Annotations != nil || p.Merges[0].Descriptors != nil {
+		t.Errorf("app has no annotations, got %v %v", p.Merges[0].Annotations, p.Merges[0].Descriptors)
+	}
+	tg[0].Annotations = []string{"index:org.opencontainers.image.version=9.9.9"}
+	if _, err := Make(Input{Ref: rules.Ref{Branch: "staging"}, Targets: tg}); err == nil || !strings.Contains(err.Error(), "org.opencontainers.image.version is the pipeline's own") {
+		t.Errorf("an index annotation of the version: %v", err)
+	}
+	tg[0].Annotations = []string{"index-descriptor:x=1"}
+	if _, err := Make(Input{Ref: rules.Ref{Branch: "staging"}, Targets: tg}); err == nil || !strings.Contains(err.Error(), "target app: ") ||
+		!strings.Contains(err.Error(), "OCI layout") {
+		t.Errorf("an index-descriptor annotation: %v", err)
+	}
+}

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -119,10 +121,10 @@ func (c *Client) Tag(ctx context.Context, src string, tag string) error {
 
 // Annotation keys of the OCI image spec that MergeIndex callers set.
 const (
-	AnnotationVersion  = "org.opencontainers.image.version"
-	AnnotationRevision = "org.opencontainers.image.revision"
-	AnnotationCreated  = "org.opencontainers.image.created"
-	AnnotationSource   = "org.opencontainers.image.source"
+	AnnotationVersion  = ocispec.AnnotationVersion
+	AnnotationRevision = ocispec.AnnotationRevision
+	AnnotationCreated  = ocispec.AnnotationCreated
+	AnnotationSource   = ocispec.AnnotationSource
 )
 
 // referenceTypeAnnotation marks BuildKit attestation manifests inside an index.
@@ -144,7 +146,16 @@ type platformManifest struct {
 // the index's annotations (e.g. AnnotationVersion); the result is
 // deterministic for the same inputs.
 func (c *Client) MergeIndex(ctx context.Context, dst string, srcs []string, ann map[string]string) (string, error) {
+	return c.MergeIndexAnnotated(ctx, dst, srcs, ann, nil)
+}
+
+// MergeIndexAnnotated is MergeIndex with annotations on the index's entries too: descs[i], when
+// not nil, is added to the entry (or entries) of srcs[i].
+func (c *Client) MergeIndexAnnotated(ctx context.Context, dst string, srcs []string, ann map[string]string, descs []map[string]string) (string, error) {
 	what := fmt.Sprintf("merging %s into %s", strings.Join(srcs, ", "), dst)
+	if descs != nil && len(descs) != len(srcs) {
+		return "", fmt.Errorf("%s: %d descriptor annotation sets for %d sources", what, len(descs), len(srcs))
+	}
 	if len(srcs) == 0 {
 		return "", fmt.Errorf("merging into %s: no source images (pass at least one per-platform image)", dst)
 	}
@@ -173,7 +184,15 @@ func (c *Client) MergeIndex(ctx context.Context, dst string, srcs []string, ann 
 		}
 		idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
 		for _, e := range entries {
-			idx.Manifests = append(idx.Manifests, e.desc)
+			d := e.desc
+			if i := slices.Index(srcs, e.source); i >= 0 && descs != nil && len(descs[i]) > 0 {
+				d.Annotations = maps.Clone(d.Annotations)
+				if d.Annotations == nil {
+					d.Annotations = map[string]string{}
+				}
+				maps.Copy(d.Annotations, descs[i])
+			}
+			idx.Manifests = append(idx.Manifests, d)
 		}
 		if len(ann) > 0 {
 			idx.Annotations = maps.Clone(ann)

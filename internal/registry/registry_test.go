@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -119,6 +120,28 @@ func TestMergeIndexDropsAttestationsAndCarriesAnnotations(t *testing.T) {
 	}
 	if again != digest {
 		t.Errorf("merging the same inputs gave %s then %s, want a deterministic digest", digest, again)
+	}
+}
+
+func TestMergeIndexAnnotatesEntries(t *testing.T) {
+	ctx := context.Background()
+	s := registrytest.Start(t, "", "")
+	srcs, _, _ := sources(t, s, "django")
+	c := newClient()
+	dst := s.Host + "/app/django:ann"
+	if _, err := c.MergeIndexAnnotated(ctx, dst, srcs, nil, []map[string]string{nil, {"org.example.arm": "yes"}}); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := s.Manifest(t, dst)
+	var idx v1.IndexManifest
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		t.Fatal(err)
+	}
+	if len(idx.Manifests) != 2 || idx.Manifests[0].Annotations != nil || idx.Manifests[1].Annotations["org.example.arm"] != "yes" {
+		t.Errorf("entries' annotations: %+v", idx.Manifests)
+	}
+	if _, err := c.MergeIndexAnnotated(ctx, dst, srcs, nil, []map[string]string{nil}); err == nil || !strings.Contains(err.Error(), "1 descriptor annotation sets for 2 sources") {
+		t.Errorf("mismatched descriptor annotations: %v", err)
 	}
 }
 

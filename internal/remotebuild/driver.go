@@ -243,6 +243,9 @@ func (p Plan) Render() (Driver, error) {
 		for k, l := range s.Labels {
 			c.then(fmt.Sprintf("withLabel(name: %s, value: %s)", v(fmt.Sprintf("label%d", k), "String!", l.Name), v(fmt.Sprintf("value%d", k), "String!", l.Value)))
 		}
+		for k, a := range s.Annotations {
+			c.then(fmt.Sprintf("withAnnotation(name: %s, value: %s)", v(fmt.Sprintf("annotation%d", k), "String!", a.Name), v(fmt.Sprintf("annotationValue%d", k), "String!", a.Value)))
+		}
 		q.body = c.selection("built: sync rootfs { id }")
 		builtPath[i] = c.path
 		queries = append(queries, q)

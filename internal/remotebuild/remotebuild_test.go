@@ -25,6 +25,10 @@ func targets() []*bake.Target {
 			Secrets:  []bake.Secret{{ID: "npm"}, {ID: "absent"}},
 			Tags:     []string{"reg/app:1"}},
 		{Name: "tool", Context: ".", Dockerfile: "Dockerfile", Tags: []string{"reg/tool:1"}},
+		{Name: "inline", Context: ".", Dockerfile: "Dockerfile", DockerfileInline: "FROM scratch\n", Tags: []string{"reg/inline:1"},
+			Annotations: []string{"org.example.all=1", "manifest[linux/arm64]:org.example.arm=yes", "index:org.example.i=not-here"}},
+		{Name: "inlinectx", Context: ".", Dockerfile: "Dockerfile", DockerfileInline: "FROM base\n",
+			Contexts: map[string]string{"base": "docker-image://mirror/debian:13"}},
 	}
 }
 
@@ -59,6 +63,15 @@ func TestSteps(t *testing.T) {
 					Dirs:           []Dir{{Path: ".shipyard-contexts/assets", Repo: "web/assets"}, {Path: ".shipyard-contexts/base", Target: "base"}},
 					Args:           []KV{{"A", "1"}, {"B", "2"}}, Stage: "prod", Labels: []KV{{"a", "first"}, {"z", "last"}},
 					Secrets: []int{0}, Push: "reg/app:1-arm64"},
+			},
+		},
+		{
+			name:   "dockerfile-inline is written into the build context, never read from the repository",
+			builds: []Build{{Target: "inline", Platform: "linux/arm64"}, {Target: "inlinectx", Platform: "linux/arm64"}},
+			want: []Step{
+				{Target: "inline", Platform: "linux/arm64", Context: ".", Dockerfile: ".shipyard-contexts/Dockerfile.inline", DockerfileText: "FROM scratch\n",
+					Annotations: []KV{{"org.example.all", "1"}, {"org.example.arm", "yes"}}},
+				{Target: "inlinectx", Platform: "linux/arm64", Context: ".", Dockerfile: ".shipyard-contexts/Dockerfile.inlinectx", DockerfileText: "FROM mirror/debian:13\n"},
 			},
 		},
 		{
@@ -212,6 +225,34 @@ func TestRender(t *testing.T) {
 	}
 	if strings.Contains(script, "q p0") {
 		t.Errorf("the script publishes base, which is only a context:\n%s", script)
+	}
+}
+
+// TestRenderAnnotations: a step's manifest annotations are set on the built image, values passed
+// as variables.
+func TestRenderAnnotations(t *testing.T) {
+	steps, err := Steps(targets(), []Build{{Target: "inline", Platform: "linux/arm64", Push: "reg/inline:1-arm64"}}, nil, readDockerfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Plan{Source: "/src", Steps: steps}.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"withAnnotation(name: $annotation0, value: $annotationValue0) { c: withAnnotation(name: $annotation1, value: $annotationValue1)"} {
+		if !strings.Contains(d.Files["q/b0.graphql"], want) {
+			t.Errorf("q/b0.graphql lacks %s:\n%s", want, d.Files["q/b0.graphql"])
+		}
+	}
+	for _, want := range []string{`"annotation1": "org.example.arm"`, `"annotationValue1": "yes"`} {
+		if !strings.Contains(d.Files["q/b0.jq"], want) {
+			t.Errorf("q/b0.jq lacks %s:\n%s", want, d.Files["q/b0.jq"])
+		}
+	}
+	bad := targets()
+	bad[0].Annotations = []string{"layer:x=1"}
+	if _, err := Steps(bad, []Build{{Target: "base", Platform: "linux/arm64"}}, nil, readDockerfile); err == nil || !strings.Contains(err.Error(), "target base: ") {
+		t.Errorf("a bad annotation: %v", err)
 	}
 }
 

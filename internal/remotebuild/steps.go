@@ -40,6 +40,8 @@ type Step struct {
 	Stage string
 	// Labels are the image labels, sorted by name.
 	Labels []KV
+	// Annotations are the image manifest's annotations, sorted by name.
+	Annotations []KV
 	// Secrets are indexes into Plan.Secrets, in the target's order.
 	Secrets []int
 	// Push is the reference published; "" for a step built only as another's context.
@@ -91,7 +93,8 @@ type Plan struct {
 // Steps lists the steps that build builds as the local build does, dependencies (`target:`
 // contexts) first and each target × platform once. secrets are the build secrets given to the
 // run (a target gets those it asks for that are given); dockerfile reads a target's
-// Dockerfile, which is only asked for targets with named contexts.
+// Dockerfile file, which is only asked for targets with named contexts and no dockerfile-inline.
+// A dockerfile-inline is written into the build context at InlineDockerfile.
 func Steps(targets []*bake.Target, builds []Build, secrets []Secret, dockerfile func(*bake.Target) (string, error)) ([]Step, error) {
 	byName := map[string]*bake.Target{}
 	for _, t := range targets {
@@ -111,14 +114,21 @@ func Steps(targets []*bake.Target, builds []Build, secrets []Secret, dockerfile 
 				return 0, fmt.Errorf("target %s: its contexts depend on it again (%s)", t.Name, strings.Join(append(chain, t.Name), " -> "))
 			}
 		}
+		anns, err := bake.ParseAnnotations(t.Annotations)
+		if err != nil {
+			return 0, fmt.Errorf("target %s: %v", t.Name, err)
+		}
 		s := Step{Target: t.Name, Platform: platform, Context: t.Context, Dockerfile: t.Dockerfile, Stage: t.Target,
-			Args: sorted(t.Args), Labels: sorted(t.Labels)}
+			Args: sorted(t.Args), Labels: sorted(t.Labels), Annotations: sorted(bake.AnnotationsAt(anns, bake.AnnotationManifest, platform))}
 		for _, want := range t.Secrets {
 			for i, sec := range secrets {
 				if sec.ID == want.ID {
 					s.Secrets = append(s.Secrets, i)
 				}
 			}
+		}
+		if t.DockerfileInline != "" && len(t.Contexts) == 0 {
+			s.Dockerfile, s.DockerfileText = InlineDockerfile(t), t.DockerfileInline
 		}
 		if len(t.Contexts) > 0 {
 			dirs, ctxs, err := NamedContexts(t)
@@ -139,7 +149,10 @@ func Steps(targets []*bake.Target, builds []Build, secrets []Secret, dockerfile 
 			}
 			text, ok := rewritten[t.Name]
 			if !ok {
-				df, err := dockerfile(t)
+				df, err := t.DockerfileInline, error(nil)
+				if df == "" {
+					df, err = dockerfile(t)
+				}
 				if err != nil {
 					return 0, fmt.Errorf("target %s: reading %s/%s: %v", t.Name, t.Context, t.Dockerfile, err)
 				}
@@ -148,7 +161,7 @@ func Steps(targets []*bake.Target, builds []Build, secrets []Secret, dockerfile 
 				}
 				rewritten[t.Name] = text
 			}
-			s.Dirs, s.Dockerfile, s.DockerfileText = dirs, ContextsDir+"/Dockerfile."+t.Name, text
+			s.Dirs, s.Dockerfile, s.DockerfileText = dirs, InlineDockerfile(t), text
 		}
 		index[key] = len(steps)
 		steps = append(steps, s)
@@ -167,6 +180,11 @@ func Steps(targets []*bake.Target, builds []Build, secrets []Secret, dockerfile 
 	}
 	return steps, nil
 }
+
+// InlineDockerfile is where a target's Dockerfile is written inside its build context when the
+// build does not read it from the repository: a dockerfile-inline, or a Dockerfile rewritten for
+// named contexts.
+func InlineDockerfile(t *bake.Target) string { return ContextsDir + "/Dockerfile." + t.Name }
 
 // NamedContexts are the directories a target's named contexts put into its build context, in
 // name order, and the contexts the Dockerfile is rewritten for (Dagger's dockerBuild has no

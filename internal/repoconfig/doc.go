@@ -32,6 +32,10 @@
 //	    port        = 6379                      # the port it listens on (waited for)
 //	    environment = { REDIS_PASSWORD = "test" }
 //	  }
+//	  service "db" {
+//	    image = "postgres:16"                   # or an image, pulled as it is
+//	    port  = 5432
+//	  }
 //	}
 //
 // # Defaults

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
@@ -64,19 +65,22 @@ type Test struct {
 	Services []Service
 }
 
-// Service is one bake target run as a service the tests reach under Alias.
+// Service is a container the tests reach under Alias: a bake target built for the test stage
+// (Target) or an image pulled as it is (Image), exactly one of the two.
 type Service struct {
 	Alias       string
 	Target      string
+	Image       string
 	Port        int
 	Environment map[string]string
 }
 
-// Targets are the bake targets the test stage builds: the test image, then every service's.
+// Targets are the bake targets the test stage builds: the test image, then every service's that
+// is a target.
 func (t *Test) Targets() []string {
 	out := []string{t.Target}
 	for _, s := range t.Services {
-		if !slices.Contains(out, s.Target) {
+		if s.Target != "" && !slices.Contains(out, s.Target) {
 			out = append(out, s.Target)
 		}
 	}
@@ -308,7 +312,7 @@ func (p *parser) service(b *hclsyntax.Block) (Service, error) {
 	if !alias.MatchString(name) {
 		return Service{}, p.errorf(b.LabelRanges[0], "%s: the alias is the host name the tests reach the service under: use lower-case letters, digits and -, e.g. service %q", where, suggestAlias(name))
 	}
-	s := section{name: where, attrs: []string{"target", "port", "environment"}, hint: "a service takes target, port and environment"}
+	s := section{name: where, attrs: []string{"target", "image", "port", "environment"}, hint: "a service takes target or image, port and environment"}
 	if err := p.check(b.Body, s); err != nil {
 		return Service{}, err
 	}
@@ -318,6 +322,8 @@ func (p *parser) service(b *hclsyntax.Block) (Service, error) {
 		switch a.Name {
 		case "target":
 			svc.Target, err = p.target(a, where+" target")
+		case "image":
+			svc.Image, err = p.image(a, where+" image")
 		case "port":
 			svc.Port, err = p.port(a, where+" port")
 		case "environment":
@@ -327,8 +333,11 @@ func (p *parser) service(b *hclsyntax.Block) (Service, error) {
 			return Service{}, err
 		}
 	}
-	if svc.Target == "" {
-		return Service{}, p.errorf(b.TypeRange, `%s has no target: name the bake target run as the service, e.g. target = %q`, where, name)
+	switch {
+	case svc.Target == "" && svc.Image == "":
+		return Service{}, p.errorf(b.TypeRange, `%s has no target or image: name the bake target run as the service (target = %q) or an image (image = "postgres:16")`, where, name)
+	case svc.Target != "" && svc.Image != "":
+		return Service{}, p.errorf(b.Body.Attributes["image"].NameRange, `%s has both a target and an image: keep one (target builds the bake target, image pulls the image)`, where)
 	}
 	if svc.Port == 0 {
 		return Service{}, p.errorf(b.TypeRange, `%s has no port: write the port it listens on (the tests wait for it), e.g. port = 5432`, where)
@@ -367,6 +376,18 @@ func (p *parser) target(a *hclsyntax.Attribute, what string) (string, error) {
 	}
 	if !targetName.MatchString(v) {
 		return "", p.errorf(a.Expr.Range(), "%s %q is not a bake target name (letters, digits, _ and -): name a target of the bake file", what, v)
+	}
+	return v, nil
+}
+
+// image reads an image reference as docker pull takes it ("postgres:16", "ghcr.io/o/r@sha256:…").
+func (p *parser) image(a *hclsyntax.Attribute, what string) (string, error) {
+	v, err := p.str(a, what)
+	if err != nil {
+		return "", err
+	}
+	if _, err := name.ParseReference(v); err != nil {
+		return "", p.errorf(a.Expr.Range(), "%s %q is not an image reference (%v): write it as docker pull takes it, e.g. image = \"postgres:16\"", what, v, err)
 	}
 	return v, nil
 }

@@ -48,6 +48,10 @@ test {
     target = "redis"
     port   = 6379
   }
+  service "mq" {
+    image = "rabbitmq:3-management"
+    port  = 5672
+  }
 }
 `, &Config{
 			File: "shipyard.hcl", Project: "shop.front_end-2",
@@ -58,6 +62,7 @@ test {
 				Services: []Service{
 					{Alias: "db", Target: "postgres", Port: 5432, Environment: map[string]string{"POSTGRES_PASSWORD": "pw"}},
 					{Alias: "cache-1", Target: "redis", Port: 6379},
+					{Alias: "mq", Image: "rabbitmq:3-management", Port: 5672},
 				}},
 		}},
 		{"test without services or report", `test {
@@ -141,7 +146,11 @@ func TestParseErrors(t *testing.T) {
 		{"service bad alias", "test {\n  target = \"t\"\n  command = [\"x\"]\n  service \"My_DB\" {\n    target = \"db\"\n    port = 1\n  }\n}\n", ErrInvalid,
 			[]string{"shipyard.hcl:4:11: ", `the alias is the host name`, `service "my-db"`}},
 		{"service without target", "test {\n  target = \"t\"\n  command = [\"x\"]\n  service \"db\" {\n    port = 5432\n  }\n}\n", ErrInvalid,
-			[]string{"shipyard.hcl:4:3: ", `service "db" has no target`, `target = "db"`}},
+			[]string{"shipyard.hcl:4:3: ", `service "db" has no target or image`, `target = "db"`, `image = "postgres:16"`}},
+		{"service with target and image", "test {\n  target = \"t\"\n  command = [\"x\"]\n  service \"db\" {\n    target = \"pg\"\n    image = \"postgres:16\"\n    port = 1\n  }\n}\n", ErrInvalid,
+			[]string{"shipyard.hcl:6:5: ", `service "db" has both a target and an image`}},
+		{"service bad image", "test {\n  target = \"t\"\n  command = [\"x\"]\n  service \"db\" {\n    image = \"Postgres:16:x\"\n    port = 1\n  }\n}\n", ErrInvalid,
+			[]string{"shipyard.hcl:5:13: ", `service "db" image "Postgres:16:x" is not an image reference`}},
 		{"service without port", "test {\n  target = \"t\"\n  command = [\"x\"]\n  service \"db\" {\n    target = \"pg\"\n  }\n}\n", ErrInvalid,
 			[]string{"shipyard.hcl:4:3: ", `service "db" has no port`, "port = 5432"}},
 		{"service port out of range", "test {\n  target = \"t\"\n  command = [\"x\"]\n  service \"db\" {\n    target = \"pg\"\n    port = 70000\n  }\n}\n", ErrInvalid,
@@ -151,7 +160,7 @@ func TestParseErrors(t *testing.T) {
 		{"service port a string", "test {\n  target = \"t\"\n  command = [\"x\"]\n  service \"db\" {\n    target = \"pg\"\n    port = \"5432\"\n  }\n}\n", ErrInvalid,
 			[]string{"shipyard.hcl:6:12: ", `service "db" port must be a number, not a string`}},
 		{"service unknown attribute", "test {\n  target = \"t\"\n  command = [\"x\"]\n  service \"db\" {\n    target = \"pg\"\n    port = 1\n    alias = \"x\"\n  }\n}\n", ErrInvalid,
-			[]string{"shipyard.hcl:7:5: ", `service "db": unknown attribute "alias"`, "a service takes target, port and environment"}},
+			[]string{"shipyard.hcl:7:5: ", `service "db": unknown attribute "alias"`, "a service takes target or image, port and environment"}},
 		{"two services of one alias", "test {\n  target = \"t\"\n  command = [\"x\"]\n  service \"db\" {\n    target = \"pg\"\n    port = 1\n  }\n  service \"db\" {\n    target = \"pg\"\n    port = 1\n  }\n}\n", ErrInvalid,
 			[]string{"shipyard.hcl:8:11: ", `a second service "db" (the first is at shipyard.hcl:4:11)`}},
 	}
@@ -197,7 +206,7 @@ func TestRepositoryFilesParse(t *testing.T) {
 }
 
 func TestTargets(t *testing.T) {
-	tt := &Test{Target: "t", Services: []Service{{Alias: "a", Target: "db"}, {Alias: "b", Target: "db"}, {Alias: "c", Target: "t"}, {Alias: "d", Target: "cache"}}}
+	tt := &Test{Target: "t", Services: []Service{{Alias: "a", Target: "db"}, {Alias: "b", Target: "db"}, {Alias: "c", Target: "t"}, {Alias: "d", Target: "cache"}, {Alias: "e", Image: "redis:7"}}}
 	if d := cmp.Diff([]string{"t", "db", "cache"}, tt.Targets()); d != "" {
 		t.Errorf("Targets (-want +got):\n%s", d)
 	}

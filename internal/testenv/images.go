@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"shipyard/internal/registry"
@@ -50,8 +51,8 @@ func TagRepo(t *testing.T, annotated, lightweight []string) string {
 	return dir
 }
 
-// IndexPlatforms reads an index and returns platform -> manifest digest.
-func IndexPlatforms(t *testing.T, ref string) map[string]string {
+// Index reads an index over plain HTTP: its manifest and its digest.
+func Index(t *testing.T, ref string) (*v1.IndexManifest, string) {
 	t.Helper()
 	r, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
@@ -65,16 +66,35 @@ func IndexPlatforms(t *testing.T, ref string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	digest, err := idx.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, digest.String()
+}
+
+// EntryPlatform is an index entry's platform as os/arch[/variant], "" for an entry without one
+// (an attestation's).
+func EntryPlatform(d v1.Descriptor) string {
+	if d.Platform == nil || d.Platform.OS == "unknown" {
+		return ""
+	}
+	p := d.Platform.OS + "/" + d.Platform.Architecture
+	if d.Platform.Variant != "" {
+		p += "/" + d.Platform.Variant
+	}
+	return p
+}
+
+// IndexPlatforms reads an index and returns platform -> manifest digest.
+func IndexPlatforms(t *testing.T, ref string) map[string]string {
+	t.Helper()
+	m, _ := Index(t, ref)
 	out := map[string]string{}
 	for _, d := range m.Manifests {
-		if d.Platform == nil || d.Platform.OS == "unknown" {
-			continue
+		if p := EntryPlatform(d); p != "" {
+			out[p] = d.Digest.String()
 		}
-		p := d.Platform.OS + "/" + d.Platform.Architecture
-		if d.Platform.Variant != "" {
-			p += "/" + d.Platform.Variant
-		}
-		out[p] = d.Digest.String()
 	}
 	return out
 }

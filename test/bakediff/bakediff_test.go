@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -99,6 +100,7 @@ func loadCase(t *testing.T, dir string) testCase {
 // target is the comparable form of a target from either evaluator.
 type target struct {
 	Name, Description, Context, Dockerfile, Target string
+	DockerfileInline                               string
 	Args, Labels, Contexts, ExtraHosts             map[string]string
 	Tags, Platforms, Annotations, NoCacheFilter    []string
 	Ulimits, Entitlements                          []string
@@ -154,30 +156,50 @@ func sorted(l []string) []string {
 	return l
 }
 
-// platforms normalises platform strings with our parser, keeping order and dropping repeats.
+// platforms normalises platform strings with our parser, keeping order and dropping repeats;
+// an entry holding commas is split, as buildx splits it when it builds (platformutil.Parse).
 func platforms(raw []string) []bake.Platform {
 	var out []bake.Platform
-	for _, s := range raw {
-		p, err := bake.ParsePlatform(s)
-		if err != nil {
-			p = bake.Platform{OS: "INVALID:" + s}
-		}
-		if !slices.Contains(out, p) {
-			out = append(out, p)
+	for _, entry := range raw {
+		for _, s := range strings.Split(entry, ",") {
+			p, err := bake.ParsePlatform(s)
+			if err != nil {
+				p = bake.Platform{OS: "INVALID:" + s}
+			}
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
 		}
 	}
 	return out
 }
 
+// cmdPath resolves a "cwd://" path as buildx does when it builds (toBuildOpt).
+func cmdPath(s string) string {
+	if rest, ok := strings.CutPrefix(s, "cwd://"); ok {
+		return path.Clean(rest)
+	}
+	return s
+}
+
+// builtins are the values buildx's bake command gives its built-in variables on a local
+// invocation on linux/amd64 (commands/bake.go), which ours gets from its defaults.
+var builtins = map[string]string{"BAKE_CMD_CONTEXT": "cwd://", "BAKE_LOCAL_PLATFORM": "linux/amd64"}
+
 // fromBuildx converts a target resolved by buildx into ours, to be compared through fromOurs.
 func fromBuildx(name string, t *buildx.Target) target {
-	ctx := str(t.Context)
+	ctx := cmdPath(str(t.Context))
 	if ctx == "" {
 		ctx = "." // ours reads an empty context as the default "."
 	}
+	contexts := map[string]string{}
+	for k, v := range t.Contexts {
+		contexts[k] = cmdPath(v)
+	}
 	out := &bake.Target{
 		Name: name, Description: t.Description, Context: ctx, Dockerfile: str(t.Dockerfile), Target: str(t.Target),
-		Args: derefMap(t.Args), Labels: derefMap(t.Labels), Contexts: t.Contexts, ExtraHosts: derefMap(t.ExtraHosts),
+		DockerfileInline: str(t.DockerfileInline),
+		Args:             derefMap(t.Args), Labels: derefMap(t.Labels), Contexts: nilMap(contexts), ExtraHosts: derefMap(t.ExtraHosts),
 		Tags: nilList(t.Tags), Platforms: platforms(t.Platforms), Annotations: nilList(t.Annotations),
 		NoCacheFilter: nilList(t.NoCacheFilter), Ulimits: nilList(t.Ulimits), Entitlements: nilList(t.Entitlements),
 		NoCache: t.NoCache != nil && *t.NoCache, Pull: t.Pull != nil && *t.Pull,
@@ -207,7 +229,7 @@ func fromBuildx(name string, t *buildx.Target) target {
 func fromOurs(t *bake.Target) target {
 	out := target{
 		Name: t.Name, Description: t.Description, Context: t.Context, Dockerfile: t.Dockerfile, Target: t.Target,
-		Args: nilMap(t.Args), Labels: nilMap(t.Labels), Contexts: nilMap(t.Contexts), ExtraHosts: nilMap(t.ExtraHosts),
+		DockerfileInline: t.DockerfileInline, Args: nilMap(t.Args), Labels: nilMap(t.Labels), Contexts: nilMap(t.Contexts), ExtraHosts: nilMap(t.ExtraHosts),
 		Tags: nilList(t.Tags), Annotations: t.Annotations, NoCacheFilter: t.NoCacheFilter, Ulimits: t.Ulimits,
 		Entitlements: t.Entitlements, NoCache: t.NoCache, Pull: t.Pull, Call: t.Call, Network: t.Network, ShmSize: t.ShmSize,
 	}
@@ -245,7 +267,7 @@ type result struct {
 }
 
 func runBuildx(c testCase, files []buildx.File) result {
-	cfg, meta, err := buildx.ParseFiles(files, nil, c.vars)
+	cfg, meta, err := buildx.ParseFiles(files, builtins, c.vars)
 	if err != nil {
 		return result{err: err}
 	}
@@ -253,7 +275,7 @@ func runBuildx(c testCase, files []buildx.File) result {
 	for _, t := range cfg.Targets {
 		names = append(names, t.Name)
 	}
-	ts, gs, err := buildx.ReadTargets(context.Background(), files, names, slices.Clone(c.set), nil, c.vars, &buildx.EntitlementConf{})
+	ts, gs, err := buildx.ReadTargets(context.Background(), files, names, slices.Clone(c.set), builtins, c.vars, &buildx.EntitlementConf{})
 	if err != nil {
 		return result{err: err}
 	}

@@ -24,7 +24,7 @@ func TestFunctionsAreListedWithDocs(t *testing.T) {
 			t.Errorf("manifests is listed as a function; it is a stage of release (release --only=manifests): %q", line)
 		}
 	}
-	for _, fn := range []string{"check", "lint", "test", "build", "plan", "release", "arm-builder",
+	for _, fn := range []string{"check", "lint", "test", "test-report", "build", "plan", "release", "arm-builder",
 		"with-registry-auth", "with-gitlab", "with-latest", "with-arm-instance", "with-arm-access"} {
 		found := false
 		for _, line := range strings.Split(r.Stdout, "\n") {

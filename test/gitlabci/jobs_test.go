@@ -81,6 +81,22 @@ func TestDaggerJobsRunOnTheEngine(t *testing.T) {
 		if !regexp.MustCompile(`(?m)^=+ [0-9]+ passed\b.* in [0-9.]+s =+$`).MatchString(run.log) {
 			t.Errorf("test job log has no pytest summary of passed tests:\n%s", tail(run.log, 40))
 		}
+		// the job's artifacts: reports: junit, as gitlab-ci-local keeps a job's artifacts
+		report := r.junitArtifact(t, run)
+		if !regexp.MustCompile(`<testsuite\b[^>]*\btests="[1-9][0-9]*"`).Match(report) || !bytes.Contains(report, []byte(`failures="0"`)) {
+			t.Errorf("the junit.xml artifact is not pytest's report of the passed tests:\n%s", report)
+		}
+	})
+
+	t.Run("a failed test fails the job and is in its junit report", func(t *testing.T) {
+		failing := map[string]string{
+			"services/django/tests/test_fails_on_purpose.py": "\"\"\"A test that fails.\"\"\"\n\n\ndef test_fails_on_purpose():\n    \"\"\"Fail.\"\"\"\n    assert 1 + 1 == 3\n",
+		}
+		r := featRepo(t, files, failing)
+		run := r.runFailingDaggerJob(t, "test", host)
+		if report := r.junitArtifact(t, run); !bytes.Contains(report, []byte(`name="test_fails_on_purpose"`)) || !bytes.Contains(report, []byte("<failure")) {
+			t.Errorf("the junit.xml artifact does not report the failed test:\n%s", report)
+		}
 	})
 
 	t.Run("lint fails on an undefined name", func(t *testing.T) {
@@ -88,12 +104,7 @@ func TestDaggerJobsRunOnTheEngine(t *testing.T) {
 			"services/django/catalog/broken.py": "\"\"\"A module with a lint error.\"\"\"\n\n\ndef total():\n    \"\"\"Return a total.\"\"\"\n    return undefined_name + 1\n",
 		}
 		r := featRepo(t, files, broken)
-		run := r.runDaggerJob(t, "lint", host, nil)
-		var exit *exec.ExitError
-		if !errors.As(run.err, &exit) {
-			t.Fatalf("lint job on a file using an undefined name: want gitlab-ci-local to exit non-zero, got %v\n%s", run.err, tail(run.log, 60))
-		}
-		run.wantStatus(t, "FAIL")
+		run := r.runFailingDaggerJob(t, "lint", host)
 		run.wantEngine(t, host)
 		want := "services/django/catalog/broken.py:6:11: E0602: Undefined variable 'undefined_name' (undefined-variable)"
 		if !strings.Contains(run.log, want) {
@@ -326,6 +337,30 @@ func (r *repo) runDaggerJob(t *testing.T, job, host string, vars map[string]*str
 	t.Helper()
 	stdout, err := r.runOnEngine(t, host, vars, nil, job)
 	return r.jobRun(t, job, stdout, err)
+}
+
+// runFailingDaggerJob runs a job that must fail (runDaggerJob): gitlab-ci-local exits non-zero
+// and reports the job FAIL.
+func (r *repo) runFailingDaggerJob(t *testing.T, job, host string) jobRun {
+	t.Helper()
+	run := r.runDaggerJob(t, job, host, nil)
+	var exit *exec.ExitError
+	if !errors.As(run.err, &exit) {
+		t.Fatalf("job %s: want it to fail and gitlab-ci-local to exit non-zero, got %v\n%s", job, run.err, tail(run.log, 60))
+	}
+	run.wantStatus(t, "FAIL")
+	return run
+}
+
+// junitArtifact is the junit.xml a job published as its artifact, where gitlab-ci-local keeps
+// a job's artifacts.
+func (r *repo) junitArtifact(t *testing.T, run jobRun) []byte {
+	t.Helper()
+	report, err := os.ReadFile(filepath.Join(r.dir, ".gitlab-ci-local", "artifacts", run.job, "junit.xml"))
+	if err != nil {
+		t.Fatalf("job %s published no junit.xml artifact: %v\n%s", run.job, err, tail(run.log, 30))
+	}
+	return report
 }
 
 // runOnEngine runs gitlab-ci-local in the repository with the shell executor

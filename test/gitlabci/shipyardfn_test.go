@@ -3,7 +3,9 @@
 package gitlabci_test
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,7 +16,8 @@ import (
 // component, with dagger replaced by a function that prints its arguments one a line, under
 // each POSIX shell there is: the SSH key flags are passed exactly when their variables are set
 // (so strategy template with the old pipeline's variables alone gets keys made for the job),
-// and a host key with a space stays one argument.
+// and a host key with a space stays one argument; SHIPYARD_SET and SHIPYARD_BUILD_SECRETS
+// become --set flags and with-build-secret calls, a target pattern kept as written.
 func TestShipyardFunctionSSHKeys(t *testing.T) {
 	oldPipeline := map[string]string{
 		"E2C_INSTANCE_STRATEGY": "template", "E2C_LAUNCH_TEMPLATE_ID": "lt-0123456789abcdef0",
@@ -42,6 +45,16 @@ func TestShipyardFunctionSSHKeys(t *testing.T) {
 		{"set but empty: no SSH key flag", with(map[string]string{"E2C_SSH_PRIVATE_KEY": "", "E2C_SSH_HOST_KEY": ""}), nil, []string{privateFlag, "--ssh-host-key"}},
 		{"both keys", with(map[string]string{"E2C_SSH_PRIVATE_KEY": "a2V5", "E2C_SSH_HOST_KEY": hostKeyWithSpace}), []string{privateFlag, hostFlag}, nil},
 		{"the host key alone reaches the module, which names what is missing", with(map[string]string{"E2C_SSH_HOST_KEY": hostKeyWithSpace}), []string{hostFlag}, []string{privateFlag}},
+		{"bake overrides and build secrets from CI/CD variables, a pattern not globbed",
+			with(map[string]string{"SHIPYARD_SET": "*.args.MODE=ci TAG_SUFFIX=-x", "SHIPYARD_BUILD_SECRETS": "npm=NPM_TOKEN pip=PIP_CONF"}),
+			[]string{"--set=*.args.MODE=ci", "--set=TAG_SUFFIX=-x", "with-build-secret", "--id=npm", "--secret=env:NPM_TOKEN", "--id=pip", "--secret=env:PIP_CONF"},
+			[]string{"--set=web.args"}},
+		{"no bake overrides or build secrets", with(nil), nil, []string{"--set", "with-build-secret"}},
+	}
+	// a file the pattern above would match if the function let the shell glob it
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "web.args.MODE=ci"), nil, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	var shells []string
 	for _, sh := range []string{"dash", "bash", "busybox"} {
@@ -69,6 +82,7 @@ func TestShipyardFunctionSSHKeys(t *testing.T) {
 						args = append([]string{"sh"}, args...)
 					}
 					cmd := exec.Command(sh, args...)
+					cmd.Dir = dir
 					cmd.Env = []string{"PATH=/usr/bin:/bin"}
 					for k, v := range tt.vars {
 						cmd.Env = append(cmd.Env, k+"="+v)
@@ -85,6 +99,10 @@ func TestShipyardFunctionSSHKeys(t *testing.T) {
 						if !slices.Contains(got, w) {
 							t.Errorf("dagger's arguments lack %q:\n%s", w, out)
 						}
+					}
+					// constructor flags come before the first with-… call
+					if i, j := slices.IndexFunc(got, func(a string) bool { return strings.HasPrefix(a, "--set=") }), slices.Index(got, "with-registry-auth"); i > j {
+						t.Errorf("a --set comes after with-registry-auth, where dagger takes it for a flag of that call:\n%s", out)
 					}
 					for _, n := range tt.not {
 						for _, a := range got {

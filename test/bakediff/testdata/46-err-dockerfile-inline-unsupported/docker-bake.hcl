@@ -1,1 +1,0 @@
-target "app" { dockerfile-inline = "FROM scratch" }
