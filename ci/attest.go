@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"fmt"
-	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"shipyard/internal/plan"
 	"shipyard/internal/promote"
 	"shipyard/internal/registry"
+	"shipyard/internal/vcs"
 )
 
 // syftModule is the SBOM generator, built from the Go module proxy in a Go container (once per
@@ -311,11 +311,11 @@ func (r *run) revision(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("the provenance needs the commit built: pass with-gitlab --commit-sha, or a checkout with its .git (%v)", err)
 	}
-	out, err := exec.CommandContext(ctx, "git", "--git-dir", dir, "rev-parse", "HEAD^{commit}").Output()
+	head, err := vcs.Repo{GitDir: dir}.Head(ctx)
 	if err != nil {
-		return "", fmt.Errorf("the provenance needs the commit built: git rev-parse HEAD failed (%v): pass with-gitlab --commit-sha", err)
+		return "", fmt.Errorf("the provenance needs the commit built: reading the checkout's HEAD failed (%v): pass with-gitlab --commit-sha", err)
 	}
-	r.ci.Revision = strings.TrimSpace(string(out))
+	r.ci.Revision = head
 	return r.ci.Revision, nil
 }
 
@@ -326,8 +326,8 @@ func (r *run) sourceRepository(ctx context.Context) string {
 		return "git+" + src
 	}
 	if dir, err := r.m.gitDirOnDisk(ctx); err == nil {
-		if out, err := exec.CommandContext(ctx, "git", "--git-dir", dir, "config", "--get", "remote.origin.url").Output(); err == nil && len(out) > 1 {
-			return "git+" + strings.TrimSpace(string(out))
+		if url, err := (vcs.Repo{GitDir: dir}).OriginURL(ctx); err == nil {
+			return "git+" + url
 		}
 	}
 	return "urn:shipyard:project:" + r.m.Project

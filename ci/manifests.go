@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 
 	"shipyard/internal/naming"
 	"shipyard/internal/registry"
+	"shipyard/internal/vcs"
 )
 
 // manifests merges, for every target, exactly the platforms the plan built (wherever they were
@@ -88,31 +88,23 @@ func (r *run) manifests(ctx context.Context) error {
 // created is the index's creation time: SOURCE_DATE_EPOCH (a bake variable or --set), else the
 // commit time of the revision in the git directory, else none (the annotation is left out).
 func (r *run) created(ctx context.Context) string {
-	epoch := r.file.Variables["SOURCE_DATE_EPOCH"]
-	if epoch == "" {
-		epoch = r.commitTime(ctx)
-	}
-	if n, err := strconv.ParseInt(strings.TrimSpace(epoch), 10, 64); err == nil {
+	if epoch := r.file.Variables["SOURCE_DATE_EPOCH"]; epoch != "" {
+		n, err := strconv.ParseInt(strings.TrimSpace(epoch), 10, 64)
+		if err != nil {
+			return ""
+		}
 		return time.Unix(n, 0).UTC().Format(time.RFC3339)
 	}
-	return ""
-}
-
-// commitTime asks git for the commit time of the revision (HEAD when none is given).
-func (r *run) commitTime(ctx context.Context) string {
 	dir, err := r.m.gitDirOnDisk(ctx)
 	if err != nil {
 		return ""
 	}
-	rev := r.ci.Revision
-	if rev == "" {
-		rev = "HEAD"
-	}
-	out, err := exec.CommandContext(ctx, "git", "--git-dir", dir, "show", "-s", "--format=%ct", rev+"^{commit}").Output()
+	// the revision built, HEAD when none is given
+	t, err := vcs.Repo{GitDir: dir}.CommitTime(ctx, r.ci.Revision)
 	if err != nil {
 		return ""
 	}
-	return strings.TrimSpace(string(out))
+	return t.Format(time.RFC3339)
 }
 
 // gitDirOnDisk exports the repository's git directory into the function's file system once.

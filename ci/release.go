@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"shipyard/internal/latest"
 	"shipyard/internal/naming"
 	"shipyard/internal/promote"
 	"shipyard/internal/tagtype"
+	"shipyard/internal/vcs"
 )
 
 // release copies every merged index of the plan from the build registry to the release registry
@@ -77,18 +77,19 @@ func (r *run) decider() promote.Decider {
 // tagType runs the detection chain (override, git, tag message, GitLab API, heuristic) and logs
 // each step; the GitLab token is read only if the chain gets that far.
 func (r *run) tagType(ctx context.Context) (tagtype.Type, error) {
-	src := tagtype.Sources{TagMessage: r.ci.TagMessage}
+	var repo vcs.Repo
 	if dir, err := r.m.gitDirOnDisk(ctx); err == nil {
-		src.GitDir = filepath.Dir(dir)
+		repo.GitDir = dir
 	} else {
 		r.logf("tag type: no git directory available (%v)", err)
 	}
+	var gitlab *vcs.GitLabTags
 	if r.ci.ServerURL != "" && r.ci.ProjectID != "" && r.ci.Token != nil {
 		token := r.ci.Token
-		src.GitLab = &tagtype.GitLabSource{BaseURL: r.ci.ServerURL, ProjectID: r.ci.ProjectID,
+		gitlab = &vcs.GitLabTags{BaseURL: r.ci.ServerURL, ProjectID: r.ci.ProjectID,
 			Token: func(ctx context.Context) (string, error) { return token.Plaintext(ctx) }}
 	}
-	res, err := tagtype.Detect(ctx, r.plan.Tag, string(r.plan.Latest.TagTypeOverride), src.Chain()...)
+	res, err := tagtype.Detect(ctx, r.plan.Tag, string(r.plan.Latest.TagTypeOverride), vcs.Chain(repo, r.ci.TagMessage, gitlab)...)
 	for _, st := range res.Trail {
 		r.logf("tag type [%s]: %s", st.Source, st.Outcome)
 	}

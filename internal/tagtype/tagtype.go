@@ -3,14 +3,14 @@
 // priority order and recording every step so the caller can print how the
 // answer was reached.
 //
-// Detect is pure: it asks the TAG_TYPE_OVERRIDE value, then the Sources it is
-// given, in order, then a name heuristic. The project's order (Sources.Chain)
-// is the git checkout (GitSource, git.go), the tag message GitLab put in
-// CI_COMMIT_TAG_MESSAGE (TagMessage), and the GitLab tags API (GitLabSource,
-// gitlab.go). A source that cannot answer (shallow clone without the tag,
-// empty message, token unreadable, API refused or unreachable) is recorded in
-// the trail and the next one is asked; only an invalid override or an empty
-// tag name is an error.
+// The package is pure: Detect asks the TAG_TYPE_OVERRIDE value, then the
+// Sources it is given, in order, then a name heuristic. TagMessage (the tag
+// message GitLab puts in CI_COMMIT_TAG_MESSAGE) is the one source defined
+// here; the sources that run git or call the GitLab API, and the project's
+// order of them, are in internal/vcs. A source that cannot answer (shallow
+// clone without the tag, empty message, token unreadable, API refused or
+// unreachable) is recorded in the trail and the next one is asked; only an
+// invalid override or an empty tag name is an error.
 package tagtype
 
 import (
@@ -59,23 +59,6 @@ type Source interface {
 	// the source cannot say; outcome is one human line either way (the
 	// answer, or why there is none) and never holds a secret.
 	Lookup(ctx context.Context, tag string) (t Type, outcome string, ok bool)
-}
-
-// Sources is the project's chain of sources after the override; a zero field
-// still takes its step and says it was skipped, so the trail always shows
-// every place that was considered.
-type Sources struct {
-	// GitDir is a git checkout asked with `git cat-file -t refs/tags/<tag>`.
-	GitDir string
-	// TagMessage is CI_COMMIT_TAG_MESSAGE; non-empty means annotated, empty proves nothing.
-	TagMessage string
-	// GitLab is the tags API of the project; nil skips the step.
-	GitLab *GitLabSource
-}
-
-// Chain returns the sources in priority order: git, tag message, GitLab.
-func (s Sources) Chain() []Source {
-	return []Source{GitSource{Dir: s.GitDir}, TagMessage(s.TagMessage), s.GitLab}
 }
 
 // TagMessage is the tag's message as GitLab passes it (CI_COMMIT_TAG_MESSAGE):

@@ -1,4 +1,4 @@
-package tagtype
+package vcs
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"shipyard/internal/tagtype"
 )
 
 const jobToken = "glcbt-64_SecretJobToken123"
@@ -98,44 +100,44 @@ func TestDetectGitLab(t *testing.T) {
 	tests := []struct {
 		name, project, token, tag string
 		wantGitLab                string
-		want                      Type
+		want                      tagtype.Type
 		wantBy                    string
 	}{
 		{"annotated by numeric id", "42", jobToken, "1.0.0",
-			"tag 1.0.0 has a message: annotated", Annotated, SourceGitLab},
+			"tag 1.0.0 has a message: annotated", tagtype.Annotated, tagtype.SourceGitLab},
 		{"annotated by project path", "group/sub/shipyard", jobToken, "1.0.0",
-			"tag 1.0.0 has a message: annotated", Annotated, SourceGitLab},
+			"tag 1.0.0 has a message: annotated", tagtype.Annotated, tagtype.SourceGitLab},
 		{"tag name with a slash", "group/sub/shipyard", jobToken, "release/1.0.0",
-			"tag release/1.0.0 has a message: annotated", Annotated, SourceGitLab},
+			"tag release/1.0.0 has a message: annotated", tagtype.Annotated, tagtype.SourceGitLab},
 		{"lightweight with empty message", "42", jobToken, "1.1.0alpha",
-			"tag 1.1.0alpha has no message: lightweight", Lightweight, SourceGitLab},
+			"tag 1.1.0alpha has no message: lightweight", tagtype.Lightweight, tagtype.SourceGitLab},
 		{"lightweight with null message and an annotated-looking name", "42", jobToken, "1.2.0",
-			"tag 1.2.0 has no message: lightweight", Lightweight, SourceGitLab},
+			"tag 1.2.0 has no message: lightweight", tagtype.Lightweight, tagtype.SourceGitLab},
 		{"401 wrong token", "42", "not-the-" + jobToken, "1.0.0",
-			"HTTP 401 Unauthorized: the job token was refused: no answer", Annotated, SourceHeuristic},
+			"HTTP 401 Unauthorized: the job token was refused: no answer", tagtype.Annotated, tagtype.SourceHeuristic},
 		{"403 token not allowed", "7", jobToken, "1.0.0",
-			"HTTP 403 Forbidden: the job token may not read this project's tags; allow it in the project's CI/CD job token settings: no answer", Annotated, SourceHeuristic},
+			"HTTP 403 Forbidden: the job token may not read this project's tags; allow it in the project's CI/CD job token settings: no answer", tagtype.Annotated, tagtype.SourceHeuristic},
 		{"404 unknown tag", "42", jobToken, "1.0.0rc1",
-			"HTTP 404 Not Found: project 42 or tag 1.0.0rc1 not found, or hidden from the job token: no answer", Lightweight, SourceHeuristic},
+			"HTTP 404 Not Found: project 42 or tag 1.0.0rc1 not found, or hidden from the job token: no answer", tagtype.Lightweight, tagtype.SourceHeuristic},
 		{"404 unknown project", "group/other", jobToken, "1.0.0",
-			"HTTP 404 Not Found: project group/other or tag 1.0.0 not found, or hidden from the job token: no answer", Annotated, SourceHeuristic},
+			"HTTP 404 Not Found: project group/other or tag 1.0.0 not found, or hidden from the job token: no answer", tagtype.Annotated, tagtype.SourceHeuristic},
 		{"500", "13", jobToken, "1.0.0",
-			"HTTP 500 Internal Server Error: GitLab failed: no answer", Annotated, SourceHeuristic},
+			"HTTP 500 Internal Server Error: GitLab failed: no answer", tagtype.Annotated, tagtype.SourceHeuristic},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake.mu.Lock()
 			fake.requests, fake.paths = nil, nil
 			fake.mu.Unlock()
-			src := &GitLabSource{BaseURL: srv.URL, ProjectID: tt.project, Token: staticToken(tt.token), HTTPClient: srv.Client()}
-			got, err := Detect(context.Background(), tt.tag, "", Sources{GitLab: src}.Chain()...)
+			src := &GitLabTags{BaseURL: srv.URL, ProjectID: tt.project, Token: staticToken(tt.token), HTTPClient: srv.Client()}
+			got, err := tagtype.Detect(context.Background(), tt.tag, "", Chain(Repo{}, "", src)...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff([]string{string(tt.want), tt.wantBy}, []string{string(got.Type), got.DecidedBy}); diff != "" {
 				t.Errorf("type and source (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(Step{SourceGitLab, tt.wantGitLab}, got.Trail[3]); diff != "" {
+			if diff := cmp.Diff(tagtype.Step{Source: tagtype.SourceGitLab, Outcome: tt.wantGitLab}, got.Trail[3]); diff != "" {
 				t.Errorf("gitlab step (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff([]seen{{tt.project, tt.tag, tt.token, ""}}, fake.requests); diff != "" {
@@ -155,15 +157,15 @@ func TestDetectGitLabUnreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	addr := srv.URL
 	srv.Close()
-	src := &GitLabSource{BaseURL: addr, ProjectID: "42", Token: staticToken(jobToken)}
-	got, err := Detect(context.Background(), "1.0.0", "", Sources{GitLab: src}.Chain()...)
+	src := &GitLabTags{BaseURL: addr, ProjectID: "42", Token: staticToken(jobToken)}
+	got, err := tagtype.Detect(context.Background(), "1.0.0", "", Chain(Repo{}, "", src)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{string(Annotated), SourceHeuristic}, []string{string(got.Type), got.DecidedBy}); diff != "" {
+	if diff := cmp.Diff([]string{string(tagtype.Annotated), tagtype.SourceHeuristic}, []string{string(got.Type), got.DecidedBy}); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	if step := got.Trail[3]; step.Source != SourceGitLab || !strings.HasPrefix(step.Outcome, "unreachable (") || !strings.HasSuffix(step.Outcome, "): no answer") {
+	if step := got.Trail[3]; step.Source != tagtype.SourceGitLab || !strings.HasPrefix(step.Outcome, "unreachable (") || !strings.HasSuffix(step.Outcome, "): no answer") {
 		t.Errorf("gitlab step = %+v", step)
 	}
 	assertNoToken(t, jobToken, got, err)
@@ -171,8 +173,8 @@ func TestDetectGitLabUnreachable(t *testing.T) {
 
 func TestDetectGitLabRedactsEchoedToken(t *testing.T) {
 	// A broken base URL with the token pasted into it: the outcome quotes the URL, minus the token.
-	src := &GitLabSource{BaseURL: "http://127.0.0.1:1/%zz" + jobToken, ProjectID: "42", Token: staticToken(jobToken)}
-	got, err := Detect(context.Background(), "1.0.0", "", Sources{GitLab: src}.Chain()...)
+	src := &GitLabTags{BaseURL: "http://127.0.0.1:1/%zz" + jobToken, ProjectID: "42", Token: staticToken(jobToken)}
+	got, err := tagtype.Detect(context.Background(), "1.0.0", "", Chain(Repo{}, "", src)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,26 +187,26 @@ func TestDetectGitLabRedactsEchoedToken(t *testing.T) {
 
 func TestDetectGitLabSkipped(t *testing.T) {
 	tests := []struct {
-		src  *GitLabSource
+		src  *GitLabTags
 		want string
 	}{
-		{&GitLabSource{ProjectID: "42", Token: staticToken(jobToken)}, "skipped: no server URL (CI_SERVER_URL)"},
-		{&GitLabSource{BaseURL: "http://127.0.0.1:1", Token: staticToken(jobToken)}, "skipped: no project id (CI_PROJECT_ID)"},
-		{&GitLabSource{BaseURL: "http://127.0.0.1:1", ProjectID: "42"}, "skipped: no job token (CI_JOB_TOKEN)"},
-		{&GitLabSource{BaseURL: "http://127.0.0.1:1", ProjectID: "42", Token: staticToken("")}, "skipped: no job token (CI_JOB_TOKEN)"},
+		{&GitLabTags{ProjectID: "42", Token: staticToken(jobToken)}, "skipped: no server URL (CI_SERVER_URL)"},
+		{&GitLabTags{BaseURL: "http://127.0.0.1:1", Token: staticToken(jobToken)}, "skipped: no project id (CI_PROJECT_ID)"},
+		{&GitLabTags{BaseURL: "http://127.0.0.1:1", ProjectID: "42"}, "skipped: no job token (CI_JOB_TOKEN)"},
+		{&GitLabTags{BaseURL: "http://127.0.0.1:1", ProjectID: "42", Token: staticToken("")}, "skipped: no job token (CI_JOB_TOKEN)"},
 		{nil, "skipped: no GitLab API configured"},
 	}
 	for _, tt := range tests {
-		got, err := Detect(context.Background(), "1.0.0", "", Sources{GitLab: tt.src}.Chain()...)
+		got, err := tagtype.Detect(context.Background(), "1.0.0", "", Chain(Repo{}, "", tt.src)...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := Result{Annotated, SourceHeuristic, []Step{
-			{SourceOverride, "not set"},
-			{SourceGit, "skipped: no checkout given"},
-			{SourceTagMessage, "CI_COMMIT_TAG_MESSAGE is empty: no answer (unset and lightweight look the same)"},
-			{SourceGitLab, tt.want},
-			{SourceHeuristic, heuristicAnnotated},
+		want := tagtype.Result{Type: tagtype.Annotated, DecidedBy: tagtype.SourceHeuristic, Trail: []tagtype.Step{
+			{Source: tagtype.SourceOverride, Outcome: "not set"},
+			{Source: tagtype.SourceGit, Outcome: "skipped: no checkout given"},
+			{Source: tagtype.SourceTagMessage, Outcome: "CI_COMMIT_TAG_MESSAGE is empty: no answer (unset and lightweight look the same)"},
+			{Source: tagtype.SourceGitLab, Outcome: tt.want},
+			{Source: tagtype.SourceHeuristic, Outcome: heuristicAnnotated},
 		}}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
@@ -218,9 +220,10 @@ func TestDetectGitLabSkipped(t *testing.T) {
 func TestGitLabTokenIsReadLazily(t *testing.T) {
 	fake, srv := newFakeGitLab(t)
 	repo, _ := repoWithTags(t)
+	gitDir := filepath.Join(repo, ".git")
 	var reads int
 	var tokenErr error
-	src := &GitLabSource{BaseURL: srv.URL, ProjectID: "42", HTTPClient: srv.Client(),
+	src := &GitLabTags{BaseURL: srv.URL, ProjectID: "42", HTTPClient: srv.Client(),
 		Token: func(ctx context.Context) (string, error) {
 			reads++
 			if tokenErr != nil {
@@ -231,18 +234,19 @@ func TestGitLabTokenIsReadLazily(t *testing.T) {
 	tests := []struct {
 		name      string
 		override  string
-		sources   Sources
+		git       Repo
+		message   string
 		tokenErr  error
 		wantBy    string
 		wantReads int
 		wantStep  string // the GitLab step's outcome, "" when the chain stopped before it
 	}{
-		{"override answered", "lightweight", Sources{GitDir: repo, GitLab: src}, nil, SourceOverride, 0, ""},
-		{"git answered", "", Sources{GitDir: repo, GitLab: src}, nil, SourceGit, 0, ""},
-		{"tag message answered", "", Sources{TagMessage: "Release 1.0.0", GitLab: src}, nil, SourceTagMessage, 0, ""},
-		{"chain reaches GitLab", "", Sources{GitDir: t.TempDir(), GitLab: src}, nil, SourceGitLab, 1,
+		{"override answered", "lightweight", Repo{gitDir}, "", nil, tagtype.SourceOverride, 0, ""},
+		{"git answered", "", Repo{gitDir}, "", nil, tagtype.SourceGit, 0, ""},
+		{"tag message answered", "", Repo{}, "Release 1.0.0", nil, tagtype.SourceTagMessage, 0, ""},
+		{"chain reaches GitLab", "", Repo{t.TempDir()}, "", nil, tagtype.SourceGitLab, 1,
 			"tag 1.0.0 has a message: annotated"},
-		{"token unreadable", "", Sources{GitDir: t.TempDir(), GitLab: src}, errors.New("secret store unavailable"), SourceHeuristic, 1,
+		{"token unreadable", "", Repo{t.TempDir()}, "", errors.New("secret store unavailable"), tagtype.SourceHeuristic, 1,
 			"could not read the job token (secret store unavailable): no answer"},
 	}
 	for _, tt := range tests {
@@ -251,7 +255,7 @@ func TestGitLabTokenIsReadLazily(t *testing.T) {
 			fake.mu.Lock()
 			fake.requests, fake.paths = nil, nil
 			fake.mu.Unlock()
-			got, err := Detect(context.Background(), "1.0.0", tt.override, tt.sources.Chain()...)
+			got, err := tagtype.Detect(context.Background(), "1.0.0", tt.override, Chain(tt.git, tt.message, src)...)
 			if err != nil {
 				t.Fatalf("Detect: %v", err)
 			}
@@ -260,7 +264,7 @@ func TestGitLabTokenIsReadLazily(t *testing.T) {
 			}
 			var step string
 			for _, s := range got.Trail {
-				if s.Source == SourceGitLab {
+				if s.Source == tagtype.SourceGitLab {
 					step = s.Outcome
 				}
 			}
@@ -269,7 +273,7 @@ func TestGitLabTokenIsReadLazily(t *testing.T) {
 			}
 			// only a step that read its token asks the API
 			wantRequests := 0
-			if tt.wantBy == SourceGitLab {
+			if tt.wantBy == tagtype.SourceGitLab {
 				wantRequests = 1
 			}
 			if len(fake.requests) != wantRequests {
@@ -284,7 +288,7 @@ func staticToken(tok string) func(context.Context) (string, error) {
 	return func(context.Context) (string, error) { return tok, nil }
 }
 
-func assertNoToken(t *testing.T, token string, r Result, err error) {
+func assertNoToken(t *testing.T, token string, r tagtype.Result, err error) {
 	t.Helper()
 	if err != nil && strings.Contains(err.Error(), token) {
 		t.Errorf("error contains the token: %v", err)

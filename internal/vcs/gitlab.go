@@ -1,4 +1,4 @@
-package tagtype
+package vcs
 
 import (
 	"context"
@@ -9,11 +9,13 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"shipyard/internal/tagtype"
 )
 
-// GitLabSource is the project's tags API, read with the CI job token. A nil
-// *GitLabSource is a source that skips its step.
-type GitLabSource struct {
+// GitLabTags is the project's GitLab tags API as a tagtype.Source, read with the CI job token.
+// A nil *GitLabTags is a source that skips its step.
+type GitLabTags struct {
 	// BaseURL is the instance root (CI_SERVER_URL); the client adds /api/v4.
 	BaseURL string
 	// ProjectID is the numeric id or the "group/project" path (CI_PROJECT_ID or CI_PROJECT_PATH).
@@ -29,13 +31,13 @@ type GitLabSource struct {
 // gitlabTimeout bounds the API call so an unreachable instance delays the release by seconds, not minutes.
 const gitlabTimeout = 15 * time.Second
 
-// Name is SourceGitLab.
-func (g *GitLabSource) Name() string { return SourceGitLab }
+// Name is tagtype.SourceGitLab.
+func (g *GitLabTags) Name() string { return tagtype.SourceGitLab }
 
 // Lookup reads the tag from the API: a message means annotated, none
 // lightweight. ok is false when the API cannot answer (or the step is not
 // configured), and outcome never contains the token.
-func (g *GitLabSource) Lookup(ctx context.Context, tag string) (t Type, outcome string, ok bool) {
+func (g *GitLabTags) Lookup(ctx context.Context, tag string) (t tagtype.Type, outcome string, ok bool) {
 	switch {
 	case g == nil:
 		return "", "skipped: no GitLab API configured", false
@@ -69,9 +71,9 @@ func (g *GitLabSource) Lookup(ctx context.Context, tag string) (t Type, outcome 
 		return "", redact(statusOutcome(code, g.ProjectID, tag), token), false
 	}
 	if got.Message != "" {
-		return Annotated, fmt.Sprintf("tag %s has a message: annotated", tag), true
+		return tagtype.Annotated, fmt.Sprintf("tag %s has a message: annotated", tag), true
 	}
-	return Lightweight, fmt.Sprintf("tag %s has no message: lightweight", tag), true
+	return tagtype.Lightweight, fmt.Sprintf("tag %s has no message: lightweight", tag), true
 }
 
 // apiTag is the part of GitLab's tag object (GET /projects/:id/repository/tags/:tag_name) the
@@ -83,7 +85,7 @@ type apiTag struct {
 
 // getTag asks the tags API for one tag with the job token in the JOB-TOKEN header. code is the
 // HTTP status (0 when there was no answer); the tag is decoded only from a 200.
-func (g *GitLabSource) getTag(ctx context.Context, token, tag string) (apiTag, int, error) {
+func (g *GitLabTags) getTag(ctx context.Context, token, tag string) (apiTag, int, error) {
 	u := strings.TrimRight(g.BaseURL, "/") + "/api/v4/projects/" + url.PathEscape(g.ProjectID) + "/repository/tags/" + url.PathEscape(tag)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
