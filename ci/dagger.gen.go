@@ -649,7 +649,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dryRun", err))
 				}
 			}
-			return (*Shipyard).Release(&parent, ctx, ref, tag, only, dryRun)
+			var overwrite bool
+			if inputArgs["overwrite"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["overwrite"]), &overwrite)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg overwrite", err))
+				}
+			}
+			return (*Shipyard).Release(&parent, ctx, ref, tag, only, dryRun, overwrite)
 		case "Test":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)
@@ -671,6 +678,27 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*Shipyard).Test(&parent, ctx, target, command)
+		case "TestReport":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var ref string
+			if inputArgs["ref"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["ref"]), &ref)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg ref", err))
+				}
+			}
+			var tag string
+			if inputArgs["tag"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tag"]), &tag)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tag", err))
+				}
+			}
+			return (*Shipyard).TestReport(&parent, ctx, ref, tag)
 		case "Verify":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)

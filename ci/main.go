@@ -11,9 +11,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"shipyard/ci/internal/dagger"
 	"shipyard/internal/regaccess"
+	"shipyard/internal/vcs"
 )
 
 // Shipyard runs the pipeline of one repository.
@@ -99,17 +101,16 @@ type CiContext struct {
 // New configures the pipeline of a repository.
 func New(
 	ctx context.Context,
-	// The repository the pipeline runs on (default: the module's own repository)
+	// The repository the pipeline runs on (default: the module's own repository); its .git is where the git data (tag type, commit, commit time) is read, and no build sees it
 	// +defaultPath="/"
-	// +ignore=[".git", "**/node_modules", "**/__pycache__", "**/dist", "*.md", "docs", "bench/out", ".e2c_instance_state_*", ".env"]
+	// +ignore=["**/node_modules", "**/__pycache__", "**/dist", "*.md", "docs", "bench/out", ".e2c_instance_state_*", ".env"]
 	source *dagger.Directory,
 	// Path of the bake file inside the source
 	// +default="docker-bake-production.hcl"
 	bakeFile string,
-	// The repository's checkout holding its .git (only .git is read): tells annotated from lightweight tags, and the commit time
+	// Where the git data is read instead of --source's .git (a checkout, or its .git directory): tells annotated from lightweight tags, the commit and its time
 	// +optional
-	// +defaultPath="/"
-	// +ignore=["*", "!.git", "!.git/**"]
+	// +ignore=["*", "!.git", "!.git/**", "!HEAD", "!config", "!packed-refs", "!shallow", "!objects", "!objects/**", "!refs", "!refs/**"]
 	gitDir *dagger.Directory,
 	// Project name: released images are <release-registry>/<project>-<target> ($CI_PROJECT_NAME); default: shipyard.hcl's project, else with-gitlab's --project-name, else app
 	// +optional
@@ -139,8 +140,12 @@ func New(
 	// +default="qemu"
 	armBuilder string,
 ) (*Shipyard, error) {
+	repo, build, err := splitGit(ctx, source, gitDir)
+	if err != nil {
+		return nil, err
+	}
 	m := &Shipyard{
-		Source: source, BakeFile: bakeFile, GitDir: gitDir, Project: project,
+		Source: build, BakeFile: bakeFile, GitDir: repo, Project: project,
 		BuildRegistry: buildRegistry, ReleaseRegistry: releaseRegistry, Set: set,
 		RegistryTunnel: registryTunnel, InsecureRegistry: insecureRegistry,
 		Arm64: arm64, Armv7: armv7, ArmBuilderSetting: armBuilder, UpdateLatestStrategy: "auto",
@@ -150,6 +155,38 @@ func New(
 		return nil, err
 	}
 	return m, nil
+}
+
+// splitGit separates the git repository from the source: the repository is read from gitDir when
+// given, else from the source's .git (nil when there is none), and the source the builds see has
+// no .git.
+func splitGit(ctx context.Context, source, gitDir *dagger.Directory) (repo, build *dagger.Directory, err error) {
+	build = source
+	hasGit, err := source.Exists(ctx, ".git", dagger.DirectoryExistsOpts{ExpectedType: dagger.ExistsTypeDirectoryType})
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading --source: %v", err)
+	}
+	if hasGit {
+		build = source.WithoutDirectory(".git")
+	}
+	from, what := source, "--source"
+	if gitDir != nil {
+		from, what = gitDir, "--git-dir"
+	}
+	dotGitDir, _ := from.Exists(ctx, ".git", dagger.DirectoryExistsOpts{ExpectedType: dagger.ExistsTypeDirectoryType})
+	dotGitFile, _ := from.Exists(ctx, ".git", dagger.DirectoryExistsOpts{ExpectedType: dagger.ExistsTypeRegularType})
+	head, _ := from.Exists(ctx, "HEAD", dagger.DirectoryExistsOpts{ExpectedType: dagger.ExistsTypeRegularType})
+	where, err := vcs.Locate(dotGitDir, dotGitFile, head)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %v", what, err)
+	}
+	switch where {
+	case vcs.InDotGit:
+		repo = from.Directory(".git")
+	case vcs.Here:
+		repo = from
+	}
+	return repo, build, nil
 }
 
 // WithRegistryAuth adds credentials for a registry host or an image prefix (the build or the release registry); a repository takes those of the longest address that covers it

@@ -55,8 +55,8 @@ func (r *run) manifests(ctx context.Context) error {
 		if created != "" {
 			ann[registry.AnnotationCreated] = created
 		}
-		if r.ci.Revision != "" {
-			ann[registry.AnnotationRevision] = r.ci.Revision
+		if rev, err := r.revision(ctx); err == nil {
+			ann[registry.AnnotationRevision] = rev
 		}
 		if src := r.file.Variables["SOURCE_URL"]; src != "" && ann[registry.AnnotationSource] == "" {
 			ann[registry.AnnotationSource] = src
@@ -107,22 +107,17 @@ func (r *run) created(ctx context.Context) string {
 	return t.Format(time.RFC3339)
 }
 
-// gitDirOnDisk exports the repository's git directory into the function's file system once.
+// gitDirOnDisk exports the repository (New's splitGit) into the function's file system once.
 func (m *Shipyard) gitDirOnDisk(ctx context.Context) (string, error) {
 	if m.GitDir == nil {
-		return "", errors.New("no git directory")
+		return "", errors.New("no git repository: --source has no .git directory and no --git-dir was given")
 	}
-	root := filepath.Join(os.TempDir(), "shipyard-git")
-	dir := filepath.Join(root, ".git")
+	dir := filepath.Join(os.TempDir(), "shipyard-git", ".git")
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
 		return dir, nil
 	}
-	if _, err := m.GitDir.Export(ctx, root); err != nil {
+	if _, err := m.GitDir.Export(ctx, dir); err != nil {
 		return "", err
-	}
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		// a worktree or submodule checkout: .git is a file pointing elsewhere
-		return "", errors.New("the checkout's .git is not a directory (a git worktree or submodule?): pass --git-dir with a checkout whose .git is a directory")
 	}
 	return dir, nil
 }

@@ -29,11 +29,15 @@ func (m *Shipyard) Release(
 	// Print the plan and every decision, push nothing
 	// +optional
 	dryRun bool,
+	// Replace a version already released with other content (a repair; a released version is otherwise never replaced)
+	// +optional
+	overwrite bool,
 ) (string, error) {
 	r, err := m.newRun(ctx, ref, tag, only, dryRun)
 	if err != nil {
 		return "", err
 	}
+	r.overwrite = overwrite
 	if err := r.readBuilderCPU(ctx, r.plan.BuildsHere(plan.Remote)); err != nil {
 		return "", err
 	}
@@ -48,9 +52,11 @@ type run struct {
 	plan   *plan.Plan
 	file   *bake.File
 	dryRun bool
-	logMu  sync.Mutex // the local and the remote builds log at the same time
-	log    strings.Builder
-	sc     supplyChain // the signer and attachment client, made when first needed
+	// overwrite lets release replace a version already released with other content (--overwrite)
+	overwrite bool
+	logMu     sync.Mutex // the local and the remote builds log at the same time
+	log       strings.Builder
+	sc        supplyChain // the signer and attachment client, made when first needed
 }
 
 // logf prints a line to the job log as it happens and keeps it for the function's result.

@@ -7,6 +7,7 @@ import (
 	"shipyard/internal/latest"
 	"shipyard/internal/naming"
 	"shipyard/internal/promote"
+	"shipyard/internal/registry"
 	"shipyard/internal/tagtype"
 	"shipyard/internal/vcs"
 )
@@ -25,7 +26,7 @@ func (r *run) release(ctx context.Context) error {
 	}
 	res, err := promote.Run(ctx, client, promote.Options{
 		Version: r.plan.Tag, Images: images, Decide: r.decider(), DryRun: r.dryRun,
-		Log: func(s string) { r.logf("%s", s) }, AfterCopy: r.carryAttestations(),
+		Log: func(s string) { r.logf("%s", s) }, AfterCopy: r.carryAttestations(), Overwrite: r.overwrite,
 	})
 	if err != nil {
 		return err
@@ -39,16 +40,36 @@ func (r *run) release(ctx context.Context) error {
 	return nil
 }
 
+// indexReader reads a merged index's digest and annotations.
+type indexReader interface {
+	Annotations(ctx context.Context, ref string) (string, map[string]string, error)
+}
+
 // releaseImages are the plan's copies; with resolve, each source is pinned to the digest of the
-// index the manifests stage made (what was tested is what ships).
-func (r *run) releaseImages(ctx context.Context, client promote.Registry, resolve bool) ([]promote.Image, error) {
+// index the manifests stage made (what was tested is what ships), which must have been merged
+// from the commit being released.
+func (r *run) releaseImages(ctx context.Context, client indexReader, resolve bool) ([]promote.Image, error) {
 	var images []promote.Image
+	want := ""
+	if resolve {
+		var err error
+		if want, err = r.revision(ctx); err != nil {
+			want = ""
+		}
+	}
 	for _, c := range r.plan.Copies {
 		img := promote.Image{Name: c.Target, Source: c.From, Dest: c.To}
 		if resolve {
-			digest, err := client.Digest(ctx, c.From)
+			digest, ann, err := client.Annotations(ctx, c.From)
 			if err != nil {
 				return nil, fmt.Errorf("release %s: %v", c.Target, missingOr(err, fmt.Sprintf("the merged image %s is missing (run the manifests stage first)", c.From)))
+			}
+			note, err := promote.CheckRevision(c.Target, c.From, ann[registry.AnnotationRevision], want)
+			if err != nil {
+				return nil, err
+			}
+			if note != "" {
+				r.logf("WARNING: %s", note)
 			}
 			repo, _ := naming.SplitTag(c.From)
 			img.Source = repo + "@" + digest
@@ -97,5 +118,8 @@ func (r *run) tagType(ctx context.Context) (tagtype.Type, error) {
 		return "", err
 	}
 	r.logf("tag %s is %s (decided by %s)", r.plan.Tag, res.Type, res.DecidedBy)
+	if w := res.Warning(r.plan.Tag); w != "" {
+		r.logf("WARNING: %s", w)
+	}
 	return res.Type, nil
 }

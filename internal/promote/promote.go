@@ -50,6 +50,10 @@ type Options struct {
 	// is decided (copying and verifying signatures, say); its failure fails
 	// the release with latest untouched on every image.
 	AfterCopy func(ctx context.Context, released []Released) error
+	// Overwrite lets the release replace a version already released with other
+	// content (a repair). Without it a released version is immutable: the
+	// release stops before copying anything, naming what is there.
+	Overwrite bool
 }
 
 // Released is one image pushed under the version tag.
@@ -95,7 +99,30 @@ var (
 	ErrInvalidOptions = errors.New("invalid release options")
 	// ErrLatestUnstable means latest kept changing while we tried to decide.
 	ErrLatestUnstable = errors.New("latest keeps changing under this release")
+	// ErrAlreadyReleased means the version exists in a release repository with other content.
+	ErrAlreadyReleased = errors.New("version already released with other content")
+	// ErrOtherCommit means a merged index in the build registry was made from another commit
+	// than the one being released.
+	ErrOtherCommit = errors.New("the merged index comes from another commit")
 )
+
+// CheckRevision compares the commit an index in the build registry was merged from (got, its
+// revision annotation) with the commit being released (want): they must be the same, so that
+// a release ships exactly what the manifests stage of its own pipeline merged, never what a
+// concurrent or later pipeline of the same ref put under the tag. When either is unknown
+// nothing can be compared and note says so.
+func CheckRevision(name, ref, got, want string) (note string, err error) {
+	switch {
+	case want == "":
+		return fmt.Sprintf("release %s: the commit being released is unknown, so %s is not checked against it (pass with-gitlab --commit-sha)", name, ref), nil
+	case got == "":
+		return fmt.Sprintf("release %s: %s has no revision annotation, so it is not checked against commit %s", name, ref, want), nil
+	case got != want:
+		return "", fmt.Errorf("%w: release %s: %s was merged from commit %s, and this release is of commit %s (another pipeline of the same ref replaced it); re-run this pipeline's build and manifests stages, then the release",
+			ErrOtherCommit, name, ref, got, want)
+	}
+	return "", nil
+}
 
 // Registry is what a release reads and writes in the registries;
 // *registry.Client is one. Digest reports a missing reference with an error
@@ -195,6 +222,13 @@ func (r *run) dryRun(ctx context.Context) (Result, error) {
 		}
 		r.digests = append(r.digests, d)
 	}
+	have, err := r.existing(ctx)
+	if err != nil {
+		return r.res, err
+	}
+	if err := r.refuseOverwrites(have, r.digests); err != nil {
+		return r.res, err
+	}
 	_, move, err := r.readAndDecide(ctx)
 	if err != nil {
 		return r.res, err
@@ -215,9 +249,74 @@ func (r *run) dests() string {
 	return strings.Join(d, ", ")
 }
 
+// existing reads what each destination already holds under the version: digests[i] is the
+// digest of Images[i]'s dest:version, "" when there is none.
+func (r *run) existing(ctx context.Context) ([]string, error) {
+	out := make([]string, len(r.opts.Images))
+	for i, img := range r.opts.Images {
+		d, err := r.c.Digest(ctx, r.ref(i))
+		switch {
+		case errors.Is(err, registry.ErrNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("releasing %s: reading %s: %w; nothing was copied", img.Name, r.ref(i), err)
+		default:
+			out[i] = d
+		}
+	}
+	return out, nil
+}
+
+// refuseOverwrites fails when a destination holds the version with other content than its
+// source (source digests srcs[i]; "" when not known), unless Overwrite is set.
+func (r *run) refuseOverwrites(have, srcs []string) error {
+	var clashes []string
+	for i, img := range r.opts.Images {
+		if have[i] == "" || srcs[i] == "" || have[i] == srcs[i] {
+			continue
+		}
+		clashes = append(clashes, fmt.Sprintf("%s holds %s, this release's %s is %s", r.ref(i), have[i], img.Name, srcs[i]))
+	}
+	if len(clashes) == 0 {
+		return nil
+	}
+	if r.opts.Overwrite {
+		for _, c := range clashes {
+			r.logf("overwriting a released version (asked for): %s", c)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %s; a released version is never replaced: release a new version, or pass --overwrite to repair this one (nothing was copied, latest is untouched)",
+		ErrAlreadyReleased, strings.Join(clashes, "; "))
+}
+
+// sourceDigest is the digest a pinned source names (host/repo@sha256:…), "" for a tag.
+func sourceDigest(src string) string {
+	if _, d, ok := strings.Cut(src, "@"); ok {
+		return d
+	}
+	return ""
+}
+
 // release pushes the version everywhere, then handles latest.
 func (r *run) release(ctx context.Context) (Result, error) {
+	have, err := r.existing(ctx)
+	if err != nil {
+		return r.res, err
+	}
+	srcs := make([]string, len(r.opts.Images))
 	for i, img := range r.opts.Images {
+		srcs[i] = sourceDigest(img.Source)
+	}
+	if err := r.refuseOverwrites(have, srcs); err != nil {
+		return r.res, err
+	}
+	for i, img := range r.opts.Images {
+		if have[i] != "" && have[i] == srcs[i] {
+			r.digests = append(r.digests, have[i])
+			r.res.Released = append(r.res.Released, Released{Name: img.Name, Ref: r.ref(i), Digest: have[i], Source: img.Source})
+			r.logf("%s is already released as %s: nothing to copy", r.ref(i), have[i])
+			continue
+		}
 		d, err := r.c.Copy(ctx, img.Source, r.ref(i))
 		if err != nil {
 			return r.res, fmt.Errorf("releasing %s: %w; latest was not touched on any image, re-run the release once this is fixed (copies already done are skipped)", img.Name, err)

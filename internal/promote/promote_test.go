@@ -428,3 +428,100 @@ func TestFailedAfterCopyLeavesLatestUntouched(t *testing.T) {
 		t.Errorf("latest (-1.0.0 +got):\n%s", diff)
 	}
 }
+
+// TestReleasedVersionsAreImmutable: releasing a version again with other content stops before
+// any copy, naming what each release repository holds, and leaves latest alone; the same
+// content again is a no-op; Overwrite replaces it (a repair).
+func TestReleasedVersionsAreImmutable(t *testing.T) {
+	b := registrytest.Start(t, "", "")
+	r := registrytest.Start(t, "", "")
+	c := newClient()
+	d := &decider{}
+	first := build(t, b, "1.0.0", r.Host, "rel/")
+	run(t, c, "1.0.0", first, d, nil)
+	released := func() []string {
+		var out []string
+		for _, img := range first {
+			out = append(out, mustDigest(t, c, img.Dest+":1.0.0"))
+		}
+		return out
+	}
+	want := digests(run(t, c, "1.0.0", first, d, nil).Released)
+	latestBefore := latest(t, c, first)
+
+	second := build(t, b, "1.0.0", r.Host, "rel/")
+	if second[0].Source == first[0].Source {
+		t.Fatal("the second build made the same index; the test needs other content")
+	}
+	_, err := promote.Run(context.Background(), c, promote.Options{Version: "1.0.0", Images: second, Decide: d.For("1.0.0"), Settle: 10 * time.Millisecond})
+	if !errors.Is(err, promote.ErrAlreadyReleased) {
+		t.Fatalf("releasing 1.0.0 again with other content: err = %v, want ErrAlreadyReleased", err)
+	}
+	for i, img := range first {
+		for _, part := range []string{img.Dest + ":1.0.0 holds " + want[i], "--overwrite"} {
+			if !strings.Contains(err.Error(), part) {
+				t.Errorf("the refusal does not say %q: %v", part, err)
+			}
+		}
+	}
+	if diff := cmp.Diff(want, released()); diff != "" {
+		t.Errorf("a refused release changed the released version (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(latestBefore, latest(t, c, first)); diff != "" {
+		t.Errorf("a refused release moved latest (-want +got):\n%s", diff)
+	}
+
+	var log []string
+	run(t, c, "1.0.0", first, d, &log)
+	if !strings.Contains(strings.Join(log, "\n"), "is already released as "+want[0]+": nothing to copy") {
+		t.Errorf("the same content again is not reported as a no-op:\n%s", strings.Join(log, "\n"))
+	}
+
+	res, err := promote.Run(context.Background(), c, promote.Options{Version: "1.0.0", Images: second, Decide: d.For("1.0.0"),
+		Settle: 10 * time.Millisecond, Overwrite: true})
+	if err != nil {
+		t.Fatalf("the repair with Overwrite: %v", err)
+	}
+	if diff := cmp.Diff(digests(res.Released), released()); diff != "" {
+		t.Errorf("Overwrite did not replace the version (-want +got):\n%s", diff)
+	}
+}
+
+func mustDigest(t *testing.T, c *registry.Client, ref string) string {
+	t.Helper()
+	d, err := c.Digest(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestCheckRevision(t *testing.T) {
+	for _, tt := range []struct {
+		name, got, want string
+		err             error
+		note            string
+	}{
+		{"same commit", "abc", "abc", nil, ""},
+		{"another commit", "def", "abc", promote.ErrOtherCommit, ""},
+		{"the index names none", "", "abc", nil, "has no revision annotation"},
+		{"the release's commit unknown", "abc", "", nil, "pass with-gitlab --commit-sha"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			note, err := promote.CheckRevision("django", "reg/p/django:1.0.0", tt.got, tt.want)
+			if !errors.Is(err, tt.err) || (tt.err == nil) != (err == nil) {
+				t.Fatalf("err = %v, want %v", err, tt.err)
+			}
+			if err != nil {
+				for _, part := range []string{"reg/p/django:1.0.0", "commit " + tt.got, "commit " + tt.want, "re-run"} {
+					if !strings.Contains(err.Error(), part) {
+						t.Errorf("the error does not say %q: %v", part, err)
+					}
+				}
+			}
+			if (tt.note == "") != (note == "") || !strings.Contains(note, tt.note) {
+				t.Errorf("note = %q, want one saying %q", note, tt.note)
+			}
+		})
+	}
+}

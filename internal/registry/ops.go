@@ -34,6 +34,35 @@ func (c *Client) Digest(ctx context.Context, ref string) (string, error) {
 	return digest, err
 }
 
+// Annotations returns the digest of the manifest or index behind ref and its annotations (nil
+// when it has none), read with one GET.
+func (c *Client) Annotations(ctx context.Context, ref string) (string, map[string]string, error) {
+	r, err := c.parseRef(ref)
+	if err != nil {
+		return "", nil, err
+	}
+	puller, _, err := c.remote()
+	if err != nil {
+		return "", nil, err
+	}
+	var digest string
+	var m struct {
+		Annotations map[string]string `json:"annotations"`
+	}
+	err = c.op(ctx, "reading the annotations of "+ref, func(ctx context.Context) error {
+		desc, err := puller.Get(ctx, r)
+		if err != nil {
+			return err
+		}
+		digest = desc.Digest.String()
+		if err := json.Unmarshal(desc.Manifest, &m); err != nil {
+			return fmt.Errorf("%s is not a manifest or index: %v", ref, err)
+		}
+		return nil
+	})
+	return digest, m.Annotations, err
+}
+
 // head returns the digest of r without retries or description.
 func (c *Client) head(ctx context.Context, r name.Reference) (string, error) {
 	puller, _, err := c.remote()

@@ -114,6 +114,17 @@ func TestMergeIndexDropsAttestationsAndCarriesAnnotations(t *testing.T) {
 		t.Errorf("merged index is incomplete in its repository: %v", err)
 	}
 
+	gotDigest, gotAnn, err := c.Annotations(ctx, dst)
+	if err != nil || gotDigest != digest {
+		t.Errorf("Annotations(%s) = %s, %v; want the index digest %s", dst, gotDigest, err, digest)
+	}
+	if diff := cmp.Diff(ann, gotAnn); diff != "" {
+		t.Errorf("Annotations (-want +got):\n%s", diff)
+	}
+	if _, _, err := c.Annotations(ctx, s.Host+"/app/django:absent"); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("Annotations of a missing tag: %v, want ErrNotFound", err)
+	}
+
 	again, err := c.MergeIndex(ctx, s.Host+"/app/django:again", srcs, ann)
 	if err != nil {
 		t.Fatal(err)

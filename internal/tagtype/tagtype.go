@@ -95,6 +95,23 @@ type Result struct {
 	Trail []Step
 }
 
+// Warning is what a run says when the repository could not answer for the tag and a later
+// step decided (the tag message, the GitLab API, the name heuristic): it names the step that
+// decided and why git could not. It is "" when the override or git decided.
+func (r Result) Warning(tag string) string {
+	if r.DecidedBy == SourceOverride || r.DecidedBy == SourceGit {
+		return ""
+	}
+	why := "not asked"
+	for _, s := range r.Trail {
+		if s.Source == SourceGit {
+			why = s.Outcome
+		}
+	}
+	return fmt.Sprintf("git could not tell the type of tag %s (%s); %s decided it is %s: give the checkout that has the tag (--source, or --git-dir) or set TAG_TYPE_OVERRIDE",
+		tag, why, r.DecidedBy, r.Type)
+}
+
 // ErrNoTag is returned by Detect when the tag name is empty.
 var ErrNoTag = errors.New("no tag name given")
 

@@ -163,3 +163,31 @@ func TestDetectAsksSourcesInOrder(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestResultWarning(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		r    Result
+		want []string
+	}{
+		{"override decided", Result{Type: Annotated, DecidedBy: SourceOverride}, nil},
+		{"git decided", Result{Type: Lightweight, DecidedBy: SourceGit}, nil},
+		{"the heuristic decided after git failed", Result{Type: Annotated, DecidedBy: SourceHeuristic,
+			Trail: []Step{{SourceOverride, "not set"}, {SourceGit, "refs/tags/2.0.0 not readable (x): no answer"}, {SourceHeuristic, "guessed"}}},
+			[]string{"tag 2.0.0", "(refs/tags/2.0.0 not readable (x): no answer)", "heuristic decided it is annotated", "TAG_TYPE_OVERRIDE"}},
+		{"the tag message decided", Result{Type: Annotated, DecidedBy: SourceTagMessage, Trail: []Step{{SourceGit, "skipped: no checkout given"}}},
+			[]string{"(skipped: no checkout given)", "tag-message decided"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.r.Warning("2.0.0")
+			if (got == "") != (tt.want == nil) {
+				t.Fatalf("Warning = %q, want one: %v", got, tt.want != nil)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("Warning = %q, lacks %q", got, w)
+				}
+			}
+		})
+	}
+}

@@ -3,14 +3,10 @@
 package reliability
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // Two releases (1.2.3 and 1.2.4) started together against the same registry end with latest on
@@ -23,15 +19,11 @@ func TestConcurrentReleases(t *testing.T) {
 	seedMerged(t, build, "1.2.3")
 	seedMerged(t, build, "1.2.4")
 	digest := func(ref string) string {
-		r, err := name.ParseReference(ref, name.Insecure)
-		if err != nil {
-			t.Fatal(err)
+		d := headDigest(t, ref)
+		if d == "" {
+			t.Fatalf("%s is missing", ref)
 		}
-		d, err := remote.Head(r, remote.WithContext(context.Background()))
-		if err != nil {
-			t.Fatalf("HEAD %s: %v", ref, err)
-		}
-		return d.Digest.String()
+		return d
 	}
 	// each trial is two CLI releases started together; the race itself is also exercised in
 	// process, many more times, by internal/promote's TestConcurrentReleasesEndOnTheGreaterVersion

@@ -60,17 +60,42 @@ func snapshot(t *testing.T, host, prefix string, opts ...remote.Option) []string
 	return got
 }
 
+// headDigest is the digest behind ref, read over plain HTTP; "" when the registry has none.
+func headDigest(t *testing.T, ref string) string {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := remote.Head(r, remote.WithContext(context.Background()))
+	if err != nil {
+		return ""
+	}
+	return d.Digest.String()
+}
+
 // seedMerged pushes what the manifests stage leaves for version: one small single-platform
 // index per default target at prefix/<target>:<version>, so the release stage has sources.
 func seedMerged(t *testing.T, prefix, version string, opts ...remote.Option) {
 	t.Helper()
+	seedMergedFrom(t, prefix, version, "", opts...)
+}
+
+// seedMergedFrom is seedMerged with the indexes annotated as merged from commit revision ("":
+// no revision annotation).
+func seedMergedFrom(t *testing.T, prefix, version, revision string, opts ...remote.Option) {
+	t.Helper()
+	ann := map[string]string{"org.opencontainers.image.version": version}
+	if revision != "" {
+		ann["org.opencontainers.image.revision"] = revision
+	}
 	for _, target := range defaultTargets {
 		ref, err := name.ParseReference(prefix+"/"+target+":"+version, name.Insecure)
 		if err != nil {
 			t.Fatal(err)
 		}
 		img := registrytest.Image(t, "linux/amd64")
-		idx := registrytest.Index(map[string]string{"org.opencontainers.image.version": version}, registrytest.PlatformEntry(t, img))
+		idx := registrytest.Index(ann, registrytest.PlatformEntry(t, img))
 		if err := remote.WriteIndex(ref, idx, opts...); err != nil {
 			t.Fatalf("seeding %s: %v", ref, err)
 		}
