@@ -3,6 +3,7 @@
 package gitlabci_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,24 +57,9 @@ func TestShipyardFunctionSSHKeys(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "web.args.MODE=ci"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var shells []string
-	for _, sh := range []string{"dash", "bash", "busybox"} {
-		if p, err := exec.LookPath(sh); err == nil {
-			shells = append(shells, p)
-		}
-	}
-	if len(shells) == 0 {
-		t.Fatal("no POSIX shell (dash, bash, busybox) on PATH")
-	}
-	for _, file := range []struct {
-		name string
-		yml  []byte
-	}{{".gitlab-ci.yml", ciYAML(t)}, {componentFile, readComponent(t)}} {
-		fn := regexp.MustCompile(`(?s)\n\s*(shipyard\(\) \{.*?\n\s*\})\n`).FindSubmatch(file.yml)
-		if fn == nil {
-			t.Fatalf("%s: no shipyard() { … } function", file.name)
-		}
-		script := "dagger() { printf '%s\\n' \"$@\"; }\n" + string(fn[1]) + "\nshipyard arm-builder setup\n"
+	shells := posixShells(t)
+	for _, file := range shipyardFunctions(t) {
+		script := "dagger() { printf '%s\\n' \"$@\"; }\n" + file.fn + "\nshipyard arm-builder setup\n"
 		for _, sh := range shells {
 			for _, tt := range tests {
 				t.Run(file.name+"/"+sh+"/"+tt.name, func(t *testing.T) {
@@ -115,4 +101,103 @@ func TestShipyardFunctionSSHKeys(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestShipyardFunctionRetriesALostSession runs the shipyard function of both files under every
+// POSIX shell there is, with set -e as GitLab runs job scripts, against a dagger that fails as
+// Dagger v0.19.10 does when the engine loses the CLI's session while loading the module: the
+// call runs once more, and only once, and only for that error; dagger's stdout stays on stdout
+// and its stderr reaches the job log; the exit status is dagger's.
+func TestShipyardFunctionRetriesALostSession(t *testing.T) {
+	const lost = `Error: failed to get configured module: input: resolve: failed to get requester session: session for "abc" not found`
+	tests := []struct {
+		name      string
+		failures  int    // how many calls fail before one succeeds
+		message   string // what a failing call writes to stderr
+		wantCalls int
+		wantExit  bool // the function fails
+		retried   bool
+	}{
+		{"a lost session is retried once", 1, lost, 2, false, true},
+		{"a second loss fails the job", 2, lost, 2, true, true},
+		{"any other failure is not retried", 1, "Error: stage lint failed: lint command failed", 1, true, false},
+		{"success runs once", 0, "", 1, false, false},
+	}
+	shells := posixShells(t)
+	for _, file := range shipyardFunctions(t) {
+		for _, sh := range shells {
+			for _, tt := range tests {
+				t.Run(file.name+"/"+filepath.Base(sh)+"/"+tt.name, func(t *testing.T) {
+					count := filepath.Join(t.TempDir(), "calls")
+					fake := fmt.Sprintf(`dagger() {
+  n=$(cat %[1]q 2>/dev/null || echo 0); n=$((n+1)); echo "$n" >%[1]q
+  if [ "$n" -le %[2]d ]; then echo %[3]q >&2; return 1; fi
+  echo "stdout of the call"
+}
+`, count, tt.failures, tt.message)
+					script := fake + file.fn + "\nshipyard release --only=lint\necho after\n"
+					args := []string{"-e", "-c", script}
+					if strings.HasSuffix(sh, "busybox") {
+						args = append([]string{"sh"}, args...)
+					}
+					cmd := exec.Command(sh, args...)
+					cmd.Env = []string{"PATH=/usr/bin:/bin"}
+					var stdout, stderr strings.Builder
+					cmd.Stdout, cmd.Stderr = &stdout, &stderr
+					err := cmd.Run()
+					if tt.wantExit != (err != nil) {
+						t.Errorf("the job's shell: err = %v, want failure %v\nstdout:\n%s\nstderr:\n%s", err, tt.wantExit, stdout.String(), stderr.String())
+					}
+					if tt.wantExit == strings.Contains(stdout.String(), "after") {
+						t.Errorf("the script went on after the call: %v\n%s", tt.wantExit, stdout.String())
+					}
+					calls, _ := os.ReadFile(count)
+					if got := strings.TrimSpace(string(calls)); got != fmt.Sprint(tt.wantCalls) {
+						t.Errorf("dagger ran %s times, want %d\nstderr:\n%s", got, tt.wantCalls, stderr.String())
+					}
+					if got := strings.Contains(stderr.String(), "running the call once more"); got != tt.retried {
+						t.Errorf("the retry message: %v, want %v\nstderr:\n%s", got, tt.retried, stderr.String())
+					}
+					if tt.message != "" && !strings.Contains(stderr.String(), tt.message) {
+						t.Errorf("dagger's stderr is not in the job log:\n%s", stderr.String())
+					}
+					if !tt.wantExit && (!strings.Contains(stdout.String(), "stdout of the call") || strings.Contains(stderr.String(), "stdout of the call")) {
+						t.Errorf("dagger's stdout is not on stdout alone\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+					}
+				})
+			}
+		}
+	}
+}
+
+// posixShells are the POSIX shells on PATH that GitLab's job images run scripts with.
+func posixShells(t *testing.T) []string {
+	t.Helper()
+	var shells []string
+	for _, sh := range []string{"dash", "bash", "busybox"} {
+		if p, err := exec.LookPath(sh); err == nil {
+			shells = append(shells, p)
+		}
+	}
+	if len(shells) == 0 {
+		t.Fatal("no POSIX shell (dash, bash, busybox) on PATH")
+	}
+	return shells
+}
+
+// shipyardFunctions are the shipyard() shell functions of .gitlab-ci.yml and of the component.
+func shipyardFunctions(t *testing.T) []struct{ name, fn string } {
+	t.Helper()
+	var out []struct{ name, fn string }
+	for _, file := range []struct {
+		name string
+		yml  []byte
+	}{{".gitlab-ci.yml", ciYAML(t)}, {componentFile, readComponent(t)}} {
+		fn := regexp.MustCompile(`(?s)\n\s*(shipyard\(\) \{.*?\n\s*\})\n`).FindSubmatch(file.yml)
+		if fn == nil {
+			t.Fatalf("%s: no shipyard() { … } function", file.name)
+		}
+		out = append(out, struct{ name, fn string }{file.name, string(fn[1])})
+	}
+	return out
 }
