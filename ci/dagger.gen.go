@@ -1112,6 +1112,27 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*Shipyard).WithLatest(&parent, updateLatestStrategy, tagTypeOverride), nil
+		case "WithOldPipeline":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var e2cUsage string
+			if inputArgs["e2cUsage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["e2cUsage"]), &e2cUsage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg e2cUsage", err))
+				}
+			}
+			var e2cBuildDir string
+			if inputArgs["e2cBuildDir"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["e2cBuildDir"]), &e2cBuildDir)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg e2cBuildDir", err))
+				}
+			}
+			return (*Shipyard).WithOldPipeline(&parent, e2cUsage, e2cBuildDir), nil
 		case "WithRegistryAuth":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)

@@ -59,6 +59,8 @@ type Ec2Settings struct {
 	NetworkCIDR  string
 	ReadyTimeout string
 	IdleShutdown string
+	// The old pipeline's build directory on the instance, which has no meaning here (WithOldPipeline)
+	BuildDir string
 }
 
 // WithArmInstance sets the EC2 instance that builds the ARM images natively (used with --arm-builder=ec2)
@@ -236,7 +238,7 @@ func (m *Shipyard) ec2Settings(jobID string) e2c.Settings {
 	e := m.Ec2
 	return e2c.Settings{
 		Strategy: e.InstanceStrategy, InstanceID: e.InstanceID, LaunchTemplateID: e.LaunchTemplateID,
-		LaunchTemplateVersion: e.LaunchTemplateVersion, UseSpot: e.UseSpot, SpotMaxPrice: e.SpotMaxPrice,
+		LaunchTemplateVersion: e.LaunchTemplateVersion, UseSpot: e.UseSpot, SpotMaxPrice: e.SpotMaxPrice, BuildDir: e.BuildDir,
 		Subnets: e.Subnets, Region: e.Region, TTL: e.TTL, ReadyTimeout: e.ReadyTimeout,
 		Project: m.Project, PipelineID: m.Ci.PipelineID, JobID: jobID,
 		SSHUser: e.SSHUser, SSHPort: e.SSHPort, RemoteSocket: e.RemoteSocket,

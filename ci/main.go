@@ -47,6 +47,9 @@ type Shipyard struct {
 	Armv7 bool
 	// +private
 	ArmBuilderSetting string
+	// The old pipeline's switch for ARM on EC2 (WithOldPipeline)
+	// +private
+	E2cUsage string
 
 	// Registry credentials, one entry per address: a host or an image prefix (WithRegistryAuth)
 	// +private
@@ -136,8 +139,8 @@ func New(
 	// Build linux/arm/v7 too ($BUILD_ARMV7)
 	// +optional
 	armv7 bool,
-	// Where ARM images are built: qemu (emulated on this engine) or ec2 (natively on an EC2 instance's engine) ($ARM_BUILDER)
-	// +default="qemu"
+	// Where ARM images are built: qemu (emulated on this engine) or ec2 (natively on an EC2 instance's engine) ($ARM_BUILDER); empty: ec2 with with-old-pipeline --e2c-usage=true, else qemu
+	// +optional
 	armBuilder string,
 ) (*Shipyard, error) {
 	repo, build, err := splitGit(ctx, source, gitDir)
@@ -265,6 +268,20 @@ func (m *Shipyard) WithLatest(
 ) *Shipyard {
 	c := *m
 	c.UpdateLatestStrategy, c.TagTypeOverride = updateLatestStrategy, tagTypeOverride
+	return &c
+}
+
+// WithOldPipeline takes the old pipeline's variables that no other flag reads, so a project migrating from it keeps them: its switch for ARM on EC2, and its build directory on the instance, which has no meaning here (docs/gitlab-ci.md)
+func (m *Shipyard) WithOldPipeline(
+	// true builds the ARM images on the EC2 builder unless --arm-builder says where, and linux/arm64 unless --arm64 or --armv7 asks for ARM platforms; false or empty changes nothing ($E2C_USAGE)
+	// +optional
+	e2cUsage string,
+	// The old pipeline's build directory on the instance: ignored with a warning, since the builder gets no copy of the project (its engine receives each build's context over SSH) ($E2C_BUILD_DIR)
+	// +optional
+	e2cBuildDir string,
+) *Shipyard {
+	c := *m
+	c.E2cUsage, c.Ec2.BuildDir = e2cUsage, e2cBuildDir
 	return &c
 }
 

@@ -56,7 +56,8 @@ type run struct {
 	overwrite bool
 	logMu     sync.Mutex // the local and the remote builds log at the same time
 	log       strings.Builder
-	sc        supplyChain // the signer and attachment client, made when first needed
+	noted     map[string]bool // the plan's notes printed so far (under logMu)
+	sc        supplyChain     // the signer and attachment client, made when first needed
 }
 
 // logf prints a line to the job log as it happens and keeps it for the function's result.
@@ -104,7 +105,8 @@ func (m *Shipyard) newRun(ctx context.Context, ref, tag, only string, dryRun boo
 		return nil, err
 	}
 	in := plan.Input{
-		Ref: rref, Only: only, Arm64: m.Arm64, Armv7: m.Armv7, ARMBuilder: m.ArmBuilderSetting, Targets: targets,
+		Ref: rref, Only: only, Arm64: m.Arm64, Armv7: m.Armv7, ARMBuilder: m.ArmBuilderSetting, E2CUsage: m.E2cUsage,
+		EC2Notes: m.ec2Settings("").Notes(), Targets: targets,
 		Project: m.Project, ReleaseRegistry: m.ReleaseRegistry, Engine: engine,
 		LatestStrategy: m.UpdateLatestStrategy, TagTypeOverride: m.TagTypeOverride,
 		BuildSecrets: m.BuildSecretIDs, OnBuilderLoss: m.Ec2.OnBuilderLoss,
@@ -114,7 +116,7 @@ func (m *Shipyard) newRun(ctx context.Context, ref, tag, only string, dryRun boo
 	if err != nil {
 		return nil, fmt.Errorf("preflight: %v", err)
 	}
-	return &run{m: m, ci: ci, in: in, plan: p, file: f, dryRun: dryRun}, nil
+	return &run{m: m, ci: ci, in: in, plan: p, file: f, dryRun: dryRun, noted: map[string]bool{}}, nil
 }
 
 // replan takes the plan again after something about the ARM builder became known.
@@ -125,10 +127,25 @@ func (r *run) replan(state plan.BuilderState, why string) error {
 		return err
 	}
 	r.plan = p
-	for _, n := range p.Notes {
+	for _, n := range r.unnoted(p.Notes) {
 		r.logf("note: %s", n)
 	}
 	return nil
+}
+
+// unnoted marks notes as printed and returns those this run had not printed yet: each note is
+// printed once per run, however often the run plans again.
+func (r *run) unnoted(notes []string) []string {
+	r.logMu.Lock()
+	defer r.logMu.Unlock()
+	var fresh []string
+	for _, n := range notes {
+		if !r.noted[n] {
+			r.noted[n] = true
+			fresh = append(fresh, n)
+		}
+	}
+	return fresh
 }
 
 // execute walks the plan's stages.
@@ -136,6 +153,7 @@ func (r *run) execute(ctx context.Context) (string, error) {
 	for _, line := range strings.Split(strings.TrimSpace(r.plan.Text()), "\n") {
 		r.logf("%s", line)
 	}
+	r.unnoted(r.plan.Notes) // printed with the plan's text
 	if err := r.preflightSigning(ctx); err != nil {
 		return r.log.String(), err
 	}

@@ -51,7 +51,7 @@ type Config struct {
 	LaunchTemplateVersion string
 	// UseSpot requests a one-time spot instance, falling back to on-demand when there is no capacity (E2C_USE_SPOT).
 	UseSpot bool
-	// SpotMaxPrice is an optional hourly price cap in USD; empty means the on-demand price (E2C_SPOT_MAX_PRICE).
+	// SpotMaxPrice is an optional hourly price cap in USD; empty means the on-demand price; ignored without UseSpot (E2C_SPOT_MAX_PRICE).
 	SpotMaxPrice string
 	// Subnets are tried in order when a launch fails for lack of capacity; empty uses the template's network settings (E2C_SUBNETS).
 	Subnets []string
@@ -151,10 +151,8 @@ func (c Config) Preflight() error {
 			bad("subnet id %q is malformed (want subnet- and hex digits): fix E2C_SUBNETS", s)
 		}
 	}
+	// a price without spot is ignored (Settings.Notes warns), but even then it must be a price
 	if c.SpotMaxPrice != "" {
-		if !c.UseSpot {
-			bad("a spot max price without spot does nothing: set E2C_USE_SPOT=true or unset E2C_SPOT_MAX_PRICE")
-		}
 		if p, err := strconv.ParseFloat(c.SpotMaxPrice, 64); !priceRE.MatchString(c.SpotMaxPrice) || err != nil || p <= 0 {
 			bad("spot max price %q is not a positive USD amount like 0.05: fix E2C_SPOT_MAX_PRICE", c.SpotMaxPrice)
 		}

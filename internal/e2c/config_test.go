@@ -49,9 +49,11 @@ func TestPreflight(t *testing.T) {
 		{name: "existing without instance, with spot and subnets", edit: func(c *Config) {
 			c.Strategy, c.UseSpot, c.Subnets = StrategyExisting, true, []string{"subnet-0123abcd"}
 		}, want: [][]string{{"E2C_INSTANCE_ID"}, {"E2C_USE_SPOT", "E2C_INSTANCE_STRATEGY"}, {"E2C_SUBNETS", "E2C_INSTANCE_STRATEGY"}}},
-		{name: "template without template id, max price without spot, bad region and port", edit: func(c *Config) {
+		{name: "template without template id, bad region and port; a max price without spot is ignored", edit: func(c *Config) {
 			c.LaunchTemplateID, c.SpotMaxPrice, c.Region, c.SSHPort = "", "0.05", "Europe", 0
-		}, want: [][]string{{"AWS_DEFAULT_REGION"}, {"E2C_LAUNCH_TEMPLATE_ID"}, {"E2C_USE_SPOT", "E2C_SPOT_MAX_PRICE"}, {"E2C_SSH_PORT"}}},
+		}, want: [][]string{{"AWS_DEFAULT_REGION"}, {"E2C_LAUNCH_TEMPLATE_ID"}, {"E2C_SSH_PORT"}}},
+		{name: "a malformed max price without spot", edit: func(c *Config) { c.SpotMaxPrice = "0,05" },
+			want: [][]string{{"E2C_SPOT_MAX_PRICE"}}},
 		{name: "malformed ids and values", edit: func(c *Config) {
 			c.InstanceID, c.LaunchTemplateID, c.LaunchTemplateVersion = "instance-1", "template", "latest"
 			c.UseSpot, c.SpotMaxPrice, c.Subnets, c.JobID = true, "-1", []string{"sn-1"}, "12/34"

@@ -21,12 +21,17 @@
 //	E2C_LAUNCH_TEMPLATE_ID       launch template of the template strategy
 //	E2C_LAUNCH_TEMPLATE_VERSION  $Latest, $Default or a number (default: the template's default)
 //	E2C_USE_SPOT                 true: one-time spot, falling back to on-demand
-//	E2C_SPOT_MAX_PRICE           optional USD/h cap (logged WARNING: raises interruption risk)
+//	E2C_SPOT_MAX_PRICE           optional USD/h cap (logged WARNING: raises interruption risk);
+//	                             ignored without spot, with a WARNING (Settings.Notes)
 //	E2C_SUBNETS                  subnets tried in order on capacity errors (comma separated)
 //	E2C_PROJECT                  project tag; CI_PIPELINE_ID, CI_JOB_ID
 //	E2C_TTL                      expiry tag = launch + TTL (default 3h; --ttl)
 //	E2C_SSH_USER, E2C_SSH_PORT   login user (default root) and port (default 22)
 //	E2C_READY_TIMEOUT            bound of the wait for SSH and readiness once running (default 10m)
+//
+// The old pipeline's E2C_BUILD_DIR has no meaning here (the builder gets no copy of the project):
+// Settings.Notes warns when it is set. SeedVariables maps every variable of the old pipeline's
+// document to what shipyard does with it now.
 //
 // A Config's other bounds have defaults only the tests change: each wait for running/stopped
 // (5m), the delay between polls (5s), Cleanup's pause before its second search by tag (10s), and

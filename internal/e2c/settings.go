@@ -33,6 +33,9 @@ type Settings struct {
 	InstanceID, LaunchTemplateID, LaunchTemplateVersion string
 	UseSpot                                             bool
 	SpotMaxPrice                                        string
+	// BuildDir is the old pipeline's build directory on the instance (E2C_BUILD_DIR), which no
+	// builder here has: Notes warns when it is set.
+	BuildDir string
 	// Subnets are tried in order; each entry may hold several, separated by commas or spaces.
 	Subnets []string
 	// Region is the AWS region; empty: DefaultRegion.
@@ -58,6 +61,22 @@ type Settings struct {
 	SSHHostKey    string
 	// Provisioning is how the module provisions a builder it launches with per-job keys.
 	Provisioning Provisioning
+}
+
+// Notes are the warnings about settings that do nothing, one line each, for the run to print once
+// with its plan's notes: the old pipeline's E2C_BUILD_DIR, which has no meaning here, and a spot
+// price cap without spot, which the old pipeline listed as an optional spot setting next to
+// E2C_USE_SPOT (a team sets the price once and toggles spot). A malformed price stays an error
+// (Config.Preflight).
+func (s Settings) Notes() []string {
+	var notes []string
+	if s.SpotMaxPrice != "" && !s.UseSpot {
+		notes = append(notes, fmt.Sprintf("WARNING: E2C_SPOT_MAX_PRICE=%s is ignored: E2C_USE_SPOT is not true, so the builder is on-demand (the price caps a spot instance; it applies once E2C_USE_SPOT=true)", s.SpotMaxPrice))
+	}
+	if s.BuildDir != "" {
+		notes = append(notes, fmt.Sprintf("WARNING: E2C_BUILD_DIR=%s is ignored: the builder gets no copy of the project (its engine receives each build's context over SSH), so there is no build directory to make or remove; unset it", s.BuildDir))
+	}
+	return notes
 }
 
 // Provisioning are the with-arm-provisioning settings and the module's plain-HTTP registries:

@@ -75,8 +75,15 @@ type Input struct {
 	Only string
 	// Arm64 and Armv7 ask for linux/arm64 and linux/arm/v7 (BUILD_ARM64, BUILD_ARMV7).
 	Arm64, Armv7 bool
-	// ARMBuilder is ARMQEMU or ARMEC2 (ARM_BUILDER); "" means ARMQEMU.
+	// ARMBuilder is ARMQEMU or ARMEC2 (ARM_BUILDER); "" is not set: ARMEC2 with E2CUsage "true",
+	// else ARMQEMU.
 	ARMBuilder string
+	// E2CUsage is the old pipeline's switch for ARM on EC2 (E2C_USAGE): "true" fills in what
+	// ARMBuilder, Arm64 and Armv7 leave unsaid (ChooseARM).
+	E2CUsage string
+	// EC2Notes are the warnings about the EC2 builder's settings (internal/e2c's Settings.Notes),
+	// shown when the run's ARM images are built on EC2.
+	EC2Notes []string
 	// Builder is what is known about the remote builder (only used with ARMEC2).
 	Builder BuilderState
 	// BuilderWhy says why the builder is in its state (shown in the plan).
@@ -288,10 +295,11 @@ func Make(in Input) (*Plan, error) {
 			bad("--tag-type-override (TAG_TYPE_OVERRIDE): %v", err)
 		}
 	}
-	armBuilder := in.ARMBuilder
-	if armBuilder == "" {
-		armBuilder = ARMQEMU
+	arm, err := ChooseARM(in.Arm64, in.Armv7, in.ARMBuilder, in.E2CUsage)
+	if err != nil {
+		bad("%v", err)
 	}
+	armBuilder := arm.Builder
 	if armBuilder != ARMQEMU && armBuilder != ARMEC2 {
 		bad("--arm-builder (ARM_BUILDER) %q: use qemu or ec2", in.ARMBuilder)
 	}
@@ -311,9 +319,16 @@ func Make(in Input) (*Plan, error) {
 	}
 	p := &Plan{
 		Ref: refName(in.Ref), Tag: in.Ref.Tag, Rules: rp.Reason, ImageTag: ImageTag(in.Ref),
-		Stages: stages, Platforms: Platforms(in.Arm64, in.Armv7), ARMBuilder: armBuilder,
+		Stages: stages, Platforms: Platforms(arm.Arm64, arm.Armv7), ARMBuilder: armBuilder,
 	}
 	p.BuildJobs = buildJobs(rp, armBuilder, p.Platforms)
+	// what the old pipeline's variables decided or why they do nothing, where images are built
+	if len(p.BuildJobs) > 0 && arm.Note != "" {
+		p.Notes = append(p.Notes, arm.Note)
+	}
+	if slices.Contains(p.BuildJobs, JobARMBuilder) {
+		p.Notes = append(p.Notes, in.EC2Notes...)
+	}
 	if armBuilder == ARMEC2 && in.BuilderCPU != (BuilderCPU{}) {
 		cpu := in.BuilderCPU
 		p.BuilderCPU = &cpu

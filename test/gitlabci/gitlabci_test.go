@@ -168,15 +168,12 @@ func TestPipelineStagesMatchRules(t *testing.T) {
 }
 
 // armJobPlanned tells whether the plan of pipeline p's ref names the ARM builder job among the
-// build stage's jobs (internal/plan's BuildJobs, from the variables the job would pass).
+// build stage's jobs (internal/plan's BuildJobs, from the variables the job would pass; an
+// ARM_BUILDER left unset is .gitlab-ci.yml's empty default).
 func armJobPlanned(t *testing.T, p pipeline) bool {
 	t.Helper()
-	armBuilder := p.vars["ARM_BUILDER"]
-	if armBuilder == "" {
-		armBuilder = planpkg.ARMQEMU // .gitlab-ci.yml's default
-	}
 	pl, err := planpkg.Make(planpkg.Input{Ref: p.ref(), Arm64: p.vars["BUILD_ARM64"] == "true", Armv7: p.vars["BUILD_ARMV7"] == "true",
-		ARMBuilder: armBuilder, Project: "p", ReleaseRegistry: "rel.test/x",
+		ARMBuilder: p.vars["ARM_BUILDER"], E2CUsage: p.vars["E2C_USAGE"], Project: "p", ReleaseRegistry: "rel.test/x",
 		Targets: []*bake.Target{{Name: "app", Tags: []string{"reg.test/p/app:" + planpkg.ImageTag(p.ref())}}}})
 	if err != nil {
 		t.Fatalf("plan.Make for %s: %v", p.name, err)
@@ -186,7 +183,8 @@ func armJobPlanned(t *testing.T, p pipeline) bool {
 
 // TestEC2ArmBuildJob checks that the ARM-on-EC2 job runs exactly where the plan names it for
 // the ARM builds: wherever build runs (the default branch, staging, version tags), only with
-// ARM_BUILDER=ec2, and only when an ARM platform is asked for.
+// ARM_BUILDER=ec2 (or unset with the old pipeline's E2C_USAGE=true), and only when an ARM platform
+// is asked for (E2C_USAGE=true asks for linux/arm64 when none is).
 func TestEC2ArmBuildJob(t *testing.T) {
 	yml := ciYAML(t)
 	gitlabCILocal(t)
@@ -217,6 +215,18 @@ func TestEC2ArmBuildJob(t *testing.T) {
 			vars: map[string]string{"ARM_BUILDER": "ec2", "BUILD_ARM64": "true"}}, false},
 		{pipeline{name: "merge request from staging, ec2, arm64", defaultBranch: "main", branch: "staging", mergeRequest: true,
 			vars: map[string]string{"ARM_BUILDER": "ec2", "BUILD_ARM64": "true"}}, false},
+		{pipeline{name: "staging, the old pipeline's E2C_USAGE=true alone", defaultBranch: "main", branch: "staging",
+			vars: map[string]string{"E2C_USAGE": "true"}}, true},
+		{pipeline{name: "version tag, E2C_USAGE=true, armv7", defaultBranch: "main", tag: "1.2.3",
+			vars: map[string]string{"E2C_USAGE": "true", "BUILD_ARMV7": "true"}}, true},
+		{pipeline{name: "staging, E2C_USAGE=true, ARM_BUILDER=qemu wins", defaultBranch: "main", branch: "staging",
+			vars: map[string]string{"E2C_USAGE": "true", "ARM_BUILDER": "qemu"}}, false},
+		{pipeline{name: "staging, E2C_USAGE=true, ARM_BUILDER=ec2", defaultBranch: "main", branch: "staging",
+			vars: map[string]string{"E2C_USAGE": "true", "ARM_BUILDER": "ec2"}}, true},
+		{pipeline{name: "staging, E2C_USAGE=false, arm64", defaultBranch: "main", branch: "staging",
+			vars: map[string]string{"E2C_USAGE": "false", "BUILD_ARM64": "true"}}, false},
+		{pipeline{name: "feat branch, E2C_USAGE=true", defaultBranch: "main", branch: "feat/x",
+			vars: map[string]string{"E2C_USAGE": "true"}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.p.name, func(t *testing.T) {

@@ -18,7 +18,8 @@ import (
 // each POSIX shell there is: the SSH key flags are passed exactly when their variables are set
 // (so strategy template with the old pipeline's variables alone gets keys made for the job),
 // and a host key with a space stays one argument; SHIPYARD_SET and SHIPYARD_BUILD_SECRETS
-// become --set flags and with-build-secret calls, a target pattern kept as written.
+// become --set flags and with-build-secret calls, a target pattern kept as written; the old
+// pipeline's E2C_USAGE and E2C_BUILD_DIR reach with-old-pipeline.
 func TestShipyardFunctionSSHKeys(t *testing.T) {
 	oldPipeline := map[string]string{
 		"E2C_INSTANCE_STRATEGY": "template", "E2C_LAUNCH_TEMPLATE_ID": "lt-0123456789abcdef0",
@@ -51,6 +52,8 @@ func TestShipyardFunctionSSHKeys(t *testing.T) {
 			[]string{"--set=*.args.MODE=ci", "--set=TAG_SUFFIX=-x", "with-build-secret", "--id=npm", "--secret=env:NPM_TOKEN", "--id=pip", "--secret=env:PIP_CONF"},
 			[]string{"--set=web.args"}},
 		{"no bake overrides or build secrets", with(nil), nil, []string{"--set", "with-build-secret"}},
+		{"the old pipeline's E2C_USAGE and E2C_BUILD_DIR reach with-old-pipeline", with(map[string]string{"E2C_USAGE": "true", "E2C_BUILD_DIR": "~/builds"}),
+			[]string{"with-old-pipeline", "--e2c-usage=true", "--e2c-build-dir=~/builds"}, nil},
 	}
 	// a file the pattern above would match if the function let the shell glob it
 	dir := t.TempDir()

@@ -206,6 +206,13 @@ var badCases = []badCase{
 		registry: true,
 	},
 	{
+		// the old pipeline's switch is named as it spells it (E2C_USAGE), before anything is built
+		name:     "bad E2C_USAGE",
+		args:     release("with-old-pipeline", "--e2c-usage=yes", "release", "--ref=1.2.3", "--tag=1.2.3", "--only=release"),
+		want:     static(preflight, `--e2c-usage \(E2C_USAGE\) "yes": use true`),
+		registry: true,
+	},
+	{
 		// both bad settings at once: every problem is reported in one run
 		name: "bad strategy and tag type together",
 		args: release("with-latest", "--update-latest-strategy=sometimes", "--tag-type-override=heavy",
