@@ -424,6 +424,9 @@ func (s *armSession) provisionJob(logf func(string, ...any)) error {
 	if err != nil {
 		return err
 	}
+	if !s.cfg.UseSpot {
+		cfg = cfg.OnDemand() // the replacement of a lost spot builder is on-demand (buildOnBuilder)
+	}
 	s.cfg, s.sshKeys = cfg, e2c.SSHKeys{Client: keys.ClientPrivate, Host: keys.HostPublic}
 	s.mgr = e2c.NewManager(s.api, s.cfg, logLine)
 	logf("%s", line)
