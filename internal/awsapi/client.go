@@ -288,7 +288,7 @@ func (c *Client) GetConsoleOutput(ctx context.Context, id string) (ConsoleOutput
 	if ts := strings.TrimSpace(out.Timestamp); ts != "" {
 		t, err := time.Parse(time.RFC3339Nano, ts)
 		if err != nil {
-			return ConsoleOutput{}, fmt.Errorf("EC2 GetConsoleOutput of %s: the timestamp %q is no ISO 8601 time: %w", id, ts, err)
+			return ConsoleOutput{}, fmt.Errorf("EC2 GetConsoleOutput of %s: the timestamp %q is no ISO 8601 time", id, redact(ts, c.secrets()))
 		}
 		co.Timestamp = t
 	}
@@ -310,9 +310,11 @@ func (c *Client) call(ctx context.Context, action string, f url.Values, out any)
 	signer := func(req *http.Request, body []byte) {
 		sign(req, body, c.creds, c.region, "ec2", time.Now())
 	}
-	return post(ctx, c.hc, c.policy, action, c.endpoint, f, signer,
-		[]string{c.creds.SecretAccessKey, c.creds.SessionToken}, out)
+	return post(ctx, c.hc, c.policy, action, c.endpoint, f, signer, c.secrets(), out)
 }
+
+// secrets are what no error of c may show: the secret access key and the session token.
+func (c *Client) secrets() []string { return []string{c.creds.SecretAccessKey, c.creds.SessionToken} }
 
 // post sends the query-protocol request f to endpoint + "/" until it succeeds or retry.Do gives
 // up, signing every attempt afresh with signer (nil: unsigned), and decodes a 2xx XML answer
@@ -343,7 +345,8 @@ func post(ctx context.Context, hc *http.Client, p retry.Policy, action, endpoint
 			return decodeError(action, resp.StatusCode, data, secrets)
 		}
 		if err := xml.Unmarshal(data, out); err != nil {
-			return retry.Permanent(fmt.Errorf("%s: decoding the answer (HTTP %d): %w", what, resp.StatusCode, err))
+			// the XML error quotes the answer (a name, an entity), which may echo a secret
+			return retry.Permanent(fmt.Errorf("%s: decoding the answer (HTTP %d): %s", what, resp.StatusCode, redact(err.Error(), secrets)))
 		}
 		return nil
 	}, nil)

@@ -47,7 +47,7 @@ func AssumeRoleWithWebIdentity(ctx context.Context, httpClient *http.Client, reg
 	if c.Expiration != "" {
 		exp, err := time.Parse(time.RFC3339, c.Expiration)
 		if err != nil {
-			return Credentials{}, fmt.Errorf("STS %s: the credentials' expiration %q is no RFC 3339 time", action, c.Expiration)
+			return Credentials{}, fmt.Errorf("STS %s: the credentials' expiration %q is no RFC 3339 time", action, redact(c.Expiration, []string{token}))
 		}
 		creds.Expires = exp
 	}

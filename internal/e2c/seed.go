@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // StrategyQEMUFallback is the state of a job whose builder could not be launched for lack of
@@ -60,7 +61,10 @@ func FormatState(s State) string {
 
 // ParseState reads a state file in the seed's KEY=VALUE form (unknown keys are ignored) or in
 // the JSON form earlier versions wrote. A state without an instance id is valid only as a QEMU
-// fallback.
+// fallback. It reads only what FormatState writes back as it was read: values lose the spaces
+// and quotes around them, and a value holding a line break or another control character, an
+// E2C_SSH_PRIVATE_KEY that is no private key, or a line too long to read is an error; a launch
+// time that RFC 3339 cannot write in UTC counts as unknown, as an unreadable one does.
 func ParseState(data []byte) (State, error) {
 	var s State
 	trimmed := bytes.TrimSpace(data)
@@ -79,7 +83,7 @@ func ParseState(data []byte) (State, error) {
 			if !ok {
 				return State{}, fmt.Errorf("line %q is not KEY=VALUE", line)
 			}
-			v = strings.Trim(strings.TrimSpace(v), `"'`)
+			v = trimValue(v)
 			switch strings.TrimPrefix(strings.TrimSpace(k), "export ") {
 			case keyInstanceID:
 				s.InstanceID = v
@@ -100,13 +104,38 @@ func ParseState(data []byte) (State, error) {
 			case keySSHHostKey:
 				s.SSHHostKey = v
 			case keySSHPrivateKey:
-				s.SSHPrivateKey = DecodePrivateKey(v)
+				// FormatState writes the key base64-encoded: anything that does not decode to a
+				// key would be written as another value than the one read
+				if s.SSHPrivateKey = DecodePrivateKey(v); v != "" && !strings.Contains(s.SSHPrivateKey, pemBegin) {
+					return State{}, fmt.Errorf("%s holds neither a private key (%s…) nor one base64-encoded", keySSHPrivateKey, pemBegin)
+				}
 			case keyRuns32BitARM:
 				if b, err := strconv.ParseBool(v); err == nil {
 					s.Runs32BitARM = &b
 				}
 			}
 		}
+		if err := sc.Err(); err != nil {
+			return State{}, fmt.Errorf("reading the KEY=VALUE lines: %w", err)
+		}
+	}
+	// FormatState writes each value as it is on one line, and the KEY=VALUE form trims spaces and
+	// quotes: a value must be trimmed (the JSON form's too) and hold no line break or other
+	// control character to be written as the value that was read
+	for _, f := range []struct {
+		key string
+		v   *string
+	}{{keyInstanceID, &s.InstanceID}, {keyPublicIP, &s.PublicIP}, {keyStrategy, &s.Strategy},
+		{keyRegion, &s.Region}, {keyJobID, &s.JobID}, {keySSHHostKey, &s.SSHHostKey}} {
+		*f.v = trimValue(*f.v)
+		if i := strings.IndexFunc(*f.v, unicode.IsControl); i >= 0 {
+			return State{}, fmt.Errorf("%s holds the control character %q: a state file has one KEY=VALUE a line", f.key, []rune((*f.v)[i:])[0])
+		}
+	}
+	// FormatState writes the launch time in UTC as RFC 3339, which has years 0000-9999 only: a
+	// time it cannot write back is unknown, as an unreadable one is
+	if y := s.LaunchedAt.UTC().Year(); y < 0 || y > 9999 {
+		s.LaunchedAt = time.Time{}
 	}
 	if s.InstanceID == "" && s.Strategy != StrategyQEMUFallback {
 		return State{}, fmt.Errorf("no %s", keyInstanceID)
@@ -114,14 +143,23 @@ func ParseState(data []byte) (State, error) {
 	return s, nil
 }
 
+// trimValue removes the spaces and the quotes around a state file's value, as the seed's shell
+// would (KEY="VALUE", KEY='VALUE').
+func trimValue(v string) string {
+	return strings.TrimFunc(v, func(r rune) bool { return unicode.IsSpace(r) || r == '"' || r == '\'' })
+}
+
+// pemBegin starts every PEM block, an OpenSSH private key among them.
+const pemBegin = "-----BEGIN"
+
 // DecodePrivateKey accepts an SSH private key as it is or base64-encoded (the seed stores
 // E2C_SSH_PRIVATE_KEY base64-encoded).
 func DecodePrivateKey(s string) string {
 	t := strings.TrimSpace(s)
-	if strings.HasPrefix(t, "-----BEGIN") {
+	if strings.HasPrefix(t, pemBegin) {
 		return t + "\n"
 	}
-	if b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(t), "")); err == nil && bytes.Contains(b, []byte("-----BEGIN")) {
+	if b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(t), "")); err == nil && bytes.Contains(b, []byte(pemBegin)) {
 		return string(b)
 	}
 	return s

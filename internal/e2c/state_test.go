@@ -93,3 +93,21 @@ func TestFormatStateKeys(t *testing.T) {
 		t.Errorf("state file holds the raw key or an unasked 32-bit answer:\n%s", text)
 	}
 }
+
+// TestParseStateErrors: what ParseState refuses rather than read as another state than the one
+// written.
+func TestParseStateErrors(t *testing.T) {
+	long := "TARGET_INSTANCE_ID=i-1\nE2C_NOTE=" + strings.Repeat("x", 70<<10) + "\nE2C_INSTANCE_STRATEGY=existing\n"
+	for name, tt := range map[string]struct{ data, want string }{
+		"a line too long to read":           {long, "token too long"},
+		"a line break in a JSON value":      {`{"instance_id":"i-1\nE2C_INSTANCE_STRATEGY=existing"}`, `TARGET_INSTANCE_ID holds the control character '\n'`},
+		"a private key that is none":        {"TARGET_INSTANCE_ID=i-1\nE2C_SSH_PRIVATE_KEY=0\n", "E2C_SSH_PRIVATE_KEY holds neither a private key"},
+		"no instance id":                    {"E2C_INSTANCE_STRATEGY=template\n", "no TARGET_INSTANCE_ID"},
+		"a line that is not KEY=VALUE":      {"TARGET_INSTANCE_ID=i-1\noops\n", `line "oops" is not KEY=VALUE`},
+		"a control character in a KV value": {"TARGET_INSTANCE_ID=i-\x001\n", `TARGET_INSTANCE_ID holds the control character '\x00'`},
+	} {
+		if s, err := ParseState([]byte(tt.data)); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: ParseState = %+v, %v; want an error containing %q", name, s, err, tt.want)
+		}
+	}
+}

@@ -70,7 +70,7 @@ func (g *GitLabTags) Lookup(ctx context.Context, tag string) (t tagtype.Type, ou
 	case code != http.StatusOK:
 		return "", redact(statusOutcome(code, g.ProjectID, tag), token), false
 	}
-	if got.Message != "" {
+	if got.Type() == tagtype.Annotated {
 		return tagtype.Annotated, fmt.Sprintf("tag %s has a message: annotated", tag), true
 	}
 	return tagtype.Lightweight, fmt.Sprintf("tag %s has no message: lightweight", tag), true
@@ -81,6 +81,30 @@ func (g *GitLabTags) Lookup(ctx context.Context, tag string) (t tagtype.Type, ou
 type apiTag struct {
 	Name    string `json:"name"`
 	Message string `json:"message"`
+}
+
+// Type is Annotated for a tag with a message, Lightweight for one without.
+func (t apiTag) Type() tagtype.Type {
+	if t.Message != "" {
+		return tagtype.Annotated
+	}
+	return tagtype.Lightweight
+}
+
+// maxTagAnswer bounds how much of the API's answer is read: a tag object is a few hundred bytes.
+const maxTagAnswer = 1 << 20
+
+// decodeTag reads the API's answer for one tag (its first maxTagAnswer bytes): the first JSON
+// value, which must be an object with a name.
+func decodeTag(body io.Reader) (apiTag, error) {
+	var t apiTag
+	if err := json.NewDecoder(io.LimitReader(body, maxTagAnswer)).Decode(&t); err != nil {
+		return apiTag{}, err
+	}
+	if t.Name == "" {
+		return apiTag{}, fmt.Errorf("no tag name in the answer")
+	}
+	return t, nil
 }
 
 // getTag asks the tags API for one tag with the job token in the JOB-TOKEN header. code is the
@@ -106,14 +130,8 @@ func (g *GitLabTags) getTag(ctx context.Context, token, tag string) (apiTag, int
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return apiTag{}, resp.StatusCode, nil
 	}
-	var t apiTag
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&t); err != nil {
-		return apiTag{}, resp.StatusCode, err
-	}
-	if t.Name == "" {
-		return apiTag{}, resp.StatusCode, fmt.Errorf("no tag name in the answer")
-	}
-	return t, resp.StatusCode, nil
+	t, err := decodeTag(resp.Body)
+	return t, resp.StatusCode, err
 }
 
 // statusOutcome explains a refused API call and what would fix it.
