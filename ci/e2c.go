@@ -528,12 +528,17 @@ func (s *armSession) buildWatched(ctx context.Context, r *run, builds []plan.Bui
 // takes it at once, a dead one refuses it at once. Each question carries its own time so that the
 // engine never answers it from its cache.
 func (s *armSession) engineProbe(addr string) func(context.Context) e2c.EngineProbe {
-	host, port := sshHostPort(addr)
+	ep, err := e2c.ParseSSHAddr(addr)
+	if err != nil {
+		return func(context.Context) e2c.EngineProbe {
+			return e2c.EngineProbe{Answer: e2c.EngineSilent, Detail: err.Error()}
+		}
+	}
 	secs := strconv.Itoa(int(e2c.EngineProbeTimeout / time.Second))
 	// the engine cannot report an exit code above 128 (ssh's own failure is 255): the shell
 	// prints the command's code on stdout (the dial helper's output is dropped) and exits 0
 	cmd := []string{"sh", "-c", `"$@" </dev/null >/dev/null; echo "$?"`, "probe",
-		"timeout", secs, "ssh", "-p", port, "-l", s.cfg.SSHUser, "--", host,
+		"timeout", secs, "ssh", "-p", ep.Port, "-l", s.cfg.SSHUser, "--", ep.Host,
 		"buildctl", "--addr", "unix://" + s.remoteSocket(), "dial-stdio"}
 	return func(ctx context.Context) e2c.EngineProbe {
 		ctr, err := s.remoteCLI(ctx, addr)
@@ -594,15 +599,6 @@ func (r *run) buildOnBuilder(ctx context.Context, s *armSession, builds []plan.B
 		r.logf("build %s [%s] on qemu: %s", b.Target, b.Platform, b.Why)
 	}
 	return p, r.buildHere(ctx, again)
-}
-
-// sshHostPort splits the builder's SSH address (host:port, or a bare host on port 22).
-func sshHostPort(addr string) (host, port string) {
-	host, port, ok := strings.Cut(addr, ":")
-	if !ok {
-		port = "22"
-	}
-	return host, port
 }
 
 // remoteSocket is the builder engine's socket.

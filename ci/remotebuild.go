@@ -215,7 +215,10 @@ func exportedFiles(ctx context.Context, dir *dagger.Directory) (map[string]strin
 // known_hosts holding only the pinned host key.
 func (s *armSession) remoteCLI(ctx context.Context, addr string) (*dagger.Container, error) {
 	m := s.m
-	host, port := sshHostPort(addr)
+	ep, err := e2c.ParseSSHAddr(addr)
+	if err != nil {
+		return nil, err
+	}
 	cli := m.Ec2.DaggerCli
 	if cli == nil {
 		image := "registry.dagger.io/engine:" + engineVersion
@@ -231,13 +234,10 @@ func (s *armSession) remoteCLI(ctx context.Context, addr string) (*dagger.Contai
 	if m.Source == nil {
 		return nil, errors.New("the repository (--source) is missing")
 	}
-	knownHost := fmt.Sprintf("[%s]:%s %s\n", host, port, hostKey)
-	if port == "22" {
-		knownHost = fmt.Sprintf("%s %s\n", host, hostKey)
-	}
+	knownHost := ep.KnownHosts(hostKey)
 	sshConfig := "Host *\n  IdentityFile /root/.ssh/id_builder\n  UserKnownHostsFile /root/.ssh/known_hosts\n" +
 		"  StrictHostKeyChecking yes\n  ConnectTimeout 10\n  ServerAliveInterval 15\n  BatchMode yes\n"
-	runner := fmt.Sprintf("ssh://%s@%s:%s%s", s.cfg.SSHUser, host, port, s.remoteSocket())
+	runner := ep.RunnerURL(s.cfg.SSHUser, s.remoteSocket())
 	return debianWith("openssh-client", "ca-certificates", "jq", "curl").
 		WithFile("/usr/local/bin/dagger", cli, dagger.ContainerWithFileOpts{Permissions: 0o755}).
 		WithMountedSecret("/root/.ssh/id_builder", dag.SetSecret("shipyard-builder-ssh-key-"+s.jobID, key), dagger.ContainerWithMountedSecretOpts{Mode: 0o600}).

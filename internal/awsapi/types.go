@@ -37,12 +37,19 @@ type Instance struct {
 
 // Tag returns the value of the tag key ("" when the instance has no such tag).
 func (i Instance) Tag(key string) string {
+	v, _ := i.LookupTag(key)
+	return v
+}
+
+// LookupTag returns the value of the tag key and whether the instance has that tag at all (a tag
+// may have an empty value).
+func (i Instance) LookupTag(key string) (string, bool) {
 	for _, t := range i.Tags {
 		if t.Key == key {
-			return t.Value
+			return t.Value, true
 		}
 	}
-	return ""
+	return "", false
 }
 
 // StateChange is one instance's entry in the answer of Start-, Stop- or TerminateInstances.

@@ -34,7 +34,8 @@
 //   - Interpolation, references, operators, conditionals, for expressions, and every function
 //     buildx offers (FunctionNames: go-cty's stdlib, hcl's try/can/convert, and bake's own such
 //     as sanitize, semvercmp, homedir, indexof, md5/sha*, cidr*, uuidv4/5, formattimestamp,
-//     unixtimestampparse, timestamp).
+//     unixtimestampparse, timestamp). One deliberate limit: bcrypt refuses a cost above
+//     MaxBcryptCost (ErrInvalid), where buildx would hash for hours or days.
 //   - function "NAME" { params = [a, b], variadic_params = rest, result = EXPR } blocks; results
 //     may use variables and other functions.
 //

@@ -133,6 +133,9 @@ var (
 			cost := bcrypt.DefaultCost
 			if len(args) > 1 {
 				c, _ := args[1].AsBigFloat().Int64()
+				if err := checkBcryptCost(c); err != nil {
+					return cty.UnknownVal(cty.String), function.NewArgError(1, err)
+				}
 				cost = int(c)
 			}
 			if len(args) > 2 {
@@ -319,6 +322,23 @@ var (
 		},
 	})
 )
+
+// MaxBcryptCost is the highest cost bcrypt() accepts in a bake file. bcrypt's work doubles with
+// each step of its cost: the default, 10, takes about 0.1 s, 14 about a second, and bcrypt's own
+// maximum, 31, more than two days, during which the pipeline that evaluates the file hangs. buildx
+// takes any cost up to 31; this package refuses what would stall a pipeline.
+const MaxBcryptCost = 14
+
+// checkBcryptCost refuses a bcrypt cost above MaxBcryptCost, naming the cost given and the
+// maximum. Costs below bcrypt's minimum (4) pass: bcrypt uses its default for them, as in buildx.
+func checkBcryptCost(cost int64) error {
+	if cost > MaxBcryptCost {
+		return fmt.Errorf("bcrypt cost %d is above the maximum of %d: each step of the cost doubles the work "+
+			"(%d takes about a second, 31 more than two days), so evaluating the bake file would stall the pipeline; "+
+			"use a cost of at most %d (bcrypt's default is 10)", cost, MaxBcryptCost, MaxBcryptCost, MaxBcryptCost)
+	}
+	return nil
+}
 
 // unixTime converts an integral number of seconds since the epoch to a UTC time.
 func unixTime(v cty.Value) (time.Time, error) {

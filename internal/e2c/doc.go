@@ -8,7 +8,10 @@
 // pipeline, job and an expiry time, so that a job cancelled at any point can
 // be cleaned up by its after_script (Manager.Cleanup: the state file if it was
 // written, else a search by the job tag) and anything left over is found by
-// the reaper (Manager.Reap).
+// the reaper (Manager.Reap). Teardown reads those tags before it acts: it
+// terminates only an instance launched from the template for this project,
+// and stops only the configured instance or one started for this project,
+// whatever a state file names.
 //
 // The module's with-arm-… functions hold the settings; as a Settings value they are resolved at
 // once by Settings.Resolve, which applies the defaults, decides how the builder gets its SSH keys

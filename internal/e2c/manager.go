@@ -116,7 +116,7 @@ func (m *Manager) Setup(ctx context.Context, onState func(State) error) (State, 
 	}
 	if err := onState(s); err != nil {
 		err = fmt.Errorf("recording state of instance %s: %w", s.InstanceID, err)
-		if terr := m.Teardown(ctx, s); terr != nil {
+		if terr := m.undo(ctx, s); terr != nil {
 			err = errors.Join(err, fmt.Errorf("tearing it down again: %w", terr))
 		}
 		return s, err
@@ -125,7 +125,7 @@ func (m *Manager) Setup(ctx context.Context, onState func(State) error) (State, 
 	inst, err := m.waitReady(ctx, s.InstanceID)
 	if err != nil {
 		if ctx.Err() == nil {
-			if terr := m.Teardown(ctx, s); terr != nil {
+			if terr := m.undo(ctx, s); terr != nil {
 				err = errors.Join(err, fmt.Errorf("tearing it down: %w", terr))
 			}
 		}

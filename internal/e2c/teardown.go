@@ -12,19 +12,37 @@ import (
 	"shipyard/internal/awsapi"
 )
 
-// Teardown releases the instance in s: it stops it (waiting, bounded by
-// Config.WaitTimeout, until stopped) when it is an existing-strategy instance
-// or the configured Config.InstanceID, and terminates it otherwise. It is
-// idempotent: an instance that is already stopped, terminated or unknown to
-// EC2 counts as torn down and is only logged.
+// Teardown releases the instance a state names: it stops it (waiting, bounded by
+// Config.WaitTimeout, until stopped) when it is an existing-strategy instance or the configured
+// Config.InstanceID, and terminates it otherwise. A state file is read from disk and may name any
+// instance, so Teardown first reads the instance's tags and acts only on one of this project's
+// (Config.checkOwned); any other is refused with an error that says what to do. It is
+// idempotent: an instance that is already stopped, terminated or unknown to EC2 counts as torn
+// down and is only logged.
 func (m *Manager) Teardown(ctx context.Context, s State) error {
 	if s.InstanceID == "" {
 		return errors.New("teardown: the state names no instance")
 	}
-	if m.keepInstance(s.InstanceID, s.Strategy) {
-		return m.stop(ctx, s.InstanceID)
+	inst, ok, err := m.lookup(ctx, s.InstanceID, "tearing down")
+	if err != nil || !ok {
+		return err
 	}
-	return m.terminate(ctx, s.InstanceID)
+	return m.release(ctx, inst, s.Strategy)
+}
+
+// undo tears down the instance Setup itself has just launched or started, when Setup fails
+// after that. It skips Config.checkOwned: Setup knows the instance is this job's, and EC2 is
+// eventually consistent, so a DescribeInstances right after the launch may not list the
+// instance yet and Teardown would take it for gone.
+func (m *Manager) undo(ctx context.Context, s State) error {
+	if !m.keepInstance(s.InstanceID, s.Strategy) {
+		return m.terminate(ctx, s.InstanceID)
+	}
+	inst, ok, err := m.lookup(ctx, s.InstanceID, "stopping")
+	if err != nil || !ok {
+		return err
+	}
+	return m.stop(ctx, inst)
 }
 
 // keepInstance reports whether the instance must be stopped, never
@@ -38,16 +56,80 @@ func (m *Manager) keepInstance(id, strategy string) bool {
 	return strategy == StrategyExisting || (m.cfg.InstanceID != "" && id == m.cfg.InstanceID)
 }
 
-// stop stops an instance and waits until it is stopped.
-func (m *Manager) stop(ctx context.Context, id string) error {
-	inst, err := m.describe(ctx, id)
-	if apiCode(err) == codeNotFound {
-		m.logf("instance %s does not exist any more; nothing to stop", id)
+// lookup describes the instance id before doing something to it; ok is false, and it is logged,
+// when EC2 does not know the instance (any more), which counts as done.
+func (m *Manager) lookup(ctx context.Context, id, doing string) (inst awsapi.Instance, ok bool, err error) {
+	inst, err = m.describe(ctx, id)
+	switch {
+	case apiCode(err) == codeNotFound || errors.Is(err, errNotListed):
+		m.logf("instance %s does not exist any more; nothing to tear down", id)
+		return awsapi.Instance{}, false, nil
+	case err != nil:
+		return awsapi.Instance{}, false, fmt.Errorf("%s instance %s: %w", doing, id, err)
+	}
+	return inst, true, nil
+}
+
+// release stops or terminates inst as Teardown does (strategy is the one its state or tag
+// names), once Config.checkOwned allows it. An instance that is already going or gone is only
+// logged, whoever it belongs to: nothing is done to it.
+func (m *Manager) release(ctx context.Context, inst awsapi.Instance, strategy string) error {
+	if isGone(inst.State) {
+		m.logf("instance %s was already %s", inst.ID, inst.State)
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("stopping instance %s: %w", id, err)
+	keep := m.keepInstance(inst.ID, strategy)
+	if err := m.cfg.checkOwned(inst, keep); err != nil {
+		return err
 	}
+	if keep {
+		return m.stop(ctx, inst)
+	}
+	return m.terminate(ctx, inst.ID)
+}
+
+// checkOwned decides whether teardown may act on inst, and says why not. What it asks for
+// depends on what teardown would do:
+//
+//   - Terminate (the template strategy): the instance carries all three tags a launch from the
+//     launch template writes: TagManagedBy=ManagedByValue, TagProject=Config.Project and
+//     TagStrategy=StrategyTemplate. managed-by and project alone are not enough: the existing
+//     strategy writes them too on the user's own long-lived instance when it starts it, and that
+//     instance must never be terminated.
+//   - Stop (the existing strategy, or the configured instance): the configured Config.InstanceID
+//     is stopped without any tag, since the user named it to be started and stopped (and may
+//     have removed the tags since). Any other instance must carry TagManagedBy and TagProject,
+//     which the existing strategy wrote when it started it for a job of this project. Stopping
+//     is reversible, but an instance that is not this project's is none of its business.
+func (c Config) checkOwned(inst awsapi.Instance, keep bool) error {
+	if keep && c.InstanceID != "" && inst.ID == c.InstanceID {
+		return nil
+	}
+	want := []awsapi.Tag{{Key: TagManagedBy, Value: ManagedByValue}, {Key: TagProject, Value: c.Project}}
+	doing, whose := "stop", "that shipyard starts for project "+c.Project
+	if !keep {
+		want = append(want, awsapi.Tag{Key: TagStrategy, Value: StrategyTemplate})
+		doing, whose = "terminate", "that shipyard launches from the launch template for project "+c.Project
+	}
+	for _, t := range want {
+		got, has := inst.LookupTag(t.Key)
+		if has && got == t.Value {
+			continue
+		}
+		seen := "it has no such tag"
+		if has {
+			seen = fmt.Sprintf("its %s is %q", t.Key, got)
+		}
+		return fmt.Errorf("refusing to %s instance %s: it lacks the tag %s=%s (%s), which every instance %s carries, so it is not this project's builder: "+
+			"if a state file names it by mistake, delete that file (teardown then finds the job's builder by its job tag); if the instance is yours to %s, do it yourself",
+			doing, inst.ID, t.Key, t.Value, seen, whose, doing)
+	}
+	return nil
+}
+
+// stop stops the described instance and waits until it is stopped.
+func (m *Manager) stop(ctx context.Context, inst awsapi.Instance) error {
+	id := inst.ID
 	switch state := inst.State; {
 	case state == stateStopped || isGone(state):
 		m.logf("instance %s is already %s", id, state)
@@ -115,7 +197,7 @@ func (m *Manager) TeardownJob(ctx context.Context, jobID string) (int, error) {
 			continue
 		}
 		m.logf("instance %s of job %s is %s; tearing it down", id, jobID, inst.State)
-		if err := m.Teardown(ctx, State{InstanceID: id, Strategy: strategy, JobID: jobID}); err != nil {
+		if err := m.release(ctx, inst, strategy); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -162,7 +244,7 @@ func (m *Manager) Reap(ctx context.Context, now time.Time) ([]string, error) {
 				continue
 			}
 			m.logf("existing instance %s expired at %s and is %s; stopping it", id, raw, state)
-			err = m.stop(ctx, id)
+			err = m.stop(ctx, inst)
 		} else {
 			m.logf("instance %s expired at %s (job %s); terminating it", id, raw, inst.Tag(TagJobID))
 			err = m.terminate(ctx, id)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +50,26 @@ func TestTeardownMissingInstance(t *testing.T) {
 			}
 			ll.expect(t, "i-0123456789abcdef0 does not exist any more", 1)
 		})
+	}
+}
+
+// TestTeardownRefusesForeignInstance: a state file naming an instance this project did not launch
+// (here an untagged one) leaves it running; owned_test.go covers the rule case by case.
+func TestTeardownRefusesForeignInstance(t *testing.T) {
+	ctx := context.Background()
+	c := newMotoClient(t)
+	foreign := stoppedInstance(t, c)
+	if _, err := c.StartInstances(ctx, foreign); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = c.TerminateInstances(context.Background(), foreign) })
+	m := NewManager(c, testConfig(t, c, StrategyTemplate), nil)
+	err := m.Teardown(ctx, State{InstanceID: foreign, Strategy: StrategyTemplate})
+	if err == nil || !strings.Contains(err.Error(), "refusing to terminate instance "+foreign) || !strings.Contains(err.Error(), TagManagedBy) {
+		t.Errorf("Teardown of an untagged instance = %v, want a refusal naming it and the missing %s tag", err, TagManagedBy)
+	}
+	if got := instance(t, c, foreign).State; got != stateRunning {
+		t.Errorf("the foreign instance is %s, want running", got)
 	}
 }
 
@@ -134,9 +155,8 @@ func TestReap(t *testing.T) {
 	}
 	m := NewManager(c, base, nil)
 	t.Cleanup(func() {
-		for _, id := range []string{fresh.InstanceID, otherProject.InstanceID, unmanaged} {
-			_ = m.Teardown(context.Background(), State{InstanceID: id, Strategy: StrategyTemplate})
-		}
+		// not m.Teardown: it refuses the other project's instance and the unmanaged one
+		_, _ = c.TerminateInstances(context.Background(), fresh.InstanceID, otherProject.InstanceID, unmanaged)
 	})
 
 	reaped, err := m.Reap(ctx, time.Now().Add(time.Hour))
