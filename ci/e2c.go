@@ -392,16 +392,27 @@ func (s *armSession) setup(ctx context.Context, logf func(string, ...any)) (plan
 		}
 		s.sshKeys.Host = s.state.SSHHostKey
 	}
-	addr := s.mgr.SSHAddr(st)
-	target, err := s.target(ctx, addr)
+	target, err := s.reach(ctx, logf)
 	if err != nil {
 		return "", "", err
 	}
-	ready, what := s.builder.Readiness()
-	if err := target.Wait(ctx, ready, s.cfg.ReadyWait(), func(l string) { logf("%s", l) }); err != nil {
-		return "", "", fmt.Errorf("ARM builder %s is running but not ready: %v", st.InstanceID, err)
+	if s.cfg.Strategy == e2c.StrategyExisting {
+		// the builder jobs share: this job's lease before its first build; when the job that
+		// gave back the last lease is stopping it, start it again once stopped and reach it
+		restart := func(ctx context.Context) error {
+			again, err := s.mgr.StartAgain(ctx)
+			if err != nil {
+				return err
+			}
+			s.state.PublicIP, s.state.InstanceType, s.state.LaunchedAt = again.PublicIP, again.InstanceType, again.LaunchedAt
+			target, err = s.reach(ctx, logf)
+			return err
+		}
+		run := func(ctx context.Context, name, cmd string) (string, error) { return target.RunNamed(ctx, name, cmd) }
+		if err := s.cfg.Lease().Take(ctx, run, restart, logf); err != nil {
+			return "", "", err
+		}
 	}
-	logf("e2c: builder %s up at %s, %s", st.InstanceID, addr, what)
 	// the builder reports its instance type and the kernel's own answer, which wins over the type
 	cpu := plan.CPUOfInstanceType(st.InstanceType, "EC2's description of instance "+st.InstanceID)
 	runs, why, err := target.Runs32BitARM(ctx)
@@ -411,6 +422,53 @@ func (s *armSession) setup(ctx context.Context, logf func(string, ...any)) (plan
 	}
 	s.runs32, s.state.Runs32BitARM = &runs32, &runs32
 	return plan.BuilderReady, "", nil
+}
+
+// reach waits for the builder of the session's state to answer SSH with the pinned host key (and,
+// for a builder it provisions, for its readiness file).
+func (s *armSession) reach(ctx context.Context, logf func(string, ...any)) (e2c.SSHTarget, error) {
+	addr := s.mgr.SSHAddr(s.state)
+	target, err := s.target(ctx, addr)
+	if err != nil {
+		return e2c.SSHTarget{}, err
+	}
+	ready, what := s.builder.Readiness()
+	if err := target.Wait(ctx, ready, s.cfg.ReadyWait(), func(l string) { logf("%s", l) }); err != nil {
+		return e2c.SSHTarget{}, fmt.Errorf("ARM builder %s is running but not ready: %v", s.state.InstanceID, err)
+	}
+	logf("e2c: builder %s up at %s, %s", s.state.InstanceID, addr, what)
+	return target, nil
+}
+
+// leaseRun runs the lease commands on the shared builder (strategy existing) after setup: at the
+// state's address, or, without one (teardown without its state file, or after a setup that failed
+// before the instance ran), at the address EC2 describes now for the configured instance, with
+// its host key pinned from its console again when it is neither given nor in the state.
+func (s *armSession) leaseRun() e2c.LeaseRun {
+	return func(ctx context.Context, name, cmd string) (string, error) {
+		st := s.state
+		if st.InstanceID == "" {
+			st.InstanceID = s.cfg.InstanceID
+		}
+		if st.PublicIP == "" {
+			var err error
+			if st, err = s.mgr.Locate(ctx, st); err != nil {
+				return "", err
+			}
+		}
+		if s.builder.PinFromConsole && s.sshKeys.Host == "" {
+			pinned, err := s.builder.PinConsoleHostKey(ctx, s.api, st, logLine)
+			if err != nil {
+				return "", err
+			}
+			s.sshKeys.Host = pinned.SSHHostKey
+		}
+		target, err := s.target(ctx, s.mgr.SSHAddr(st))
+		if err != nil {
+			return "", err
+		}
+		return target.RunNamed(ctx, name, cmd)
+	}
 }
 
 // provisionJob generates this job's keys and launches the builder with the user data that
@@ -479,12 +537,16 @@ func (s *armSession) target(ctx context.Context, addr string) (e2c.SSHTarget, er
 }
 
 // close tears the builder down, with a fresh context: it must run even when the build failed or
-// the call was cancelled.
+// the call was cancelled. The builder jobs share (strategy existing) is first given this job's
+// lease back, and stays up while other jobs hold theirs.
 func (s *armSession) close(ctx context.Context, logf func(string, ...any)) {
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
 	defer cancel()
 	_, span := Tracer().Start(tctx, "arm builder teardown (EC2)")
 	defer span.End()
+	if s.cfg.Strategy == e2c.StrategyExisting && !s.cfg.Lease().Release(tctx, s.leaseRun(), logf) {
+		return
+	}
 	e2c.TearDownAll(s.state, s.jobID,
 		func(st e2c.State) error { return s.mgr.Teardown(tctx, st) },
 		func(job string) (int, error) { return s.mgr.TeardownJob(tctx, job) }, logf)
@@ -717,7 +779,7 @@ func (a *ArmBuilder) Build(ctx context.Context) (string, error) {
 	return r.log.String(), err
 }
 
-// Cleanup prunes the builder engine's cache when the instance is kept (existing strategy) (after_script)
+// Cleanup prunes the builder engine's cache when the instance is kept (existing strategy) and no other job holds it (after_script)
 // +cache="never"
 func (a *ArmBuilder) Cleanup(ctx context.Context) (string, error) {
 	s, _, err := a.session(ctx)
@@ -734,6 +796,11 @@ func (a *ArmBuilder) Cleanup(ctx context.Context) (string, error) {
 	if err := s.adopt(st); err != nil {
 		return "", err
 	}
+	prune, why := s.cfg.Lease().MayPrune(ctx, s.leaseRun())
+	logLine(why)
+	if !prune {
+		return why, nil
+	}
 	ctr, err := s.remoteCLI(ctx, s.mgr.SSHAddr(st))
 	if err != nil {
 		return "", err
@@ -742,10 +809,10 @@ func (a *ArmBuilder) Cleanup(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("pruning the builder's cache: %s", execOutput(err))
 	}
-	return "e2c cleanup: pruned the builder engine's cache\n" + out, nil
+	return why + "\ne2c cleanup: pruned the builder engine's cache\n" + out, nil
 }
 
-// Teardown stops or terminates this job's instance; idempotent, and finds the instance by its job tag when there is no state file (after_script)
+// Teardown stops or terminates this job's instance (a shared existing instance only when no other job holds it); idempotent, and finds the instance by its job tag when there is no state file (after_script)
 // +cache="never"
 func (a *ArmBuilder) Teardown(ctx context.Context) (string, error) {
 	s, _, err := a.session(ctx)
@@ -755,7 +822,10 @@ func (a *ArmBuilder) Teardown(ctx context.Context) (string, error) {
 	if st, ok, err := a.readState(ctx, s.jobID); err != nil {
 		logLine("e2c teardown: unreadable state file (" + err.Error() + "); searching by job tag")
 	} else if ok {
-		s.state = st
+		// with the keys setup wrote, for the lease of a shared builder
+		if err := s.adopt(st); err != nil {
+			logLine("e2c teardown: " + err.Error())
+		}
 	}
 	var lines []string
 	s.close(ctx, func(f string, args ...any) { l := fmt.Sprintf(f, args...); logLine(l); lines = append(lines, l) })

@@ -11,7 +11,9 @@
 // the reaper (Manager.Reap). Teardown reads those tags before it acts: it
 // terminates only an instance launched from the template for this project,
 // and stops only the configured instance or one started for this project,
-// whatever a state file names.
+// whatever a state file names. The existing strategy's instance is shared by the jobs that run at
+// once: each holds a Lease on it (a file on the builder, under flock; internal/lease), and only
+// the last to give it back stops the instance, and only a job holding it alone prunes its cache.
 //
 // The module's with-arm-… functions hold the settings; as a Settings value they are resolved at
 // once by Settings.Resolve, which applies the defaults, decides how the builder gets its SSH keys

@@ -21,6 +21,9 @@ var (
 	// ErrNotReady means the builder answers SSH with the pinned host key but its readiness file
 	// (provision.ReadyFile) does not exist yet.
 	ErrNotReady = errors.New("the builder is not ready")
+	// ErrNotRunning means the instance does not run (Manager.Locate): it holds no lease then,
+	// since a stop empties the lease directory with the rest of its /run.
+	ErrNotRunning = errors.New("the instance does not run, so it holds no lease")
 )
 
 // EC2 API error codes this package reacts to.

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"shipyard/internal/awsapi"
@@ -188,6 +190,42 @@ func (m *Manager) startExisting(ctx context.Context) (State, error) {
 	return m.newState(id, StrategyExisting, false, now), nil
 }
 
+// StartAgain starts the existing instance again after another job stopped it: that job gave back
+// the last lease on it just before this job asked for one (Lease.Take). It waits, within
+// Config.WaitTimeout, until the instance is stopped, or pending (started again since the stop),
+// then starts it and waits for it to run as Setup does. An instance that still runs at that
+// deadline was never stopped (the job stopping it died before it could, and its marker has
+// expired by then): Setup then finds it running and only tags it for this job.
+func (m *Manager) StartAgain(ctx context.Context) (State, error) {
+	if m.cfg.Strategy != StrategyExisting {
+		return State{}, fmt.Errorf("starting instance %s again: only the existing strategy shares its instance, this job's strategy is %s", m.cfg.InstanceID, m.cfg.Strategy)
+	}
+	id := m.cfg.InstanceID
+	_, err := m.waitFor(ctx, id, "to stop", isGone, stateStopped, statePending)
+	switch {
+	case errors.Is(err, ErrTimeout):
+		m.logf("instance %s was not stopped within %s (%v); the job stopping it gave up: starting it as it is", id, m.cfg.WaitTimeout, err)
+	case err != nil:
+		return State{}, fmt.Errorf("waiting for instance %s to stop before starting it again: %w", id, err)
+	}
+	return m.Setup(ctx, nil)
+}
+
+// Locate is s with the public IP EC2 describes now for its instance: the address of a builder
+// that teardown reaches without one in its state (no state file, or a setup that failed before
+// the instance ran). It fails with ErrNotRunning when the instance does not run.
+func (m *Manager) Locate(ctx context.Context, s State) (State, error) {
+	inst, err := m.describe(ctx, s.InstanceID)
+	switch {
+	case err != nil:
+		return s, fmt.Errorf("describing instance %s: %w", s.InstanceID, err)
+	case inst.State != stateRunning || inst.PublicIP == "":
+		return s, fmt.Errorf("instance %s is %s: %w", s.InstanceID, inst.State, ErrNotRunning)
+	}
+	s.PublicIP = inst.PublicIP
+	return s, nil
+}
+
 // attempt is one placement tried by launchFromTemplate.
 type attempt struct {
 	spot   bool
@@ -296,34 +334,35 @@ func (m *Manager) waitReady(ctx context.Context, id string) (awsapi.Instance, er
 // waitRunning waits, within Config.WaitTimeout, until the instance is running. It fails at once
 // when the instance is shutting down, terminated or stopping.
 func (m *Manager) waitRunning(ctx context.Context, id string) (awsapi.Instance, error) {
-	return m.waitFor(ctx, id, stateRunning, "to run", func(s string) bool {
+	return m.waitFor(ctx, id, "to run", func(s string) bool {
 		return isGone(s) || s == stateStopping || s == stateStopped
-	})
+	}, stateRunning)
 }
 
 // waitStopped waits, within Config.WaitTimeout, until the instance is stopped. It fails at once
 // when the instance is pending or gone.
 func (m *Manager) waitStopped(ctx context.Context, id string) error {
-	_, err := m.waitFor(ctx, id, stateStopped, "to stop", func(s string) bool {
+	_, err := m.waitFor(ctx, id, "to stop", func(s string) bool {
 		return isGone(s) || s == statePending
-	})
+	}, stateStopped)
 	return err
 }
 
 // waitFor polls the instance every Config.PollInterval, within Config.WaitTimeout, until it is
-// in state want, and fails at once when it is in a state wrong says cannot lead there. An
-// instance EC2 does not know yet (its API is eventually consistent) is asked again; any other
-// API error ends the wait.
-func (m *Manager) waitFor(ctx context.Context, id, want, doing string, wrong func(string) bool) (awsapi.Instance, error) {
+// in one of the states want, and fails at once when it is in a state wrong says cannot lead
+// there. An instance EC2 does not know yet (its API is eventually consistent) is asked again; any
+// other API error ends the wait.
+func (m *Manager) waitFor(ctx context.Context, id, doing string, wrong func(string) bool, want ...string) (awsapi.Instance, error) {
 	poll := m.cfg.pollInterval()
 	deadline := time.Now().Add(m.cfg.WaitTimeout)
+	wants := strings.Join(want, " or ")
 	for {
 		inst, err := m.describe(ctx, id)
 		switch {
-		case err == nil && inst.State == want:
+		case err == nil && slices.Contains(want, inst.State):
 			return inst, nil
 		case err == nil && wrong(inst.State):
-			return awsapi.Instance{}, fmt.Errorf("instance %s went to state %s%s instead of %s", id, inst.State, reasonOf(inst), want)
+			return awsapi.Instance{}, fmt.Errorf("instance %s went to state %s%s instead of %s", id, inst.State, reasonOf(inst), wants)
 		case err != nil && ctx.Err() != nil:
 			return awsapi.Instance{}, fmt.Errorf("waiting for instance %s %s: %w", id, doing, ctx.Err())
 		case err != nil && apiCode(err) != codeNotFound && !errors.Is(err, errNotListed):
@@ -331,9 +370,9 @@ func (m *Manager) waitFor(ctx context.Context, id, want, doing string, wrong fun
 		}
 		if !time.Now().Add(poll).Before(deadline) {
 			if err != nil {
-				return awsapi.Instance{}, fmt.Errorf("%w: instance %s did not become %s within %s: %w", ErrTimeout, id, want, m.cfg.WaitTimeout, err)
+				return awsapi.Instance{}, fmt.Errorf("%w: instance %s did not become %s within %s: %w", ErrTimeout, id, wants, m.cfg.WaitTimeout, err)
 			}
-			return awsapi.Instance{}, fmt.Errorf("%w: instance %s is still %s%s after %s, want %s: raise E2C_WAIT_TIMEOUT or inspect the instance's console output", ErrTimeout, id, inst.State, reasonOf(inst), m.cfg.WaitTimeout, want)
+			return awsapi.Instance{}, fmt.Errorf("%w: instance %s is still %s%s after %s, want %s: raise E2C_WAIT_TIMEOUT or inspect the instance's console output", ErrTimeout, id, inst.State, reasonOf(inst), m.cfg.WaitTimeout, wants)
 		}
 		if err := sleep(ctx, poll); err != nil {
 			return awsapi.Instance{}, fmt.Errorf("waiting for instance %s %s: %w", id, doing, err)

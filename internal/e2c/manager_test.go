@@ -215,6 +215,77 @@ func TestSetupExistingWaitsForStoppingInstance(t *testing.T) {
 	}
 }
 
+// StartAgain, after the lease said another job is stopping the shared instance: it waits for
+// the stop, then starts the instance again.
+func TestStartAgainWaitsForTheStop(t *testing.T) {
+	ctx := context.Background()
+	c := newMotoClient(t)
+	cfg := testConfig(t, c, StrategyExisting)
+	m := NewManager(c, cfg, nil)
+	s, err := m.Setup(ctx, nil) // the other job's start
+	if err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	t.Cleanup(func() { _ = m.Teardown(context.Background(), s) })
+	stopped := make(chan time.Time, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond) // the other job's teardown, a moment later
+		if _, err := c.StopInstances(ctx, cfg.InstanceID); err != nil {
+			t.Errorf("StopInstances: %v", err)
+		}
+		stopped <- time.Now()
+	}()
+	h := &hookAPI{EC2API: c}
+	again, err := NewManager(h, cfg, nil).StartAgain(ctx)
+	if err != nil {
+		t.Fatalf("StartAgain: %v", err)
+	}
+	done := time.Now()
+	if at := <-stopped; done.Before(at) {
+		t.Errorf("StartAgain returned %v before the instance was stopped", at.Sub(done))
+	}
+	if got := instance(t, c, cfg.InstanceID); got.State != stateRunning || again.PublicIP != got.PublicIP {
+		t.Errorf("instance %s at %q, state's IP %q: want running at the state's IP", got.State, got.PublicIP, again.PublicIP)
+	}
+	if !slices.Contains(h.log(), "StartInstances "+cfg.InstanceID) {
+		t.Errorf("calls %v: no start after the stop", h.log())
+	}
+	// Locate reads the address of the running instance, and refuses a stopped one
+	if st, err := m.Locate(ctx, State{InstanceID: cfg.InstanceID}); err != nil || st.PublicIP != again.PublicIP {
+		t.Errorf("Locate = %+v, %v; want the public IP %s", st, err, again.PublicIP)
+	}
+	if err := m.Teardown(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Locate(ctx, State{InstanceID: cfg.InstanceID}); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("Locate of the stopped instance = %v, want ErrNotRunning", err)
+	}
+}
+
+// StartAgain when the job stopping the instance died before it could: the instance still runs
+// at the wait's deadline, and is only tagged for this job.
+func TestStartAgainWhenNobodyStopsIt(t *testing.T) {
+	ctx := context.Background()
+	c := newMotoClient(t)
+	cfg := testConfig(t, c, StrategyExisting)
+	cfg.WaitTimeout = 300 * time.Millisecond
+	var ll logLines
+	m := NewManager(c, cfg, ll.add)
+	s, err := m.Setup(ctx, nil)
+	if err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	t.Cleanup(func() { _ = m.Teardown(context.Background(), s) })
+	again, err := m.StartAgain(ctx)
+	if err != nil {
+		t.Fatalf("StartAgain: %v", err)
+	}
+	if again.PublicIP != s.PublicIP || instance(t, c, cfg.InstanceID).State != stateRunning {
+		t.Errorf("StartAgain = %+v, want the running instance at %s", again, s.PublicIP)
+	}
+	ll.expect(t, "the job stopping it gave up: starting it as it is", 1)
+}
+
 func TestSetupWaitTimeout(t *testing.T) {
 	ctx := context.Background()
 	c := newMotoClient(t)

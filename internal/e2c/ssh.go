@@ -126,6 +126,14 @@ func (t SSHTarget) Run(ctx context.Context, cmd string) (string, error) {
 	return t.run(ctx, cmd)
 }
 
+// RunNamed is Run, with name standing for cmd in its errors: a long script is not repeated there.
+func (t SSHTarget) RunNamed(ctx context.Context, name, cmd string) (string, error) {
+	if err := t.check(); err != nil {
+		return "", err
+	}
+	return t.runNamed(ctx, name, cmd)
+}
+
 // hostKeyError is a host key other than the pinned one; got and want are fingerprints.
 type hostKeyError struct {
 	addr, got, want   string
@@ -141,6 +149,11 @@ func (e *hostKeyError) Unwrap() error { return ErrHostKeyMismatch }
 
 // run makes one connection and handshake and runs cmd.
 func (t SSHTarget) run(ctx context.Context, cmd string) (string, error) {
+	return t.runNamed(ctx, cmd, cmd)
+}
+
+// runNamed is run, naming the command name in its errors.
+func (t SSHTarget) runNamed(ctx context.Context, name, cmd string) (string, error) {
 	d := net.Dialer{Timeout: sshHandshakeTimeout}
 	conn, err := d.DialContext(ctx, "tcp", t.Addr)
 	if err != nil {
@@ -207,7 +220,7 @@ func (t SSHTarget) run(ctx context.Context, cmd string) (string, error) {
 	var stdout, stderr bytes.Buffer
 	sess.Stdout, sess.Stderr = &stdout, &stderr
 	if err := sess.Run(cmd); err != nil {
-		return stdout.String(), fmt.Errorf("running `%s` over SSH: %w%s", cmd, err, withOutput(stderr.String()))
+		return stdout.String(), fmt.Errorf("running `%s` over SSH: %w%s", name, err, withOutput(stderr.String()))
 	}
 	return stdout.String(), nil
 }

@@ -106,6 +106,14 @@ func (w *consoleWorld) instanceState(t *testing.T) types.InstanceStateName {
 	return out.Reservations[0].Instances[0].State.Name
 }
 
+// wantState fails the test unless the instance is in state want; when says after what.
+func (w *consoleWorld) wantState(t *testing.T, want types.InstanceStateName, when string) {
+	t.Helper()
+	if s := w.instanceState(t); s != want {
+		t.Errorf("instance %s is %s %s, want %s", w.instance, s, when, want)
+	}
+}
+
 // GitLab's phases for an existing builder given E2C_SSH_PRIVATE_KEY alone: setup reads the host
 // key the builder printed on its console (GetConsoleOutput) before it connects, pins it and
 // writes it into the state file; build logs in with it, without reading the console again, and
@@ -182,9 +190,7 @@ func TestExistingBuilderPinsItsHostKeyFromTheConsole(t *testing.T) {
 	if r.Err != nil {
 		t.Fatalf("arm-builder teardown: %v\n%s\n%s", r.Err, r.Stdout, tail(r.Stderr, 40))
 	}
-	if s := w.instanceState(t); s != types.InstanceStateNameStopped {
-		t.Errorf("instance %s is %s after teardown, want stopped", w.instance, s)
-	}
+	w.wantState(t, types.InstanceStateNameStopped, "after teardown")
 }
 
 // A console whose newest boot shows a host key other than the one the builder's sshd presents
@@ -241,7 +247,5 @@ func TestExistingBuilderRefusesAKeyItsConsoleDoesNotShow(t *testing.T) {
 	if r.Err != nil {
 		t.Fatalf("arm-builder teardown: %v\n%s\n%s", r.Err, r.Stdout, tail(r.Stderr, 40))
 	}
-	if s := w.instanceState(t); s != types.InstanceStateNameStopped {
-		t.Errorf("instance %s is %s after teardown, want stopped", w.instance, s)
-	}
+	w.wantState(t, types.InstanceStateNameStopped, "after teardown")
 }
