@@ -70,6 +70,7 @@ func (r Shipyard) MarshalJSON() ([]byte, error) {
 		Arm64                bool
 		Armv7                bool
 		ArmBuilderSetting    string
+		E2cUsage             string
 		AuthHosts            []string
 		AuthUsers            []string
 		AuthSecrets          []*dagger.Secret
@@ -96,6 +97,7 @@ func (r Shipyard) MarshalJSON() ([]byte, error) {
 	concrete.Arm64 = r.Arm64
 	concrete.Armv7 = r.Armv7
 	concrete.ArmBuilderSetting = r.ArmBuilderSetting
+	concrete.E2cUsage = r.E2cUsage
 	concrete.AuthHosts = r.AuthHosts
 	concrete.AuthUsers = r.AuthUsers
 	concrete.AuthSecrets = r.AuthSecrets
@@ -126,6 +128,7 @@ func (r *Shipyard) UnmarshalJSON(bs []byte) error {
 		Arm64                bool
 		Armv7                bool
 		ArmBuilderSetting    string
+		E2cUsage             string
 		AuthHosts            []string
 		AuthUsers            []string
 		AuthSecrets          []*dagger.Secret
@@ -156,6 +159,7 @@ func (r *Shipyard) UnmarshalJSON(bs []byte) error {
 	r.Arm64 = concrete.Arm64
 	r.Armv7 = concrete.Armv7
 	r.ArmBuilderSetting = concrete.ArmBuilderSetting
+	r.E2cUsage = concrete.E2cUsage
 	r.AuthHosts = concrete.AuthHosts
 	r.AuthUsers = concrete.AuthUsers
 	r.AuthSecrets = concrete.AuthSecrets
@@ -168,6 +172,30 @@ func (r *Shipyard) UnmarshalJSON(bs []byte) error {
 	r.SigningKey = concrete.SigningKey
 	r.SigningPassword = concrete.SigningPassword
 	r.SbomFormat = concrete.SbomFormat
+	return nil
+}
+
+func (r TestRun) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Output string
+		Report *dagger.File
+	}
+	concrete.Output = r.Output
+	concrete.Report = r.Report
+	return json.Marshal(&concrete)
+}
+
+func (r *TestRun) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Output string
+		Report *dagger.File
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Output = concrete.Output
+	r.Report = concrete.Report
 	return nil
 }
 
@@ -224,30 +252,6 @@ func (r *ArmBuilder) UnmarshalJSON(bs []byte) error {
 	r.Ref = concrete.Ref
 	r.Tag = concrete.Tag
 	r.StateDir = concrete.StateDir
-	return nil
-}
-
-func (r TestRun) MarshalJSON() ([]byte, error) {
-	var concrete struct {
-		Output string
-		Report *dagger.File
-	}
-	concrete.Output = r.Output
-	concrete.Report = r.Report
-	return json.Marshal(&concrete)
-}
-
-func (r *TestRun) UnmarshalJSON(bs []byte) error {
-	var concrete struct {
-		Output string
-		Report *dagger.File
-	}
-	err := json.Unmarshal(bs, &concrete)
-	if err != nil {
-		return err
-	}
-	r.Output = concrete.Output
-	r.Report = concrete.Report
 	return nil
 }
 
@@ -1118,21 +1122,21 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			var e2cUsage string
+			var e2CUsage string
 			if inputArgs["e2cUsage"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["e2cUsage"]), &e2cUsage)
+				err = json.Unmarshal([]byte(inputArgs["e2cUsage"]), &e2CUsage)
 				if err != nil {
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg e2cUsage", err))
 				}
 			}
-			var e2cBuildDir string
+			var e2CBuildDir string
 			if inputArgs["e2cBuildDir"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["e2cBuildDir"]), &e2cBuildDir)
+				err = json.Unmarshal([]byte(inputArgs["e2cBuildDir"]), &e2CBuildDir)
 				if err != nil {
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg e2cBuildDir", err))
 				}
 			}
-			return (*Shipyard).WithOldPipeline(&parent, e2cUsage, e2cBuildDir), nil
+			return (*Shipyard).WithOldPipeline(&parent, e2CUsage, e2CBuildDir), nil
 		case "WithRegistryAuth":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)
