@@ -199,30 +199,6 @@ func (r *TestRun) UnmarshalJSON(bs []byte) error {
 	return nil
 }
 
-func (r Images) MarshalJSON() ([]byte, error) {
-	var concrete struct {
-		Images   []*Image
-		Pipeline *Shipyard
-	}
-	concrete.Images = r.Images
-	concrete.Pipeline = r.Pipeline
-	return json.Marshal(&concrete)
-}
-
-func (r *Images) UnmarshalJSON(bs []byte) error {
-	var concrete struct {
-		Images   []*Image
-		Pipeline *Shipyard
-	}
-	err := json.Unmarshal(bs, &concrete)
-	if err != nil {
-		return err
-	}
-	r.Images = concrete.Images
-	r.Pipeline = concrete.Pipeline
-	return nil
-}
-
 func (r ArmBuilder) MarshalJSON() ([]byte, error) {
 	var concrete struct {
 		M        *Shipyard
@@ -252,6 +228,30 @@ func (r *ArmBuilder) UnmarshalJSON(bs []byte) error {
 	r.Ref = concrete.Ref
 	r.Tag = concrete.Tag
 	r.StateDir = concrete.StateDir
+	return nil
+}
+
+func (r Images) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Images   []*Image
+		Pipeline *Shipyard
+	}
+	concrete.Images = r.Images
+	concrete.Pipeline = r.Pipeline
+	return json.Marshal(&concrete)
+}
+
+func (r *Images) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Images   []*Image
+		Pipeline *Shipyard
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Images = concrete.Images
+	r.Pipeline = concrete.Pipeline
 	return nil
 }
 
@@ -1122,21 +1122,21 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			var e2CUsage string
-			if inputArgs["e2cUsage"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["e2cUsage"]), &e2CUsage)
+			var usage string
+			if inputArgs["usage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["usage"]), &usage)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg e2cUsage", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg usage", err))
 				}
 			}
-			var e2CBuildDir string
-			if inputArgs["e2cBuildDir"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["e2cBuildDir"]), &e2CBuildDir)
+			var buildDir string
+			if inputArgs["buildDir"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["buildDir"]), &buildDir)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg e2cBuildDir", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildDir", err))
 				}
 			}
-			return (*Shipyard).WithOldPipeline(&parent, e2CUsage, e2CBuildDir), nil
+			return (*Shipyard).WithOldPipeline(&parent, usage, buildDir), nil
 		case "WithRegistryAuth":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)

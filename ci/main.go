@@ -275,13 +275,13 @@ func (m *Shipyard) WithLatest(
 func (m *Shipyard) WithOldPipeline(
 	// true builds the ARM images on the EC2 builder unless --arm-builder says where, and linux/arm64 unless --arm64 or --armv7 asks for ARM platforms; false or empty changes nothing ($E2C_USAGE)
 	// +optional
-	e2cUsage string,
+	usage string,
 	// The old pipeline's build directory on the instance: ignored with a warning, since the builder gets no copy of the project (its engine receives each build's context over SSH) ($E2C_BUILD_DIR)
 	// +optional
-	e2cBuildDir string,
+	buildDir string,
 ) *Shipyard {
 	c := *m
-	c.E2cUsage, c.Ec2.BuildDir = e2cUsage, e2cBuildDir
+	c.E2cUsage, c.Ec2.BuildDir = usage, buildDir
 	return &c
 }
 

@@ -24,7 +24,7 @@ type SeedVariable struct {
 // SeedVariables are the variables the old pipeline's document lists, in its order, each with what
 // shipyard does with it now; docs/gitlab-ci.md's "The old pipeline's variables" has a row of each.
 var SeedVariables = []SeedVariable{
-	{Name: "E2C_USAGE", Flag: "with-old-pipeline --e2c-usage", Warning: "with ARM_BUILDER=qemu, which wins",
+	{Name: "E2C_USAGE", Flag: "with-old-pipeline --usage", Warning: "with ARM_BUILDER=qemu, which wins",
 		Now: "`\"true\"` builds the ARM images on the EC2 builder (as `ARM_BUILDER=ec2`) and, when neither `BUILD_ARM64` nor `BUILD_ARMV7` is `\"true\"`, linux/arm64 (as `BUILD_ARM64=true`), as the old pipeline's EC2 build did; an `ARM_BUILDER` that is set wins (`qemu`: a WARNING note). `\"false\"` or unset changes nothing; any other value fails the preflight."},
 	{Name: "E2C_INSTANCE_STRATEGY", Flag: "with-arm-instance --instance-strategy", StateKey: true,
 		Now: "`template` (default) or `existing`, written into the state file; any other value fails the builder's preflight."},
@@ -54,7 +54,7 @@ var SeedVariables = []SeedVariable{
 		Now: "The builder's login user (default `root`; the old example `admin` is Debian's)."},
 	{Name: "E2C_SSH_PRIVATE_KEY", Flag: "with-arm-access --ssh-private-key", StateKey: true,
 		Now: "The client key of an image with its own keys, raw or base64 as the old pipeline kept it (`env:E2C_SSH_PRIVATE_KEY`). Unset with `template`: the module makes keys for each job and writes them, base64, into the state file."},
-	{Name: "E2C_BUILD_DIR", Flag: "with-old-pipeline --e2c-build-dir", Warning: "whenever it is set",
+	{Name: "E2C_BUILD_DIR", Flag: "with-old-pipeline --build-dir", Warning: "whenever it is set",
 		Now: "Ignored, with a WARNING note whenever it is set: the builder gets no copy of the project (its engine receives each build's context over SSH), so there is no build directory to make or remove; `cleanup` prunes an `existing` instance's engine cache instead."},
 	{Name: "E2C_USE_SPOT", Flag: "with-arm-instance --use-spot",
 		Now: "`\"true\"` launches a one-time spot instance (`template`), falling back to on-demand without capacity; with `existing` it fails the builder's preflight."},

@@ -44,7 +44,7 @@ func ChooseARM(arm64, armv7 bool, armBuilder, e2cUsage string) (ARMChoice, error
 		return c, nil
 	case E2CUsageOn:
 	default:
-		return c, fmt.Errorf("--e2c-usage (E2C_USAGE) %q: use true (ARM images on the EC2 builder, as the old pipeline's switch) or false, or leave it unset and say it with ARM_BUILDER=ec2 and BUILD_ARM64=true", e2cUsage)
+		return c, fmt.Errorf("--usage (E2C_USAGE) %q: use true (ARM images on the EC2 builder, as the old pipeline's switch) or false, or leave it unset and say it with ARM_BUILDER=ec2 and BUILD_ARM64=true", e2cUsage)
 	}
 	var decided []string
 	if !arm64 && !armv7 {

@@ -39,8 +39,8 @@ func TestChooseARM(t *testing.T) {
 			want: ARMChoice{Arm64: true, Builder: ARMQEMU}, note: "WARNING: E2C_USAGE=true asks for ARM images on the EC2 builder, but ARM_BUILDER=qemu is set and wins"},
 		{name: "an unknown ARM_BUILDER is left for Make to name", armBuilder: "k8s", e2cUsage: "true",
 			want: ARMChoice{Arm64: true, Builder: "k8s"}, note: "E2C_USAGE=true (the old pipeline's switch for ARM on EC2): linux/arm64 is built"},
-		{name: "E2C_USAGE=yes", e2cUsage: "yes", err: `--e2c-usage (E2C_USAGE) "yes": use true`},
-		{name: "E2C_USAGE=TRUE", e2cUsage: "TRUE", err: `--e2c-usage (E2C_USAGE) "TRUE": use true`},
+		{name: "E2C_USAGE=yes", e2cUsage: "yes", err: `--usage (E2C_USAGE) "yes": use true`},
+		{name: "E2C_USAGE=TRUE", e2cUsage: "TRUE", err: `--usage (E2C_USAGE) "TRUE": use true`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

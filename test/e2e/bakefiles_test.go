@@ -91,7 +91,7 @@ func TestBakeFilesPeopleWrite(t *testing.T) {
 		t.Helper()
 		needEngine(t)
 		return testenv.Dagger(t, repoRoot, 60*time.Minute, []string{"SHIPYARD_E2E_TOKEN=" + bakeSecret},
-			append([]string{"call", "-m", repoRoot, "--progress=plain", "--source=" + repo, "--build-registry=" + prefix,
+			append([]string{"call", "-m", repoRoot, "--progress=plain", "--source=" + repo, "--bake-file=docker-bake.hcl", "--build-registry=" + prefix,
 				"--registry-tunnel=tcp://localhost:" + port, "--arm64"}, args...)...)
 	}
 	// without the build secret the bake file declares, nothing is built

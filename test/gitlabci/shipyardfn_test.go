@@ -53,7 +53,7 @@ func TestShipyardFunctionSSHKeys(t *testing.T) {
 			[]string{"--set=web.args"}},
 		{"no bake overrides or build secrets", with(nil), nil, []string{"--set", "with-build-secret"}},
 		{"the old pipeline's E2C_USAGE and E2C_BUILD_DIR reach with-old-pipeline", with(map[string]string{"E2C_USAGE": "true", "E2C_BUILD_DIR": "~/builds"}),
-			[]string{"with-old-pipeline", "--e2c-usage=true", "--e2c-build-dir=~/builds"}, nil},
+			[]string{"with-old-pipeline", "--usage=true", "--build-dir=~/builds"}, nil},
 	}
 	// a file the pattern above would match if the function let the shell glob it
 	dir := t.TempDir()

@@ -208,8 +208,8 @@ var badCases = []badCase{
 	{
 		// the old pipeline's switch is named as it spells it (E2C_USAGE), before anything is built
 		name:     "bad E2C_USAGE",
-		args:     release("with-old-pipeline", "--e2c-usage=yes", "release", "--ref=1.2.3", "--tag=1.2.3", "--only=release"),
-		want:     static(preflight, `--e2c-usage \(E2C_USAGE\) "yes": use true`),
+		args:     release("with-old-pipeline", "--usage=yes", "release", "--ref=1.2.3", "--tag=1.2.3", "--only=release"),
+		want:     static(preflight, `--usage \(E2C_USAGE\) "yes": use true`),
 		registry: true,
 	},
 	{
