@@ -16,6 +16,7 @@ import (
 const usersBakeFile = `
 variable "REGISTRY" { default = "127.0.0.1:5000/users" }
 variable "TAG" { default = "dev" }
+group "default" { targets = ["web"] }
 target "web" {
   dockerfile-inline = "FROM debian:bookworm-slim"
   tags              = ["${REGISTRY}/web:${TAG}"]
