@@ -280,8 +280,9 @@ func TestStartAgainWhenNobodyStopsIt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("StartAgain: %v", err)
 	}
-	if again.PublicIP != s.PublicIP || instance(t, c, cfg.InstanceID).State != stateRunning {
-		t.Errorf("StartAgain = %+v, want the running instance at %s", again, s.PublicIP)
+	// moto gives a started instance a new public address even when it was running (EC2 keeps it)
+	if again.InstanceID != s.InstanceID || again.PublicIP == "" || instance(t, c, cfg.InstanceID).State != stateRunning {
+		t.Errorf("StartAgain = %+v, want instance %s running, with its public address", again, s.InstanceID)
 	}
 	ll.expect(t, "the job stopping it gave up: starting it as it is", 1)
 }

@@ -247,11 +247,17 @@ func bothPlatformsMerged(t *testing.T, hostBuild string) {
 // slowRepo is armRepo with traefik and the slow target in its default group.
 func slowRepo(t *testing.T) string {
 	t.Helper()
+	return slowRepoFor(t, 40)
+}
+
+// slowRepoFor is slowRepo with a slow target that sleeps seconds.
+func slowRepoFor(t *testing.T, seconds int) string {
+	t.Helper()
 	src := armRepo(t)
 	if err := os.MkdirAll(filepath.Join(src, "slow"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	dockerfile := "FROM debian:bookworm-slim\nARG NONCE\nRUN echo \"$NONCE\" > /nonce && sleep 40\n"
+	dockerfile := fmt.Sprintf("FROM debian:bookworm-slim\nARG NONCE\nRUN echo \"$NONCE\" > /nonce && sleep %d\n", seconds)
 	if err := os.WriteFile(filepath.Join(src, "slow", "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@
 package ec2
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -16,13 +17,14 @@ import (
 	"shipyard/internal/testenv"
 )
 
-// Two pipelines, each its own CI job, run a laptop's one-call staging release at the same moment
-// against ONE existing builder (consoleWorld's instance). Each takes its lease on the builder
-// before its first build, so the job that finishes first sees the other still holding it and
-// leaves the instance running; the other, the last, stops it. Both build their arm64 images on the
-// builder (each repository's slow target, a nonce of its own, keeps both builds there for a
-// while, so their leases overlap), no fallback to QEMU and no loss; nothing prunes the builder's
-// cache (the one-call release never does); the instance ends stopped.
+// Two pipelines, each its own CI job, run a laptop's one-call staging release against ONE
+// existing builder (consoleWorld's instance): the second starts once the first holds its lease,
+// and the first's slow target (three minutes, a nonce of its own) keeps it on the builder until
+// the second has taken its lease too. So the second sees the first holding the builder, the
+// first gives back its lease while the second holds one and leaves the instance running, and the
+// second, the last, stops it. Both build their arm64 images on the builder, no fallback to QEMU
+// and no loss; nothing prunes the builder's cache (the one-call release never does); the
+// instance ends stopped.
 func TestTwoPipelinesShareOneExistingBuilder(t *testing.T) {
 	needEngine(t)
 	w := newConsoleWorld(t)
@@ -32,18 +34,33 @@ func TestTwoPipelinesShareOneExistingBuilder(t *testing.T) {
 	jobs := []string{"61", "62"}
 	hostBuilds := make([]string, len(jobs))
 	results := make([]testenv.Result, len(jobs))
-	var wg sync.WaitGroup
-	for i, job := range jobs {
-		src := slowRepo(t)
-		repo := fmt.Sprintf("e2e-shared-%d-%s", stamp, job)
+	argsOf := func(i int, src string) []string {
+		repo := fmt.Sprintf("e2e-shared-%d-%s", stamp, jobs[i])
 		hostBuilds[i] = mirror + "/" + repo
 		args := []string{"--source", src, "--bake-file", "arm.hcl", "--project", "e2e",
 			"--build-registry", "10.99.0.1:" + port + "/" + repo, "--insecure-registry", "10.99.0.1:" + port, "--arm64", "--arm-builder", "ec2",
-			"with-gitlab", "--pipeline-id", fmt.Sprint(600 + i), "--job-id", job}
-		args = append(append(args, w.flags...), "release", "--ref", "staging")
-		wg.Go(func() { results[i] = daggerCall(t, 40*time.Minute, args...) })
+			"with-gitlab", "--pipeline-id", fmt.Sprint(600 + i), "--job-id", jobs[i]}
+		return append(append(args, w.flags...), "release", "--ref", "staging")
 	}
-	wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	defer cancel()
+	holds := fmt.Sprintf("e2c: job %s holds the lease on builder %s", jobs[0], w.instance)
+	start := time.Now()
+	_, first, firstDone := startDagger(t, ctx, append([]string{"--progress=plain", "call"}, argsOf(0, slowRepoFor(t, 180))...), holds)
+	for {
+		if _, ok := first.at(holds); ok {
+			break
+		}
+		select {
+		case err := <-firstDone:
+			t.Fatalf("job %s ended (%v) before it held its lease:\n%s", jobs[0], err, tail(first.String(), 60))
+		case <-time.After(time.Second):
+		}
+	}
+	t.Logf("job %s holds its lease after %s; starting job %s", jobs[0], time.Since(start).Round(time.Second), jobs[1])
+	results[1] = daggerCall(t, 40*time.Minute, argsOf(1, slowRepo(t))...)
+	err := <-firstDone
+	results[0] = testenv.Result{Stdout: first.String(), Err: err}
 
 	logs := make([]string, len(jobs))
 	for i, r := range results {
