@@ -137,13 +137,20 @@ func enginePlatform(ctx context.Context) (bake.Platform, error) {
 // files buildx reads after it (docker-bake.override.json, then docker-bake.override.hcl, next to
 // it) that exist in the source; engine is the platform BAKE_LOCAL_PLATFORM names.
 func (m *Shipyard) bakeFile(ctx context.Context, set []string, engine bake.Platform) (*bake.File, error) {
-	src, err := m.Source.File(m.BakeFile).Contents(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("reading the bake file %s: %v (pass --bake-file with its path inside --source)", m.BakeFile, err)
+	bakePath := m.BakeFile
+	if bakePath == "" {
+		var err error
+		if bakePath, err = bake.DefaultFile(func(name string) bool { return m.hasFile(ctx, name) }); err != nil {
+			return nil, err
+		}
 	}
-	files := []bake.SourceFile{{Name: m.BakeFile, Data: []byte(src)}}
-	for _, name := range bake.OverrideFiles(m.BakeFile) {
-		if name == filepath.Clean(m.BakeFile) || !m.hasFile(ctx, name) {
+	src, err := m.Source.File(bakePath).Contents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the bake file %s: %v (pass --bake-file with its path inside --source)", bakePath, err)
+	}
+	files := []bake.SourceFile{{Name: bakePath, Data: []byte(src)}}
+	for _, name := range bake.OverrideFiles(bakePath) {
+		if name == filepath.Clean(bakePath) || !m.hasFile(ctx, name) {
 			continue
 		}
 		data, err := m.Source.File(name).Contents(ctx)

@@ -9,23 +9,6 @@ import (
 	"shipyard/ci/internal/dagger"
 )
 
-// Check the module's own Go code: gofmt, go vet and the tests of the pure packages
-// +cache="never"
-func (m *Shipyard) Check(
-	ctx context.Context,
-	// Go toolchain image
-	// +default="golang:1.26-bookworm"
-	goImage string,
-) (string, error) {
-	return m.goChecks(ctx, goImage, []goStep{
-		gofmtStep,
-		// with the build tag full: every file of the fast tier and the full tier's (no file is
-		// excluded by the tag); then the module package (its own go.mod)
-		{"go vet", `go vet -tags full ./... && (cd ci && go vet ./...) && echo "go vet: ok"`},
-		{"go test", `go test ./...`},
-	})
-}
-
 // goStep is one Go check: a name for the report and its shell script.
 type goStep struct{ name, script string }
 

@@ -214,7 +214,7 @@ func (m *Shipyard) ArmBuilder(
 	tag string,
 	// Directory holding the state file .e2c_instance_state_<job-id> written by setup
 	// +optional
-	// +defaultPath="/"
+	// +defaultPath="."
 	// +ignore=["*", "!.e2c_instance_state_*"]
 	stateDir *dagger.Directory,
 ) *ArmBuilder {

@@ -13,6 +13,7 @@ import (
 
 // Lint the repository as its shipyard.hcl says: its pre-commit hooks, its lint command and, for a Go repository, the Go checks
 // +cache="never"
+// +check
 func (m *Shipyard) Lint(
 	ctx context.Context,
 	// Debian packages the lint container needs besides shipyard.hcl's lint.packages

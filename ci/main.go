@@ -104,12 +104,12 @@ type CiContext struct {
 // New configures the pipeline of a repository.
 func New(
 	ctx context.Context,
-	// The repository the pipeline runs on (default: the module's own repository); its .git is where the git data (tag type, commit, commit time) is read, and no build sees it
-	// +defaultPath="/"
+	// The repository the pipeline runs on (default: the directory of the dagger.json that loads the module: this module's own, or a repository's that installs it as its blueprint); its .git is where the git data (tag type, commit, commit time) is read, and no build sees it
+	// +defaultPath="."
 	// +ignore=["**/node_modules", "**/__pycache__", "**/dist", "*.md", "docs", "bench/out", ".e2c_instance_state_*", ".env"]
 	source *dagger.Directory,
-	// Path of the bake file inside the source
-	// +default="docker-bake-production.hcl"
+	// Path of the bake file inside the source (default: the first there of docker-bake-production.hcl, docker-bake.json and docker-bake.hcl)
+	// +optional
 	bakeFile string,
 	// Where the git data is read instead of --source's .git (a checkout, or its .git directory): tells annotated from lightweight tags, the commit and its time
 	// +optional

@@ -22,6 +22,7 @@ type TestRun struct {
 
 // Test the app in its test image against the services its shipyard.hcl declares
 // +cache="never"
+// +check
 func (m *Shipyard) Test(
 	ctx context.Context,
 	// Bake target of the test image (default: shipyard.hcl's test.target)

@@ -1,6 +1,7 @@
 package bake
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -130,6 +131,24 @@ func builtinVars(o Options) map[string]cty.Value {
 type SourceFile struct {
 	Name string
 	Data []byte
+}
+
+// DefaultFiles are the bake files looked for, in order, when none is named: the old pipeline's
+// docker-bake-production.hcl (teams migrating from it keep their file as it is), then the names
+// buildx itself reads when given no -f (its compose files aside: bake files only here).
+var DefaultFiles = []string{"docker-bake-production.hcl", "docker-bake.json", "docker-bake.hcl"}
+
+// ErrNoBakeFile: no bake file was named and none of DefaultFiles exists.
+var ErrNoBakeFile = errors.New("no bake file")
+
+// DefaultFile is the bake file to read when none is named: the first of DefaultFiles that exists.
+func DefaultFile(exists func(name string) bool) (string, error) {
+	for _, name := range DefaultFiles {
+		if exists(name) {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("%w: none of %s is in the source; pass --bake-file with the path of yours inside --source", ErrNoBakeFile, strings.Join(DefaultFiles, ", "))
 }
 
 // OverrideFiles returns the override files bake reads after the main file when it picks files itself:

@@ -3,6 +3,7 @@ package bake
 import (
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -674,6 +675,34 @@ variable "NONE" {}
 			}
 			if diff := cmp.Diff(tt.want, f.Variables); diff != "" {
 				t.Errorf("Variables (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDefaultFile(t *testing.T) {
+	tests := []struct {
+		name    string
+		present []string
+		want    string
+	}{
+		{"the old pipeline's name first", []string{"docker-bake.hcl", "docker-bake-production.hcl"}, "docker-bake-production.hcl"},
+		{"buildx's JSON before its HCL", []string{"docker-bake.hcl", "docker-bake.json"}, "docker-bake.json"},
+		{"buildx's HCL", []string{"docker-bake.hcl", "docker-bake.override.hcl"}, "docker-bake.hcl"},
+		{"an override file alone is no bake file", []string{"docker-bake.override.hcl", "compose.yaml"}, ""},
+		{"nothing", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DefaultFile(func(name string) bool { return slices.Contains(tt.present, name) })
+			if tt.want == "" {
+				if !errors.Is(err, ErrNoBakeFile) || !strings.Contains(err.Error(), "--bake-file") {
+					t.Fatalf("DefaultFile(%v) = %q, %v; want ErrNoBakeFile naming --bake-file", tt.present, got, err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("DefaultFile(%v) = %q, %v; want %q", tt.present, got, err, tt.want)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +25,12 @@ func TestFunctionsAreListedWithDocs(t *testing.T) {
 			t.Errorf("manifests is listed as a function; it is a stage of release (release --only=manifests): %q", line)
 		}
 	}
-	for _, fn := range []string{"check", "lint", "test", "test-report", "build", "plan", "release", "arm-builder",
+	for _, fields := range lines(r.Stdout) {
+		if fields[0] == "check" {
+			t.Errorf("check is listed as a function: the module's self-check is this repository's hack/check, and users' repositories run `dagger check`")
+		}
+	}
+	for _, fn := range []string{"lint", "test", "test-report", "build", "plan", "release", "arm-builder",
 		"with-registry-auth", "with-gitlab", "with-latest", "with-arm-instance", "with-arm-access"} {
 		found := false
 		for _, line := range strings.Split(r.Stdout, "\n") {
@@ -42,33 +48,37 @@ func TestFunctionsAreListedWithDocs(t *testing.T) {
 	}
 }
 
-// The module's own Go checks pass on the repository, and name the file when gofmt is broken.
-func TestCheckPassesAndFailsOnUnformattedFile(t *testing.T) {
-	r := daggerCall(t, 20*time.Minute, "check", "--go-image=golang:1.26-bookworm")
-	if r.Err != nil {
-		t.Fatalf("check on the repository failed: %v\n%s\n%s", r.Err, r.Stdout, r.Stderr)
+// `dagger check` runs the module's checks, lint and test, on the repository that installs the module
+// as its blueprint (examples/goapp, whose dagger.json names this checkout): they pass there in the
+// README's cookbook (TestCookbook), and here an unformatted Go file fails the lint check, naming
+// gofmt and the file, with a non-zero exit. The checkout is copied with a git repository of its
+// own, so that the blueprint (two directories up) is inside the copy's context.
+func TestDaggerCheckFailsOnAnUnformattedFile(t *testing.T) {
+	broken := copyRepo(t)
+	if out, err := exec.Command("git", "-C", broken, "init", "-q").CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v %s", err, out)
 	}
-	for _, want := range []string{"gofmt: ok", "go vet: ok", "ok  \tshipyard/internal/"} {
-		if !strings.Contains(r.Stdout, want) {
-			t.Errorf("check output lacks %q:\n%s", want, r.Stdout)
+	app := filepath.Join(broken, "examples", "goapp")
+	list := daggerIn(t, app, 20*time.Minute, "check", "-l")
+	if list.Err != nil {
+		t.Fatalf("dagger check -l in examples/goapp: %v\n%s\n%s", list.Err, list.Stdout, tail(list.Stderr, 40))
+	}
+	for _, want := range []string{"lint", "test"} {
+		if !regexp.MustCompile(`(?m)^\s*` + want + `\b`).MatchString(list.Stdout) {
+			t.Errorf("dagger check -l does not list %s:\n%s", want, list.Stdout)
 		}
 	}
-
-	broken := copyRepo(t)
-	bad := filepath.Join(broken, "internal", "rules", "zz_unformatted.go")
-	if err := os.MkdirAll(filepath.Dir(bad), 0o755); err != nil {
+	bad := filepath.Join(app, "internal", "zz_unformatted.go")
+	if err := os.WriteFile(bad, []byte("package internal\nfunc  unformatted( ) {}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(bad, []byte("package rules\nfunc  unformatted( ) {}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r = daggerCall(t, 20*time.Minute, "--source", broken, "check")
+	r := daggerIn(t, app, 20*time.Minute, "--progress=plain", "check", "lint")
 	if r.Err == nil {
-		t.Fatalf("check passed on a repository with an unformatted file:\n%s", r.Stdout)
+		t.Fatalf("dagger check passed on a repository with an unformatted file:\n%s\n%s", r.Stdout, tail(r.Stderr, 40))
 	}
 	all := r.Stdout + r.Stderr
-	if !strings.Contains(all, "internal/rules/zz_unformatted.go") || !strings.Contains(all, "gofmt") {
-		t.Errorf("check failure does not name gofmt and the file:\n%s", all)
+	if !strings.Contains(all, "internal/zz_unformatted.go") || !strings.Contains(all, "gofmt") {
+		t.Errorf("the failed check does not name gofmt and the file:\n%s", tail(all, 60))
 	}
 	if code := exitCode(r.Err); code == 0 {
 		t.Errorf("exit code 0 on failure")
@@ -83,4 +93,15 @@ func exitCode(err error) int {
 		return -1
 	}
 	return 0
+}
+
+// lines is each non-empty line of out, split into its fields.
+func lines(out string) [][]string {
+	var ls [][]string
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			ls = append(ls, f)
+		}
+	}
+	return ls
 }
