@@ -74,8 +74,8 @@ func TestARNPartition(t *testing.T) {
 		"arn:aws:iam::123456789012:role/r":        "aws",
 		"arn:aws-cn:iam::123456789012:role/r":     "aws-cn",
 		"arn:aws-us-gov:iam::123456789012:role/r": "aws-us-gov",
-		"role/r":                                  "",
-		"":                                        "",
+		"role/r": "",
+		"":       "",
 	} {
 		if got := ARNPartition(arn); got != want {
 			t.Errorf("ARNPartition(%q) = %q, want %q", arn, got, want)
