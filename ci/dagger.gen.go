@@ -982,7 +982,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sessionName", err))
 				}
 			}
-			return (*Shipyard).WithAwsWebIdentity(&parent, roleArn, webIdentityToken, sessionName), nil
+			var stsEndpoint string
+			if inputArgs["stsEndpoint"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["stsEndpoint"]), &stsEndpoint)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg stsEndpoint", err))
+				}
+			}
+			return (*Shipyard).WithAwsWebIdentity(&parent, roleArn, webIdentityToken, sessionName, stsEndpoint), nil
 		case "WithBuildSecret":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)

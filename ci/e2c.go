@@ -43,6 +43,7 @@ type Ec2Settings struct {
 	RoleARN          string
 	WebIdentityToken *dagger.Secret
 	RoleSessionName  string
+	STSEndpoint      string
 	SSHKey           *dagger.Secret
 	SSHHostKey       string
 	SSHUser          string
@@ -158,10 +159,13 @@ func (m *Shipyard) WithAwsWebIdentity(
 	// The role session's name in CloudTrail (default: shipyard-<pipeline id>-<job id>, or shipyard-local)
 	// +optional
 	sessionName string,
+	// STS API endpoint (empty: AWS's own in the region's partition), e.g. a VPC or FIPS endpoint ($AWS_ENDPOINT_URL_STS); with-arm-instance --endpoint is EC2's alone
+	// +optional
+	stsEndpoint string,
 ) *Shipyard {
 	c := *m
 	e := m.Ec2
-	e.RoleARN, e.WebIdentityToken, e.RoleSessionName = roleArn, webIdentityToken, sessionName
+	e.RoleARN, e.WebIdentityToken, e.RoleSessionName, e.STSEndpoint = roleArn, webIdentityToken, sessionName, stsEndpoint
 	c.Ec2 = e
 	return &c
 }
@@ -300,12 +304,12 @@ func (m *Shipyard) ec2Client(ctx context.Context, region string) (*awsapi.Client
 			return nil, fmt.Errorf("reading the web identity token secret: %v", err)
 		}
 		w := e2c.WebIdentity{RoleARN: e.RoleARN, Token: tok, SessionName: e2c.RoleSessionName(e.RoleSessionName, m.Ci.PipelineID, m.Ci.JobID)}
-		creds, err := w.AssumeRole(ctx, region, e.Endpoint, httpClient)
+		api, until, err := w.Client(ctx, region, e2c.Endpoints{EC2: e.Endpoint, STS: e.STSEndpoint}, httpClient)
 		if err != nil {
 			return nil, err
 		}
-		logLine(fmt.Sprintf("e2c: assumed role %s as session %s (credentials until %s)", e.RoleARN, w.SessionName, creds.Expires.UTC().Format(time.RFC3339)))
-		return awsapi.New(region, e.Endpoint, creds, httpClient)
+		logLine(fmt.Sprintf("e2c: assumed role %s as session %s (renewed at %s)", e.RoleARN, w.SessionName, until.UTC().Format(time.RFC3339)))
+		return api, nil
 	}
 	var creds awsapi.Credentials
 	var err error

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
@@ -14,32 +15,36 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
-	"shipyard/internal/retry"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"shipyard/internal/awsendpoint"
 )
 
 // ec2Version is the EC2 API version of the query protocol.
 const ec2Version = "2016-11-15"
 
-// DefaultRetry is the retry policy of a new Client and of AssumeRoleWithWebIdentity:
-// 4 attempts, waiting 500 ms, 1 s, 2 s (at most 5 s) in between.
-var DefaultRetry = retry.Policy{Attempts: 4, BaseDelay: 500 * time.Millisecond, MaxDelay: 5 * time.Second}
-
-// Client calls the EC2 API of one region with one set of credentials. It is safe for
-// concurrent use.
+// Client calls the EC2 API of one region. It is safe for concurrent use.
 type Client struct {
 	region   string
 	endpoint string
-	creds    Credentials
-	hc       *http.Client
-	policy   retry.Policy
+	creds    aws.CredentialsProvider
+	// static are the secrets of credentials given as they are, for redaction before any call
+	static []string
+	hc     *http.Client
+	retry  Retry
+	signer *v4.Signer
+	// skew is the offset (ns) from the local clock to AWS's, learnt from a refused signature
+	skew *atomic.Int64
 }
 
-// New returns a Client for region. endpoint "" means https://ec2.<region>.amazonaws.com;
-// otherwise it is a base URL such as http://127.0.0.1:5000 (moto). httpClient nil means
-// http.DefaultClient. It fails, naming every missing setting, when region, the access key id
-// or the secret access key is empty.
+// New returns a Client for region with the static credentials creds. endpoint "" means EC2's
+// endpoint of region's partition; otherwise it is a base URL such as http://127.0.0.1:5000
+// (moto). httpClient nil means http.DefaultClient. It fails, naming every missing setting, when
+// region, the access key id or the secret access key is empty.
 func New(region, endpoint string, creds Credentials, httpClient *http.Client) (*Client, error) {
 	var errs []error
 	if region == "" {
@@ -54,20 +59,50 @@ func New(region, endpoint string, creds Credentials, httpClient *http.Client) (*
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("creating EC2 client: %w", errors.Join(errs...))
 	}
-	if endpoint == "" {
-		endpoint = "https://ec2." + region + ".amazonaws.com"
+	c, err := NewWithProvider(region, endpoint, StaticProvider(creds), httpClient)
+	if err != nil {
+		return nil, err
+	}
+	c.static = []string{creds.SecretAccessKey, creds.SessionToken}
+	return c, nil
+}
+
+// NewWithProvider returns a Client for region that signs with what provider gives (WebIdentity's
+// refreshes them before they expire; a call answered ExpiredToken drops those of a provider with
+// an Invalidate method and tries once more). endpoint and httpClient are as for New.
+func NewWithProvider(region, endpoint string, provider aws.CredentialsProvider, httpClient *http.Client) (*Client, error) {
+	endpoint, err := awsendpoint.Resolve(awsendpoint.EC2, region, endpoint, "the EC2 endpoint (--endpoint, AWS_ENDPOINT_URL_EC2)")
+	if err != nil {
+		return nil, fmt.Errorf("creating EC2 client: %w", err)
+	}
+	if region == "" {
+		return nil, errors.New("creating EC2 client: region is empty: set AWS_DEFAULT_REGION")
 	}
 	if httpClient == nil {
 		httpClient = http.DefaultClient
 	}
-	return &Client{region: region, endpoint: endpoint, creds: creds, hc: httpClient, policy: DefaultRetry}, nil
+	return &Client{region: region, endpoint: endpoint, creds: provider, hc: httpClient, retry: DefaultRetry,
+		signer: v4.NewSigner(), skew: new(atomic.Int64)}, nil
 }
 
-// WithRetry returns a copy of c that retries with p.
-func (c *Client) WithRetry(p retry.Policy) *Client {
+// WithRetry returns a copy of c that retries with r.
+func (c *Client) WithRetry(r Retry) *Client {
 	cc := *c
-	cc.policy = p
+	cc.retry = r
 	return &cc
+}
+
+// Expires retrieves c's credentials (assuming the role the first time) and returns when the
+// client replaces them (zero: never).
+func (c *Client) Expires(ctx context.Context) (time.Time, error) {
+	creds, err := c.creds.Retrieve(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if !creds.CanExpire {
+		return time.Time{}, nil
+	}
+	return creds.Expires, nil
 }
 
 // xmlInstance is an instance in an EC2 answer.
@@ -302,37 +337,34 @@ func (c *Client) GetConsoleOutput(ctx context.Context, id string) (ConsoleOutput
 	return co, nil
 }
 
-// call posts the EC2 action with the parameters f, signed, retried with c's policy, and
-// decodes the XML answer into out.
+// call posts the EC2 action with the parameters f, signed afresh for every attempt, retried with
+// c's policy, and decodes the XML answer into out. A refused signature with the server's clock
+// far from ours is signed again with its time; an expired-credentials answer fetches new ones
+// once. A non-2xx answer gives an *APIError whose texts have the secrets removed.
 func (c *Client) call(ctx context.Context, action string, f url.Values, out any) error {
 	f.Set("Action", action)
 	f.Set("Version", ec2Version)
-	signer := func(req *http.Request, body []byte) {
-		sign(req, body, c.creds, c.region, "ec2", time.Now())
-	}
-	return post(ctx, c.hc, c.policy, action, c.endpoint, f, signer, c.secrets(), out)
-}
-
-// secrets are what no error of c may show: the secret access key and the session token.
-func (c *Client) secrets() []string { return []string{c.creds.SecretAccessKey, c.creds.SessionToken} }
-
-// post sends the query-protocol request f to endpoint + "/" until it succeeds or retry.Do gives
-// up, signing every attempt afresh with signer (nil: unsigned), and decodes a 2xx XML answer
-// into out. A non-2xx answer gives an *APIError whose texts have the secrets removed.
-func post(ctx context.Context, hc *http.Client, p retry.Policy, action, endpoint string, f url.Values,
-	signer func(*http.Request, []byte), secrets []string, out any) error {
 	body := []byte(f.Encode())
-	what := serviceOf(action) + " " + action
-	return retry.Do(ctx, p, func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+"/", bytes.NewReader(body))
+	hash := sha256.Sum256(body)
+	payload := hex.EncodeToString(hash[:])
+	what := "EC2 " + action
+	refreshed := false
+	return c.retry.do(ctx, func(ctx context.Context, _ int) error {
+		creds, err := c.creds.Retrieve(ctx)
 		if err != nil {
-			return retry.Permanent(fmt.Errorf("%s: %w", what, err))
+			return fmt.Errorf("%s: the credentials: %w", what, err)
+		}
+		secrets := append([]string{creds.SecretAccessKey, creds.SessionToken}, c.static...)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/", bytes.NewReader(body))
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-		if signer != nil {
-			signer(req, body)
+		skew := time.Duration(c.skew.Load())
+		if err := c.signer.SignHTTP(ctx, creds, req, payload, "ec2", c.region, time.Now().Add(skew)); err != nil {
+			return fmt.Errorf("%s: signing: %s", what, redact(err.Error(), secrets))
 		}
-		resp, err := hc.Do(req)
+		resp, err := c.hc.Do(req)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
@@ -342,14 +374,34 @@ func post(ctx context.Context, hc *http.Client, p retry.Policy, action, endpoint
 			return fmt.Errorf("%s: reading the answer: %w", what, err)
 		}
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			return decodeError(action, resp.StatusCode, data, secrets)
+			e := decodeError(action, resp.StatusCode, data, secrets)
+			if s, ok := ClockSkew(e.Code, resp.Header.Get("Date"), time.Now(), skew); ok {
+				c.skew.Store(int64(s))
+				return &corrected{e, fmt.Sprintf("signing again with the server's clock, %s from ours", s)}
+			}
+			if cache, ok := c.creds.(interface{ Invalidate() }); ok && expiredCodes[e.Code] && !refreshed {
+				refreshed = true
+				cache.Invalidate()
+				return &corrected{e, "signing again with fresh credentials"}
+			}
+			return e
 		}
 		if err := xml.Unmarshal(data, out); err != nil {
 			// the XML error quotes the answer (a name, an entity), which may echo a secret
-			return retry.Permanent(fmt.Errorf("%s: decoding the answer (HTTP %d): %s", what, resp.StatusCode, redact(err.Error(), secrets)))
+			return fmt.Errorf("%s: decoding the answer (HTTP %d): %s", what, resp.StatusCode, redact(err.Error(), secrets))
 		}
 		return nil
-	}, nil)
+	})
+}
+
+// secrets are what no error of c may show: the secret access key and the session token of the
+// credentials given, and of those the provider holds now.
+func (c *Client) secrets() []string {
+	s := c.static
+	if creds, err := c.creds.Retrieve(context.Background()); err == nil {
+		s = append(s, creds.SecretAccessKey, creds.SessionToken)
+	}
+	return s
 }
 
 // xmlError is an error of an EC2 (Response>Errors>Error) or an STS (ErrorResponse>Error)

@@ -2,7 +2,9 @@ package awsapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/google/go-cmp/cmp"
 
 	"shipyard/internal/retry"
@@ -28,7 +32,10 @@ const (
 	testToken  = "tok-never-shown"
 )
 
-var fast = retry.Policy{Attempts: 4, BaseDelay: time.Millisecond}
+// fast retries like DefaultRetry but 4 times, without waiting.
+var fast = Retry{Attempts: 4, Sleep: noSleep}
+
+func noSleep(context.Context, time.Duration) error { return nil }
 
 // fakeEC2 is an httptest server that plays EC2: it records the form of every request, checks
 // its signature and answers what answer says for the n-th (0-based) request.
@@ -96,8 +103,11 @@ func (f *fakeEC2) checkSignature(r *http.Request, body []byte) {
 			re.Header[http.CanonicalHeaderKey(h)] = r.Header.Values(h)
 		}
 	}
-	sign(re, body, f.creds, testRegion, "ec2", at)
-	if re.Header.Get("Authorization") != auth {
+	re.Header.Set("X-Amz-Date", r.Header.Get("X-Amz-Date"))
+	sum := sha256.Sum256(body)
+	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: f.creds.AccessKeyID, SecretAccessKey: f.creds.SecretAccessKey, SessionToken: f.creds.SessionToken},
+		re, hex.EncodeToString(sum[:]), "ec2", testRegion, at)
+	if err != nil || re.Header.Get("Authorization") != auth {
 		f.t.Errorf("signature does not verify:\n got %s\nwant %s", auth, re.Header.Get("Authorization"))
 	}
 }
@@ -444,7 +454,7 @@ func TestErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeEC2(t, testCreds, func(int, url.Values) (int, string) { return tt.status, tt.body })
-			_, err := f.client(t).WithRetry(retry.Policy{Attempts: 1}).RunInstances(context.Background(), RunInput{LaunchTemplateID: "lt-1"})
+			_, err := f.client(t).WithRetry(Retry{Attempts: 1}).RunInstances(context.Background(), RunInput{LaunchTemplateID: "lt-1"})
 			var ae *APIError
 			if !errors.As(err, &ae) {
 				t.Fatalf("error %v is no *APIError", err)
@@ -518,7 +528,7 @@ func TestRetry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = c.WithRetry(retry.Policy{Attempts: 2, BaseDelay: time.Millisecond}).DescribeInstances(ctx, nil, nil)
+		_, err = c.WithRetry(Retry{Attempts: 2, Sleep: noSleep}).DescribeInstances(ctx, nil, nil)
 		if !errors.Is(err, syscall.ECONNREFUSED) || !strings.HasPrefix(err.Error(), "giving up after 2 attempts: EC2 DescribeInstances: ") || CodeOf(err) != "" {
 			t.Errorf("error %v: want ECONNREFUSED, retried, named by the action", err)
 		}
@@ -545,11 +555,14 @@ func TestNew(t *testing.T) {
 		t.Errorf("New without key id = %v", err)
 	}
 	c, err := New(testRegion, "", testCreds, nil)
-	if err != nil || c.endpoint != "https://ec2.eu-north-1.amazonaws.com" || c.hc != http.DefaultClient || c.policy != DefaultRetry {
+	if err != nil || c.endpoint != "https://ec2.eu-north-1.amazonaws.com" || c.hc != http.DefaultClient || c.retry.Attempts != DefaultRetry.Attempts {
 		t.Errorf("New = %+v, %v; want the regional endpoint, the default HTTP client and DefaultRetry", c, err)
 	}
-	if c.WithRetry(fast).policy != fast || c.policy != DefaultRetry {
+	if c.WithRetry(fast).retry.Attempts != fast.Attempts || c.retry.Attempts != DefaultRetry.Attempts {
 		t.Error("WithRetry does not return a copy with the policy")
+	}
+	if c, err := New("cn-north-1", "", testCreds, nil); err != nil || c.endpoint != "https://ec2.cn-north-1.amazonaws.com.cn" {
+		t.Errorf("New in cn-north-1 = %+v, %v; want the endpoint of the aws-cn partition", c, err)
 	}
 }
 
@@ -579,7 +592,7 @@ func TestSecretsNeverInErrors(t *testing.T) {
 		}
 	}
 	f := newFakeEC2(t, creds, echo)
-	c := f.client(t).WithRetry(retry.Policy{Attempts: 1})
+	c := f.client(t).WithRetry(Retry{Attempts: 1})
 	for range 5 {
 		_, err := c.DescribeInstances(ctx, nil, nil)
 		errs = append(errs, err)
@@ -590,14 +603,22 @@ func TestSecretsNeverInErrors(t *testing.T) {
 		io.WriteString(w, stsError("InvalidIdentityToken", "token "+r.Form.Get("WebIdentityToken")+" is bad"))
 	}))
 	defer sts.Close()
-	_, err = AssumeRoleWithWebIdentity(ctx, nil, testRegion, sts.URL, "arn:aws:iam::1:role/r", "s", testToken)
+	_, err = assumeRole(ctx, nil, sts.URL, "arn:aws:iam::1:role/r", "s", testToken)
 	errs = append(errs, err)
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
-	saved := DefaultRetry
-	DefaultRetry = fast // AssumeRoleWithWebIdentity retries the refused connection with it
-	defer func() { DefaultRetry = saved }()
-	_, err = AssumeRoleWithWebIdentity(ctx, nil, testRegion, closed.URL, "arn:aws:iam::1:role/r", "s", testToken)
+	_, err = assumeRole(ctx, nil, closed.URL, "arn:aws:iam::1:role/r", "s", testToken)
+	errs = append(errs, err)
+	// an EC2 call whose credentials STS refused
+	p, err := WebIdentity{RoleARN: "arn:aws:iam::1:role/r", SessionName: "s", Token: TokenString(testToken)}.Provider(STSConfig{Region: testRegion, Endpoint: sts.URL, Retry: fast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc, err := NewWithProvider(testRegion, f.srv.URL, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = wc.WithRetry(fast).DescribeInstances(ctx, nil, nil)
 	errs = append(errs, err)
 
 	for i, err := range errs {
@@ -624,6 +645,7 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 		}
 		body, _ := io.ReadAll(r.Body)
 		got, _ = url.ParseQuery(string(body))
+		w.Header().Set("X-Amzn-Requestid", "sts-req")
 		w.WriteHeader(status)
 		io.WriteString(w, answer)
 	}))
@@ -644,12 +666,13 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
   </AssumeRoleWithWebIdentityResult>
   <ResponseMetadata><RequestId>ad4156e9</RequestId></ResponseMetadata>
 </AssumeRoleWithWebIdentityResponse>`
-	creds, err := AssumeRoleWithWebIdentity(ctx, srv.Client(), testRegion, srv.URL, role, "job-42", testToken)
+	creds, err := assumeRole(ctx, srv.Client(), srv.URL, role, "job-42", testToken)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// the cache replaces them RefreshWindow before the session ends
 	want := Credentials{AccessKeyID: "ASIAEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI", SessionToken: "FQoGZXIvYXdz",
-		Expires: time.Date(2026, 12, 4, 2, 0, 0, 0, time.UTC)}
+		Expires: time.Date(2026, 12, 4, 2, 0, 0, 0, time.UTC).Add(-RefreshWindow)}
 	if diff := cmp.Diff(want, creds); diff != "" {
 		t.Errorf("credentials (-want +got):\n%s", diff)
 	}
@@ -660,13 +683,27 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 	}
 
 	answer = `<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult/></AssumeRoleWithWebIdentityResponse>`
-	if _, err := AssumeRoleWithWebIdentity(ctx, nil, testRegion, srv.URL, role, "job-42", testToken); err == nil || !strings.Contains(err.Error(), "no complete credentials") {
+	if _, err := assumeRole(ctx, nil, srv.URL, role, "job-42", testToken); err == nil || !strings.Contains(err.Error(), "credentials") {
 		t.Errorf("answer without credentials: error %v", err)
 	}
 
 	status, answer = 400, stsError("InvalidIdentityToken", "No OpenIDConnect provider found")
-	_, err = AssumeRoleWithWebIdentity(ctx, nil, testRegion, srv.URL, role, "job-42", testToken)
+	_, err = assumeRole(ctx, nil, srv.URL, role, "job-42", testToken)
 	if wantErr := "STS AssumeRoleWithWebIdentity: InvalidIdentityToken: No OpenIDConnect provider found (HTTP 400, request id sts-req)"; err == nil || err.Error() != wantErr || CodeOf(err) != "InvalidIdentityToken" {
 		t.Errorf("STS error = %v, want %s", err, wantErr)
 	}
+}
+
+// assumeRole retrieves the credentials of a web identity from the STS at endpoint once, retried
+// as fast does.
+func assumeRole(ctx context.Context, hc *http.Client, endpoint, role, session, token string) (Credentials, error) {
+	p, err := WebIdentity{RoleARN: role, SessionName: session, Token: TokenString(token)}.Provider(STSConfig{Region: testRegion, Endpoint: endpoint, HTTPClient: hc, Retry: fast})
+	if err != nil {
+		return Credentials{}, err
+	}
+	c, err := p.Retrieve(ctx)
+	if err != nil {
+		return Credentials{}, err
+	}
+	return Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Expires: c.Expires}, nil
 }

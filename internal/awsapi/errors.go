@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/aws/smithy-go"
+
 	"shipyard/internal/retry"
 )
 
@@ -46,33 +48,24 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// throttlingCodes are the codes AWS gives when a caller goes too fast: worth another attempt
-// whatever the status.
-var throttlingCodes = map[string]bool{
-	"Throttling": true, "ThrottlingException": true, "RequestLimitExceeded": true,
-	"RequestThrottled": true, "TooManyRequestsException": true, "SlowDown": true,
-	"EC2ThrottledException": true,
+// ErrorCode, ErrorMessage and ErrorFault make e a smithy.APIError, as the SDK's retryer reads
+// one (a throttling code waits from a longer base delay).
+func (e *APIError) ErrorCode() string    { return e.Code }
+func (e *APIError) ErrorMessage() string { return e.Message }
+func (e *APIError) ErrorFault() smithy.ErrorFault {
+	if e.StatusCode >= 500 {
+		return smithy.FaultServer
+	}
+	return smithy.FaultClient
 }
 
-// unreachableCodes are failures of a service AWS depends on for this call, worth another attempt
-// whatever the status: STS answers IDPCommunicationError (HTTP 400) when it could not reach the
-// identity provider (GitLab's OIDC keys) in time.
-var unreachableCodes = map[string]bool{"IDPCommunicationError": true}
-
-// internalCodes are the codes of a failure on AWS's side: worth another attempt when they come
-// with a 5xx status.
-var internalCodes = map[string]bool{
-	"InternalError": true, "InternalFailure": true, "InternalServerError": true,
-	"ServiceUnavailable": true, "Unavailable": true,
-}
-
-// Unwrap tells retry.Transient what to do: a *retry.StatusError 503 for throttling and for
-// AWS's internal failures, a *retry.StatusError with the answer's status for an answer without a
-// code, and an error marked retry.Permanent for every other code. The code decides before the
-// status: InsufficientInstanceCapacity comes with HTTP 500 and is not retried.
+// Unwrap tells internal/retry's Transient (callers outside this package, such as the console
+// watch, decide with it) what the Client's own retryer decided: a *retry.StatusError 503 for
+// what it retries, a *retry.StatusError with the answer's status for an answer without a
+// code, and an error marked retry.Permanent for every other code.
 func (e *APIError) Unwrap() error {
 	switch {
-	case throttlingCodes[e.Code], unreachableCodes[e.Code], internalCodes[e.Code] && e.StatusCode >= 500:
+	case e.Code != "" && e.retryable():
 		return &retry.StatusError{Code: 503}
 	case e.Code == "":
 		return &retry.StatusError{Code: e.StatusCode}
@@ -107,3 +100,13 @@ func redact(s string, secrets []string) string {
 	}
 	return s
 }
+
+// corrected is a failure the client corrected before trying again: it signed with the server's
+// clock (clock skew) or fetched fresh credentials (expired ones). The retryer always retries it.
+type corrected struct {
+	err *APIError
+	how string
+}
+
+func (c *corrected) Error() string { return c.err.Error() + " (" + c.how + ")" }
+func (c *corrected) Unwrap() error { return c.err }

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"shipyard/internal/retry"
 )
 
 // cannedAnswer is an http.RoundTripper that answers every request with one status and body, so
@@ -54,7 +52,11 @@ var fuzzActions = []struct {
 		return err
 	}},
 	{"AssumeRoleWithWebIdentity", func(ctx context.Context, _ *Client, hc *http.Client) error {
-		_, err := AssumeRoleWithWebIdentity(ctx, hc, testRegion, "http://sts.invalid", "arn:aws:iam::1:role/r", "s", testToken)
+		p, err := WebIdentity{RoleARN: "arn:aws:iam::1:role/r", SessionName: "s", Token: TokenString(testToken)}.
+			Provider(STSConfig{Region: testRegion, Endpoint: "http://sts.invalid", HTTPClient: hc, Retry: Retry{Attempts: 1}})
+		if err == nil {
+			_, err = p.Retrieve(ctx)
+		}
 		return err
 	}},
 }
@@ -101,9 +103,6 @@ func FuzzAnswers(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(action(s.action), s.status, []byte(s.body))
 	}
-	saved := DefaultRetry
-	DefaultRetry = retry.Policy{Attempts: 1} // AssumeRoleWithWebIdentity's: one answer, no waiting
-	f.Cleanup(func() { DefaultRetry = saved })
 	creds := Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret, SessionToken: testToken}
 	f.Fuzz(func(t *testing.T, action uint8, status uint16, body []byte) {
 		a := fuzzActions[int(action)%len(fuzzActions)]
@@ -116,7 +115,7 @@ func FuzzAnswers(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = a.call(context.Background(), c.WithRetry(retry.Policy{Attempts: 1}), hc)
+		err = a.call(context.Background(), c.WithRetry(Retry{Attempts: 1}), hc)
 		if err == nil {
 			return
 		}

@@ -28,7 +28,7 @@ func TestMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c = c.WithRetry(retry.Policy{Attempts: 1})
+	c = c.WithRetry(Retry{Attempts: 1})
 	jobID := strconv.FormatInt(time.Now().UnixNano(), 10)
 
 	run, err := c.RunInstances(ctx, RunInput{
@@ -142,7 +142,7 @@ func TestMoto(t *testing.T) {
 		}
 	}
 
-	creds, err := AssumeRoleWithWebIdentity(ctx, nil, testRegion, url, "arn:aws:iam::123456789012:role/arm-builder", "job-"+jobID, "any.jwt.token")
+	creds, err := assumeRole(ctx, nil, url, "arn:aws:iam::123456789012:role/arm-builder", "job-"+jobID, "any.jwt.token")
 	if err != nil {
 		t.Fatalf("AssumeRoleWithWebIdentity: %v", err)
 	}

@@ -2,13 +2,6 @@ package awsapi
 
 import "time"
 
-// Credentials sign requests. SessionToken is set for temporary credentials.
-type Credentials struct {
-	AccessKeyID, SecretAccessKey, SessionToken string
-	// Expires is when temporary credentials end (zero: unknown or never).
-	Expires time.Time
-}
-
 // Tag is an EC2 resource tag.
 type Tag struct{ Key, Value string }
 

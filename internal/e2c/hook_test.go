@@ -20,6 +20,9 @@ type hookAPI struct {
 	startErr func(n int) error
 	// editDescribe, when set, may change a DescribeInstances answer.
 	editDescribe func([]awsapi.Instance)
+	// describeErr, when set, may fail the n-th (from 1) DescribeInstances request before it reaches moto.
+	describeErr func(n int) error
+	describes   int
 
 	mu     sync.Mutex
 	calls  []string
@@ -107,6 +110,15 @@ func (h *hookAPI) CreateTags(ctx context.Context, ids []string, tags []awsapi.Ta
 
 func (h *hookAPI) DescribeInstances(ctx context.Context, ids []string, filters []awsapi.Filter) ([]awsapi.Instance, error) {
 	h.record("DescribeInstances")
+	h.mu.Lock()
+	h.describes++
+	n := h.describes
+	h.mu.Unlock()
+	if h.describeErr != nil {
+		if err := h.describeErr(n); err != nil {
+			return nil, err
+		}
+	}
 	out, err := h.EC2API.DescribeInstances(ctx, ids, filters)
 	if err == nil && h.editDescribe != nil {
 		h.editDescribe(out)

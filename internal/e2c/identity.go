@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"time"
 
 	"shipyard/internal/awsapi"
+	"shipyard/internal/awsendpoint"
 )
 
 // WebIdentity is an OIDC identity (GitLab's id_tokens) to exchange for temporary credentials of
@@ -41,16 +43,36 @@ func (w WebIdentity) Check() error {
 	return errors.Join(errs...)
 }
 
-// AssumeRole exchanges w for temporary credentials with STS AssumeRoleWithWebIdentity (a call
-// that is not signed: the token is the proof) at endpoint ("" is AWS's own) in region.
+// Endpoints are where the builder's AWS calls go; "" is AWS's own endpoint of the region's
+// partition. EC2 is --endpoint (AWS_ENDPOINT_URL_EC2) and never reaches STS; STS is
+// AWS_ENDPOINT_URL_STS (--sts-endpoint).
+type Endpoints struct{ EC2, STS string }
+
+// Client returns an EC2 client of region whose credentials come from w: STS
+// AssumeRoleWithWebIdentity (a call that is not signed: the token is the proof) at ep.STS, asked
+// once at once, so a refused token fails here, and again before the role session ends, so a run
+// longer than the session keeps working. It returns when the client next assumes the role.
 // httpClient may be nil. The token never appears in the error.
-func (w WebIdentity) AssumeRole(ctx context.Context, region, endpoint string, httpClient *http.Client) (awsapi.Credentials, error) {
+func (w WebIdentity) Client(ctx context.Context, region string, ep Endpoints, httpClient *http.Client) (*awsapi.Client, time.Time, error) {
 	if err := w.Check(); err != nil {
-		return awsapi.Credentials{}, fmt.Errorf("web identity: %w", err)
+		return nil, time.Time{}, fmt.Errorf("web identity: %w", err)
 	}
-	creds, err := awsapi.AssumeRoleWithWebIdentity(ctx, httpClient, region, endpoint, w.RoleARN, w.SessionName, w.Token)
+	if p, err := awsendpoint.PartitionOf(region); err == nil && awsendpoint.ARNPartition(w.RoleARN) != p.ID {
+		return nil, time.Time{}, fmt.Errorf("web identity: role ARN %s is in partition %s, region %s in %s: set AWS_ROLE_ARN to arn:%s:iam::<account id>:role/<name>",
+			w.RoleARN, awsendpoint.ARNPartition(w.RoleARN), region, p.ID, p.ID)
+	}
+	provider, err := awsapi.WebIdentity{RoleARN: w.RoleARN, SessionName: w.SessionName, Token: awsapi.TokenString(w.Token)}.
+		Provider(awsapi.STSConfig{Region: region, Endpoint: ep.STS, HTTPClient: httpClient})
 	if err != nil {
-		return awsapi.Credentials{}, fmt.Errorf("assuming role %s with the job's web identity token: %w (check the role's trust policy names this OIDC provider and audience)", w.RoleARN, err)
+		return nil, time.Time{}, fmt.Errorf("web identity: %w", err)
 	}
-	return creds, nil
+	c, err := awsapi.NewWithProvider(region, ep.EC2, provider, httpClient)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	until, err := c.Expires(ctx)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("assuming role %s with the job's web identity token: %w (check the role's trust policy names this OIDC provider and audience)", w.RoleARN, err)
+	}
+	return c, until, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"shipyard/internal/awsapi"
+	"shipyard/internal/retry"
 )
 
 // EC2API is the part of the EC2 API the Manager uses; *awsapi.Client satisfies it.
@@ -350,8 +351,9 @@ func (m *Manager) waitStopped(ctx context.Context, id string) error {
 
 // waitFor polls the instance every Config.PollInterval, within Config.WaitTimeout, until it is
 // in one of the states want, and fails at once when it is in a state wrong says cannot lead
-// there. An instance EC2 does not know yet (its API is eventually consistent) is asked again; any
-// other API error ends the wait.
+// there. An instance EC2 does not know yet (its API is eventually consistent) is asked again, and
+// so is one whose description failed for a passing reason (throttling past the client's own
+// retries, a server failure, a broken connection); any other API error ends the wait.
 func (m *Manager) waitFor(ctx context.Context, id, doing string, wrong func(string) bool, want ...string) (awsapi.Instance, error) {
 	poll := m.cfg.pollInterval()
 	deadline := time.Now().Add(m.cfg.WaitTimeout)
@@ -365,7 +367,7 @@ func (m *Manager) waitFor(ctx context.Context, id, doing string, wrong func(stri
 			return awsapi.Instance{}, fmt.Errorf("instance %s went to state %s%s instead of %s", id, inst.State, reasonOf(inst), wants)
 		case err != nil && ctx.Err() != nil:
 			return awsapi.Instance{}, fmt.Errorf("waiting for instance %s %s: %w", id, doing, ctx.Err())
-		case err != nil && apiCode(err) != codeNotFound && !errors.Is(err, errNotListed):
+		case err != nil && apiCode(err) != codeNotFound && !errors.Is(err, errNotListed) && !retry.Transient(err):
 			return awsapi.Instance{}, fmt.Errorf("waiting for instance %s %s: %w", id, doing, err)
 		}
 		if !time.Now().Add(poll).Before(deadline) {

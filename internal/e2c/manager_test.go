@@ -311,6 +311,32 @@ func TestSetupWaitTimeout(t *testing.T) {
 	}
 }
 
+// TestSetupRidesOutThrottledPolls: the waits for the instance go on polling when EC2 keeps
+// throttling past the client's own retries, instead of ending setup.
+func TestSetupRidesOutThrottledPolls(t *testing.T) {
+	ctx := context.Background()
+	c := newMotoClient(t)
+	cfg := testConfig(t, c, StrategyTemplate)
+	throttled := &awsapi.APIError{Action: "DescribeInstances", Code: "RequestLimitExceeded", Message: "Request limit exceeded.", StatusCode: 503}
+	h := &hookAPI{EC2API: c, describeErr: func(n int) error {
+		if n <= 3 {
+			return fmt.Errorf("giving up after 25 attempts: %w", throttled)
+		}
+		return nil
+	}}
+	var ll logLines
+	s, err := NewManager(h, cfg, ll.add).Setup(ctx, nil)
+	if err != nil {
+		t.Fatalf("Setup with the first polls throttled: %v", err)
+	}
+	if got := instance(t, c, s.InstanceID).State; got != stateRunning {
+		t.Errorf("instance %s is %s, want running", s.InstanceID, got)
+	}
+	if h.describes <= 3 {
+		t.Errorf("%d DescribeInstances calls, want more than the 3 throttled ones", h.describes)
+	}
+}
+
 // defaultSubnets returns two of moto's default subnets, ordered by zone.
 func defaultSubnets(t *testing.T) []string {
 	t.Helper()

@@ -32,6 +32,9 @@ type Rule struct {
 	Last int
 	// Status, when non-zero, answers with this HTTP status instead of forwarding.
 	Status int
+	// Body is the body of that answer ("" is a plain-text note that the proxy injected it), e.g.
+	// an AWS error document; ContentType is its type ("": text/plain).
+	Body, ContentType string
 	// Reset, when true, hijacks the connection and closes it (TCP RST) without answering.
 	Reset bool
 	// Delay waits this long before forwarding or injecting the fault.
@@ -46,6 +49,12 @@ func Fail(method, path string, status, first, last int) Rule {
 // FailAll answers status to every request matching method and the path regexp.
 func FailAll(method, path string, status int) Rule {
 	return Rule{Method: method, Path: compile(path), Status: status}
+}
+
+// Answer answers status with body (of type contentType) to the first..last-th request matching
+// method and the path regexp, e.g. an EC2 RequestLimitExceeded error document.
+func Answer(method, path string, status int, contentType, body string, first, last int) Rule {
+	return Rule{Method: method, Path: compile(path), First: first, Last: last, Status: status, ContentType: contentType, Body: body}
 }
 
 // Reset closes the connection of the first..last-th request matching method and the path regexp.
@@ -173,9 +182,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		resetConnection(w)
 	default:
 		p.injected.Add(1)
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		ct, body := "text/plain; charset=utf-8", "fault injected by faultproxy"
+		if fault.Body != "" {
+			body = fault.Body
+		}
+		if fault.ContentType != "" {
+			ct = fault.ContentType
+		}
+		w.Header().Set("Content-Type", ct)
 		w.WriteHeader(fault.Status)
-		_, _ = w.Write([]byte("fault injected by faultproxy"))
+		_, _ = w.Write([]byte(body))
 	}
 }
 

@@ -48,6 +48,7 @@ func TestArmBuilderWithWebIdentity(t *testing.T) {
 		"with-arm-instance", "--launch-template-id", template, "--region", "eu-north-1",
 		"--endpoint", motoURL, "--tunnel", fmt.Sprintf("tcp://localhost:%d", motoPort),
 		"with-aws-web-identity", "--role-arn", "arn:aws:iam::123456789012:role/shipyard-arm-builder", "--web-identity-token", "env:GITLAB_OIDC_TOKEN",
+		"--sts-endpoint", motoURL,
 		"arm-builder", "--ref", "staging", "reap")
 	if r.Err != nil {
 		t.Fatalf("arm-builder reap with a web identity: %v\n%s\n%s", r.Err, r.Stdout, tail(r.Stderr, 40))
