@@ -199,6 +199,30 @@ func (r *TestRun) UnmarshalJSON(bs []byte) error {
 	return nil
 }
 
+func (r Images) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Images   []*Image
+		Pipeline *Shipyard
+	}
+	concrete.Images = r.Images
+	concrete.Pipeline = r.Pipeline
+	return json.Marshal(&concrete)
+}
+
+func (r *Images) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Images   []*Image
+		Pipeline *Shipyard
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Images = concrete.Images
+	r.Pipeline = concrete.Pipeline
+	return nil
+}
+
 func (r ArmBuilder) MarshalJSON() ([]byte, error) {
 	var concrete struct {
 		M        *Shipyard
@@ -228,30 +252,6 @@ func (r *ArmBuilder) UnmarshalJSON(bs []byte) error {
 	r.Ref = concrete.Ref
 	r.Tag = concrete.Tag
 	r.StateDir = concrete.StateDir
-	return nil
-}
-
-func (r Images) MarshalJSON() ([]byte, error) {
-	var concrete struct {
-		Images   []*Image
-		Pipeline *Shipyard
-	}
-	concrete.Images = r.Images
-	concrete.Pipeline = r.Pipeline
-	return json.Marshal(&concrete)
-}
-
-func (r *Images) UnmarshalJSON(bs []byte) error {
-	var concrete struct {
-		Images   []*Image
-		Pipeline *Shipyard
-	}
-	err := json.Unmarshal(bs, &concrete)
-	if err != nil {
-		return err
-	}
-	r.Images = concrete.Images
-	r.Pipeline = concrete.Pipeline
 	return nil
 }
 
@@ -556,20 +556,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*Shipyard).Build(&parent, ctx, target, platform)
-		case "Check":
-			var parent Shipyard
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var goImage string
-			if inputArgs["goImage"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["goImage"]), &goImage)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg goImage", err))
-				}
-			}
-			return (*Shipyard).Check(&parent, ctx, goImage)
 		case "Lint":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)

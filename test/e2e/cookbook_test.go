@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -79,15 +80,30 @@ func TestCookbook(t *testing.T) {
 				_ = cmd.Process.Kill()
 				t.Fatalf("%s: no answer within 30 minutes", c)
 			}
-			check(t, c, out.String())
+			check(t, c, out.String(), errb.String())
 		})
 	}
 }
 
-// check asserts what each kind of cookbook command must print.
-func check(t *testing.T, cmd, out string) {
+// ansi matches the terminal colour codes of the CLI's progress output.
+var ansi = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+
+// check asserts what each kind of cookbook command must print (stdout), or show in its progress
+// (stderr).
+func check(t *testing.T, cmd, out, progress string) {
 	t.Helper()
 	switch {
+	case strings.Contains(cmd, "dagger check"):
+		// both of the module's checks ran on the repository and passed: their spans end DONE
+		plain := ansi.ReplaceAllString(progress, "")
+		for _, name := range []string{"lint", "test"} {
+			if !regexp.MustCompile(`(?m)^[0-9]+\s*: ` + name + ` DONE\b`).MatchString(plain) {
+				t.Errorf("dagger check did not run its %s check to the end:\n%s", name, tail(plain, 60))
+			}
+		}
+		if !strings.Contains(plain, "shellcheck redis/entrypoint.sh") {
+			t.Errorf("dagger check in examples/goapp did not lint goapp (its shipyard.hcl's shellcheck command):\n%s", tail(plain, 60))
+		}
 	case strings.Contains(cmd, "--format=json"):
 		var p struct {
 			Builds []struct{ Target, Platform, Builder string }
