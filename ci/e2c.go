@@ -611,7 +611,7 @@ func (s *armSession) engineProbe(addr string) func(context.Context) e2c.EnginePr
 		if err != nil {
 			return e2c.EngineProbe{Answer: e2c.EngineSilent, Detail: err.Error()}
 		}
-		pctx, cancel := context.WithTimeout(ctx, 2*e2c.EngineProbeTimeout)
+		pctx, cancel := context.WithTimeout(ctx, e2c.EngineProbeTimeout+e2c.EngineProbeStartSlack)
 		defer cancel()
 		done := ctr.WithEnvVariable("SHIPYARD_PROBE", time.Now().UTC().Format(time.RFC3339Nano)).
 			WithExec(cmd)

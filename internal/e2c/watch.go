@@ -56,6 +56,11 @@ const (
 	EngineProbeRefusals = 2
 	EngineProbeSilence  = 12
 	EngineProbeTimeout  = 20 * time.Second
+	// EngineProbeStartSlack is how long this machine's own engine may take to start the probe's
+	// container on top of EngineProbeTimeout: on a busy 2-core runner that alone took over 40 s,
+	// and the probe then failed "did not run here" though the builder was fine. The builder's
+	// answer stays bounded by EngineProbeTimeout, inside the container.
+	EngineProbeStartSlack = 2 * time.Minute
 )
 
 // EngineAnswer is what one question to the builder's engine got.
