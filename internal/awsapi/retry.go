@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	sdkretry "github.com/aws/aws-sdk-go-v2/aws/retry"
+
+	"shipyard/internal/retry"
 )
 
 // Retry is how a call is retried: the SDK's standard retryer decides what is worth another
@@ -135,7 +137,7 @@ func (r Retry) do(ctx context.Context, fn func(ctx context.Context, attempt int)
 	retryer := newRetryer(r)
 	sleep := r.Sleep
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = retry.Sleep
 	}
 	for attempt := 1; ; attempt++ {
 		err := fn(ctx, attempt)
@@ -155,16 +157,5 @@ func (r Retry) do(ctx context.Context, fn func(ctx context.Context, attempt int)
 		if serr := sleep(ctx, delay); serr != nil {
 			return fmt.Errorf("%w (while waiting to retry after: %v)", serr, err)
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"shipyard/internal/registry"
+	"shipyard/internal/retry"
 	"shipyard/internal/version"
 )
 
@@ -563,13 +564,4 @@ func (r *run) verify(ctx context.Context) error {
 	return nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+var sleep = retry.Sleep

@@ -63,3 +63,15 @@ func Do(ctx context.Context, p Policy, fn func(context.Context) error, onRetry f
 		}
 	}
 }
+
+// Sleep waits for d, or until ctx ends (then it returns ctx's error).
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
