@@ -141,7 +141,8 @@ func StartRegistry(t *testing.T, port int, htpasswd string) string {
 		t.Fatalf("docker-registry is not installed (apt-get install docker-registry; hack/engine up does it)")
 	}
 	cmd := exec.Command(bin, "serve", cfg)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// the registry dies with the test binary, also when go test kills it without running cleanups
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	logf, err := os.Create(filepath.Join(dir, "registry.log"))
 	if err != nil {
 		t.Fatal(err)
