@@ -3,6 +3,7 @@
 package gitlabci_test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"os"
 	"os/exec"
@@ -203,4 +204,85 @@ func shipyardFunctions(t *testing.T) []struct{ name, fn string } {
 		out = append(out, struct{ name, fn string }{file.name, string(fn[1])})
 	}
 	return out
+}
+
+// TestShipyardFunctionCarriesTheCache runs the shipyard function of both files under every POSIX
+// shell there is, with dagger replaced by a function that prints the cache variables and the
+// Docker config the CLI would read: with SHIPYARD_CACHE_REF the call imports every job's tag of
+// the ref (and this job's of the default branch) and exports this job's, waits for the export,
+// and reads a Docker config of its own that logs CI_REGISTRY_USER in to the cache's host, which
+// is gone after the call with DOCKER_CONFIG as it was; without it nothing changes; with it and
+// no CI_REGISTRY_PASSWORD the function fails before calling dagger, naming the variable.
+func TestShipyardFunctionCarriesTheCache(t *testing.T) {
+	const fake = `dagger() {
+  echo "import=${_EXPERIMENTAL_DAGGER_CACHE_IMPORT_CONFIG:-}"
+  echo "export=${_EXPERIMENTAL_DAGGER_CACHE_EXPORT_CONFIG:-}"
+  echo "shutdown=${_EXPERIMENTAL_DAGGER_SHUTDOWN_TIMEOUT:-}"
+  echo "config=$(cat "${DOCKER_CONFIG:-/nonexistent}/config.json" 2>/dev/null)"
+  echo "$DOCKER_CONFIG" >"$PWD/dcfg"
+}
+`
+	base := []string{"PATH=/usr/bin:/bin", "CI_COMMIT_REF_SLUG=feat-x", "CI_COMMIT_REF_NAME=feat/x", "CI_DEFAULT_BRANCH=main",
+		"CI_JOB_NAME=test", "CI_REGISTRY_USER=gitlab-ci-token"}
+	const ref = "registry.example.test:5050/group/app/dagger-cache"
+	auth := base64.StdEncoding.EncodeToString([]byte("gitlab-ci-token:job-token-value"))
+	tests := []struct {
+		name     string
+		env      []string
+		want     []string
+		wantFail string
+	}{
+		{"no cache: nothing set", nil, []string{"import=", "export=", "shutdown=", "config=", "after="}, ""},
+		{"the cache in the registry", []string{"SHIPYARD_CACHE_REF=" + ref, "CI_REGISTRY_PASSWORD=job-token-value"}, []string{
+			"import=type=registry,ref=" + ref + ":feat-x-lint;type=registry,ref=" + ref + ":feat-x-test;type=registry,ref=" + ref + ":feat-x-build;type=registry,ref=" + ref + ":feat-x-build_arm_ec2;type=registry,ref=" + ref + ":feat-x-build_manifests;type=registry,ref=" + ref + ":feat-x-release;type=registry,ref=" + ref + ":main-test",
+			"export=type=registry,ref=" + ref + ":feat-x-test",
+			"shutdown=15m",
+			`config={"auths":{"registry.example.test:5050":{"auth":"` + auth + `"}}}`,
+			"after=/kept"}, ""},
+		{"no password: the job fails naming it", []string{"SHIPYARD_CACHE_REF=" + ref}, nil, "CI_REGISTRY_PASSWORD is empty"},
+	}
+	for _, file := range shipyardFunctions(t) {
+		for _, sh := range posixShells(t) {
+			for _, tt := range tests {
+				t.Run(file.name+"/"+filepath.Base(sh)+"/"+tt.name, func(t *testing.T) {
+					dir := t.TempDir()
+					prev := ""
+					if strings.HasPrefix(tt.name, "the cache") {
+						prev = "DOCKER_CONFIG=/kept; export DOCKER_CONFIG\n"
+					}
+					script := "set -e\n" + fake + file.fn + "\n" + prev + "shipyard release --only=test\necho \"after=${DOCKER_CONFIG:-}\"\n"
+					args := []string{"-c", script}
+					if strings.HasSuffix(sh, "busybox") {
+						args = append([]string{"sh"}, args...)
+					}
+					cmd := exec.Command(sh, args...)
+					cmd.Dir = dir
+					cmd.Env = append(append([]string(nil), base...), tt.env...)
+					out, err := cmd.CombinedOutput()
+					if tt.wantFail != "" {
+						if err == nil || !strings.Contains(string(out), tt.wantFail) || strings.Contains(string(out), "import=") {
+							t.Fatalf("want the function to fail before dagger, saying %q; got %v:\n%s", tt.wantFail, err, out)
+						}
+						return
+					}
+					if err != nil {
+						t.Fatalf("%v:\n%s", err, out)
+					}
+					lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+					for _, w := range tt.want {
+						if !slices.Contains(lines, w) {
+							t.Errorf("want the line %q:\n%s", w, out)
+						}
+					}
+					if used, err := os.ReadFile(filepath.Join(dir, "dcfg")); err == nil && tt.env != nil {
+						if d := strings.TrimSpace(string(used)); d == "/kept" || d == "" {
+							t.Errorf("the call read DOCKER_CONFIG %q, want a config of its own", d)
+						} else if _, err := os.Stat(d); err == nil {
+							t.Errorf("the call's Docker config %s is still there after it", d)
+						}
+					}
+				})
+			}
+		}
+	}
 }
