@@ -17,6 +17,7 @@ import (
 	"shipyard/ci/internal/dagger"
 	"shipyard/internal/bake"
 	"shipyard/internal/e2c"
+	"shipyard/internal/enginever"
 	"shipyard/internal/plan"
 	"shipyard/internal/remotebuild"
 	"shipyard/internal/retry"
@@ -221,7 +222,7 @@ func (s *armSession) remoteCLI(ctx context.Context, addr string) (*dagger.Contai
 	}
 	cli := m.Ec2.DaggerCli
 	if cli == nil {
-		image := "registry.dagger.io/engine:" + engineVersion
+		image := enginever.Image
 		cli = dag.Container().From(image).File("/usr/local/bin/dagger")
 		if _, err := cli.Sync(ctx); err != nil {
 			return nil, fmt.Errorf("cannot get the dagger CLI from %s (%v): pass with-arm-access --dagger-cli=$(command -v dagger)", image, err)

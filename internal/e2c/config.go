@@ -37,6 +37,11 @@ const (
 	DefaultSSHPort = 22
 )
 
+// TeardownTimeout bounds a job's teardown of its builder: giving its lease back, then the stop
+// (waited for, within WaitTimeout) or terminate. It runs on a context of its own, so that a
+// cancelled or failed build still tears down.
+const TeardownTimeout = 10 * time.Minute
+
 // Config is everything the Manager needs to know about one job's builder.
 type Config struct {
 	// Region is the AWS region, e.g. eu-north-1 (AWS_DEFAULT_REGION).

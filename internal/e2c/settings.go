@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"shipyard/internal/enginever"
 	"shipyard/internal/provision"
 )
 
@@ -82,7 +83,7 @@ func (s Settings) Notes() []string {
 // Provisioning are the with-arm-provisioning settings and the module's plain-HTTP registries:
 // the options of the builder's provisioning script (internal/provision).
 type Provisioning struct {
-	// EngineImage is the engine image the builder runs (empty: provision.DefaultEngineImage);
+	// EngineImage is the engine image the builder runs (empty: enginever.Image);
 	// EngineURL a bundle instead.
 	EngineImage             string
 	EngineURL, EngineSHA256 string
@@ -266,7 +267,7 @@ func (b Builder) ProvisionJob(keys provision.Keys) (Config, string, error) {
 	if err != nil {
 		return Config{}, "", fmt.Errorf("provisioning the ARM builder: the job's host key: %v", err)
 	}
-	engine := "the image " + cmp.Or(o.EngineImage, provision.DefaultEngineImage)
+	engine := "the image " + cmp.Or(o.EngineImage, enginever.Image)
 	switch {
 	case o.EngineURL != "":
 		engine = "the bundle " + o.EngineURL

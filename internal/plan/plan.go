@@ -9,6 +9,7 @@
 package plan
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,6 +17,7 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"shipyard/internal/attest"
 	"shipyard/internal/bake"
 	"shipyard/internal/latest"
 	"shipyard/internal/naming"
@@ -585,10 +587,7 @@ func attributes(in Input) (notes []string, errs []error) {
 // each index a signature where it is merged; the release copies them with the index and
 // verifies them in the release registry before latest is decided.
 func (p *Plan) attest(in Input) {
-	format := in.SBOMFormat
-	if format == "" {
-		format = "spdx-json"
-	}
+	format := cmp.Or(in.SBOMFormat, attest.FormatSPDX)
 	for _, b := range p.Builds {
 		p.Attestations = append(p.Attestations, Attestation{Stage: rules.Build, Target: b.Target, Platform: b.Platform, Image: b.Push,
 			Steps: []string{"sbom " + format, "slsa provenance v1", "sign"}})
