@@ -26,7 +26,7 @@ import (
 // build runs the remote builds on the builder's bare engine: the dagger CLI opens one session
 // there over SSH (`dagger run`) and the driver internal/remotebuild made from the plan sends it
 // Dagger core API documents. Nothing is loaded on the builder but the repository. A publish
-// that failed for a transient reason is run again (pushPolicy), with what it needs.
+// that failed for a transient reason is run again (retry.Push), with what it needs.
 func (s *armSession) build(ctx context.Context, r *run, builds []plan.Build) (string, error) {
 	began := time.Now()
 	addr := s.mgr.SSHAddr(s.state)
@@ -43,7 +43,7 @@ func (s *armSession) build(ctx context.Context, r *run, builds []plan.Build) (st
 	}
 	var out strings.Builder
 	pushed := map[string]bool{}
-	err = retry.Do(ctx, pushPolicy, func(ctx context.Context) error {
+	err = retry.Do(ctx, retry.Push, func(ctx context.Context) error {
 		o, err := s.runRemote(ctx, ctr, env, p.Remaining(pushed), addr)
 		for _, res := range o.Results {
 			switch {
@@ -60,7 +60,7 @@ func (s *armSession) build(ctx context.Context, r *run, builds []plan.Build) (st
 		}
 		return err
 	}, func(attempt int, delay time.Duration, err error) {
-		fmt.Fprintf(os.Stderr, "remote publish failed (attempt %d of %d), retrying in %s: %v\n", attempt, pushPolicy.Attempts, delay, err)
+		fmt.Fprintf(os.Stderr, "remote publish failed (attempt %d of %d), retrying in %s: %v\n", attempt, retry.Push.Attempts, delay, err)
 	})
 	return out.String(), err
 }

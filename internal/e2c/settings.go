@@ -11,6 +11,7 @@ import (
 
 	"shipyard/internal/enginever"
 	"shipyard/internal/provision"
+	"shipyard/internal/retry"
 )
 
 // Defaults of the settings the module's with-arm-… functions hold; their +default pragmas repeat
@@ -180,7 +181,7 @@ func (s Settings) config() (Config, []error) {
 		Project: s.Project, PipelineID: cmp.Or(s.PipelineID, LocalPipelineID), JobID: s.JobID,
 		SSHUser: cmp.Or(s.SSHUser, DefaultSSHUser), SSHPort: cmp.Or(s.SSHPort, DefaultSSHPort),
 		TTL: DefaultTTL, ReadyTimeout: DefaultReadyTimeout,
-		WaitTimeout: DefaultWaitTimeout, PollInterval: DefaultPollInterval, SettleDelay: DefaultSettleDelay,
+		WaitTimeout: retry.EC2Wait.Within, PollInterval: retry.EC2Wait.Every, SettleDelay: DefaultSettleDelay,
 	}
 	durations := []struct {
 		flag, value string
