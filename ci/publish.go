@@ -39,7 +39,10 @@ func (i *Images) publish(ctx context.Context) ([]Published, error) {
 	out := make([]Published, len(i.Images))
 	var creds []registryCreds
 	if i.Pipeline != nil {
-		creds = i.Pipeline.creds()
+		var err error
+		if creds, err = i.Pipeline.creds(); err != nil {
+			return nil, err
+		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	for n, img := range i.Images {

@@ -87,12 +87,14 @@ func (s *armSession) remotePlan(ctx context.Context, r *run, builds []plan.Build
 		return remotebuild.Plan{}, nil, err
 	}
 	p := remotebuild.Plan{Source: "/src", Steps: steps, Secrets: secrets}
-	for i, c := range m.creds() {
-		if c.password != nil && c.address != "" {
-			name := fmt.Sprintf("SHIPYARD_REGISTRY_PASSWORD_%d", i)
-			p.Auth = append(p.Auth, remotebuild.Auth{Address: c.address, Username: c.user, Env: name})
-			env[name] = c.password
-		}
+	creds, err := m.creds()
+	if err != nil {
+		return remotebuild.Plan{}, nil, err
+	}
+	for i, c := range creds {
+		name := fmt.Sprintf("SHIPYARD_REGISTRY_PASSWORD_%d", i)
+		p.Auth = append(p.Auth, remotebuild.Auth{Address: c.address, Username: c.user, Env: name})
+		env[name] = c.password
 	}
 	return p, env, nil
 }
