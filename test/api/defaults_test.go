@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"go/ast"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -168,7 +169,8 @@ func (c copyOf) check(t *testing.T) {
 
 // TestEngineVersionCopies: the pinned engine version has one definition, enginever.Version; the
 // module manifests, the Go modules' requirement of Dagger's Go SDK, the CLI version the GitLab
-// pipelines install, hack/engine's toolchain and the docs' tables repeat it.
+// pipelines install, hack/engine's toolchain, the docs' tables and every mention of the engine
+// image in the module's and the Markdown docs repeat it.
 func TestEngineVersionCopies(t *testing.T) {
 	v := goDefault{"enginever.Version", enginever.Version}
 	bare := goDefault{`enginever.Version without its "v"`, strings.TrimPrefix(enginever.Version, "v")}
@@ -196,6 +198,29 @@ func TestEngineVersionCopies(t *testing.T) {
 	}
 	for _, c := range copies {
 		c.check(t)
+	}
+	// the module's docs (`dagger functions` shows them) and the Markdown docs name the image
+	image := regexp.MustCompile(`registry\.dagger\.io/engine:(v[0-9][^\s@` + "`" + `"',)]*)`)
+	docs, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sources, err := filepath.Glob("../../ci/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append(append(docs, sources...), "../../README.md") {
+		f = strings.TrimPrefix(f, "../../")
+		if strings.HasSuffix(f, "dagger.gen.go") {
+			continue
+		}
+		for n, line := range strings.Split(read(t, f), "\n") {
+			for _, m := range image.FindAllStringSubmatch(line, -1) {
+				if m[1] != enginever.Version {
+					t.Errorf("%s:%d: names the engine image %s; set it to %s (enginever.Image)", f, n+1, m[0], enginever.Image)
+				}
+			}
+		}
 	}
 }
 
