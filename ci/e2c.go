@@ -15,12 +15,10 @@ import (
 	"shipyard/ci/internal/dagger"
 	"shipyard/internal/awsapi"
 	"shipyard/internal/e2c"
+	"shipyard/internal/enginever"
 	"shipyard/internal/plan"
 	"shipyard/internal/provision"
 )
-
-// engineVersion is the Dagger engine version this module pins; a remote engine must match it.
-const engineVersion = provision.EngineVersion
 
 // Ec2Settings are the ARM builder's settings, named after the seed's E2C_* variables.
 type Ec2Settings struct {
@@ -544,7 +542,7 @@ func (s *armSession) target(ctx context.Context, addr string) (e2c.SSHTarget, er
 // the call was cancelled. The builder jobs share (strategy existing) is first given this job's
 // lease back, and stays up while other jobs hold theirs.
 func (s *armSession) close(ctx context.Context, logf func(string, ...any)) {
-	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e2c.TeardownTimeout)
 	defer cancel()
 	_, span := Tracer().Start(tctx, "arm builder teardown (EC2)")
 	defer span.End()
@@ -683,8 +681,8 @@ func (s *armSession) checkRemote(ctx context.Context, ctr *dagger.Container, add
 	if err != nil {
 		return fmt.Errorf("the builder's engine at %s did not answer `dagger core version`: %s", addr, e2c.RemoteVersionFailure(execOutput(err), limit))
 	}
-	if v := strings.TrimSpace(out); v != engineVersion {
-		return fmt.Errorf("the builder's engine at %s is %s, this module needs %s: install the same engine version on the builder", addr, v, engineVersion)
+	if v := strings.TrimSpace(out); v != enginever.Version {
+		return fmt.Errorf("the builder's engine at %s is %s, this module needs %s: install the same engine version on the builder", addr, v, enginever.Version)
 	}
 	return nil
 }

@@ -14,7 +14,9 @@ import (
 	"fmt"
 
 	"shipyard/ci/internal/dagger"
+	"shipyard/internal/latest"
 	"shipyard/internal/regaccess"
+	"shipyard/internal/rules"
 	"shipyard/internal/vcs"
 )
 
@@ -151,8 +153,8 @@ func New(
 		Source: build, BakeFile: bakeFile, GitDir: repo, Project: project,
 		BuildRegistry: buildRegistry, ReleaseRegistry: releaseRegistry, Set: set,
 		RegistryTunnel: registryTunnel, InsecureRegistry: insecureRegistry,
-		Arm64: arm64, Armv7: armv7, ArmBuilderSetting: armBuilder, UpdateLatestStrategy: "auto",
-		Ci: CiContext{DefaultBranch: "main"},
+		Arm64: arm64, Armv7: armv7, ArmBuilderSetting: armBuilder, UpdateLatestStrategy: string(latest.Auto),
+		Ci: CiContext{DefaultBranch: rules.MainBranch},
 	}
 	if err := m.resolveProject(ctx); err != nil {
 		return nil, err

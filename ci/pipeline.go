@@ -9,6 +9,7 @@ import (
 
 	"shipyard/internal/bake"
 	"shipyard/internal/plan"
+	"shipyard/internal/regaccess"
 	"shipyard/internal/registry"
 	"shipyard/internal/rules"
 )
@@ -191,17 +192,26 @@ func (r *run) stage(ctx context.Context, s rules.Stage) error {
 	return fmt.Errorf("unknown stage %q", s)
 }
 
-// creds are the registry credentials given with WithRegistryAuth.
-func (m *Shipyard) creds() []registryCreds {
-	out := make([]registryCreds, 0, len(m.AuthHosts))
-	for i, a := range m.AuthHosts {
-		out = append(out, registryCreds{address: a, user: m.AuthUsers[i], password: m.AuthSecrets[i]})
+// creds are the registry credentials given with WithRegistryAuth, each with an address and a
+// secret; the one reader of the object's three lists (regaccess.Credentials lines them up).
+func (m *Shipyard) creds() ([]registryCreds, error) {
+	cs, err := regaccess.Credentials(m.AuthHosts, m.AuthUsers, m.AuthSecrets)
+	if err != nil {
+		return nil, fmt.Errorf("%w: set them with with-registry-auth, which adds all three", err)
 	}
-	return out
+	out := make([]registryCreds, len(cs))
+	for i, c := range cs {
+		out[i] = registryCreds{address: c.Address, user: c.User, password: c.Secret}
+	}
+	return out, nil
 }
 
 func (m *Shipyard) registry(ctx context.Context) (*registry.Client, error) {
-	return registryClient(ctx, m.creds(), m.RegistryTunnel, m.InsecureRegistry)
+	creds, err := m.creds()
+	if err != nil {
+		return nil, err
+	}
+	return registryClient(ctx, creds, m.RegistryTunnel, m.InsecureRegistry)
 }
 
 func lastLines(s string, n int) string {

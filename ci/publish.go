@@ -39,7 +39,10 @@ func (i *Images) publish(ctx context.Context) ([]Published, error) {
 	out := make([]Published, len(i.Images))
 	var creds []registryCreds
 	if i.Pipeline != nil {
-		creds = i.Pipeline.creds()
+		var err error
+		if creds, err = i.Pipeline.creds(); err != nil {
+			return nil, err
+		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	for n, img := range i.Images {
@@ -63,15 +66,12 @@ func (i *Images) publish(ctx context.Context) ([]Published, error) {
 	return out, g.Wait()
 }
 
-// pushPolicy bounds the retries of a push that failed for a transient reason.
-var pushPolicy = retry.Policy{Attempts: 4, BaseDelay: time.Second}
-
 // publishWithRetry pushes, retrying with backoff when the registry failed transiently (the
 // engine's message is turned into a typed error once, then internal/retry decides).
 func publishWithRetry(ctx context.Context, ctr *dagger.Container, ref string) (string, error) {
 	var pushed string
 	attempts := 0
-	err := retry.Do(ctx, pushPolicy, func(ctx context.Context) error {
+	err := retry.Do(ctx, retry.Push, func(ctx context.Context) error {
 		attempts++
 		var err error
 		if pushed, err = ctr.Publish(ctx, ref); err != nil {
@@ -83,7 +83,7 @@ func publishWithRetry(ctx context.Context, ctr *dagger.Container, ref string) (s
 		}
 		return nil
 	}, func(attempt int, delay time.Duration, err error) {
-		fmt.Fprintf(os.Stderr, "push %s failed (attempt %d of %d), retrying in %s: %v\n", ref, attempt, pushPolicy.Attempts, delay, err)
+		fmt.Fprintf(os.Stderr, "push %s failed (attempt %d of %d), retrying in %s: %v\n", ref, attempt, retry.Push.Attempts, delay, err)
 	})
 	return pushed, err
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // registryCreds is the user and password secret of the repositories under address (a registry
-// host or an image prefix).
+// host or an image prefix); Shipyard.creds makes them.
 type registryCreds struct {
 	address  string
 	user     string
@@ -33,9 +33,6 @@ type registryCreds struct {
 func registryClient(ctx context.Context, creds []registryCreds, tunnels []*dagger.Service, insecure []string) (*registry.Client, error) {
 	opts := []registry.Option{registry.WithInsecure(append([]string{"127.0.0.1", "localhost"}, insecure...)...)}
 	for _, c := range creds {
-		if c.password == nil || c.address == "" {
-			continue
-		}
 		pw, err := c.password.Plaintext(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("reading the password secret for %s: %v", c.address, err)
@@ -94,9 +91,7 @@ func tunnelDialer(ctx context.Context, tunnels []*dagger.Service) (func(context.
 func withAuth(ctr *dagger.Container, creds []registryCreds, ref string) *dagger.Container {
 	addresses := make([]string, len(creds))
 	for i, c := range creds {
-		if c.password != nil {
-			addresses[i] = c.address
-		}
+		addresses[i] = c.address
 	}
 	i := regaccess.Match(addresses, ref)
 	if i < 0 {

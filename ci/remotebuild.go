@@ -17,6 +17,7 @@ import (
 	"shipyard/ci/internal/dagger"
 	"shipyard/internal/bake"
 	"shipyard/internal/e2c"
+	"shipyard/internal/enginever"
 	"shipyard/internal/plan"
 	"shipyard/internal/remotebuild"
 	"shipyard/internal/retry"
@@ -25,7 +26,7 @@ import (
 // build runs the remote builds on the builder's bare engine: the dagger CLI opens one session
 // there over SSH (`dagger run`) and the driver internal/remotebuild made from the plan sends it
 // Dagger core API documents. Nothing is loaded on the builder but the repository. A publish
-// that failed for a transient reason is run again (pushPolicy), with what it needs.
+// that failed for a transient reason is run again (retry.Push), with what it needs.
 func (s *armSession) build(ctx context.Context, r *run, builds []plan.Build) (string, error) {
 	began := time.Now()
 	addr := s.mgr.SSHAddr(s.state)
@@ -42,7 +43,7 @@ func (s *armSession) build(ctx context.Context, r *run, builds []plan.Build) (st
 	}
 	var out strings.Builder
 	pushed := map[string]bool{}
-	err = retry.Do(ctx, pushPolicy, func(ctx context.Context) error {
+	err = retry.Do(ctx, retry.Push, func(ctx context.Context) error {
 		o, err := s.runRemote(ctx, ctr, env, p.Remaining(pushed), addr)
 		for _, res := range o.Results {
 			switch {
@@ -59,7 +60,7 @@ func (s *armSession) build(ctx context.Context, r *run, builds []plan.Build) (st
 		}
 		return err
 	}, func(attempt int, delay time.Duration, err error) {
-		fmt.Fprintf(os.Stderr, "remote publish failed (attempt %d of %d), retrying in %s: %v\n", attempt, pushPolicy.Attempts, delay, err)
+		fmt.Fprintf(os.Stderr, "remote publish failed (attempt %d of %d), retrying in %s: %v\n", attempt, retry.Push.Attempts, delay, err)
 	})
 	return out.String(), err
 }
@@ -86,12 +87,14 @@ func (s *armSession) remotePlan(ctx context.Context, r *run, builds []plan.Build
 		return remotebuild.Plan{}, nil, err
 	}
 	p := remotebuild.Plan{Source: "/src", Steps: steps, Secrets: secrets}
-	for i, c := range m.creds() {
-		if c.password != nil && c.address != "" {
-			name := fmt.Sprintf("SHIPYARD_REGISTRY_PASSWORD_%d", i)
-			p.Auth = append(p.Auth, remotebuild.Auth{Address: c.address, Username: c.user, Env: name})
-			env[name] = c.password
-		}
+	creds, err := m.creds()
+	if err != nil {
+		return remotebuild.Plan{}, nil, err
+	}
+	for i, c := range creds {
+		name := fmt.Sprintf("SHIPYARD_REGISTRY_PASSWORD_%d", i)
+		p.Auth = append(p.Auth, remotebuild.Auth{Address: c.address, Username: c.user, Env: name})
+		env[name] = c.password
 	}
 	return p, env, nil
 }
@@ -221,7 +224,7 @@ func (s *armSession) remoteCLI(ctx context.Context, addr string) (*dagger.Contai
 	}
 	cli := m.Ec2.DaggerCli
 	if cli == nil {
-		image := "registry.dagger.io/engine:" + engineVersion
+		image := enginever.Image
 		cli = dag.Container().From(image).File("/usr/local/bin/dagger")
 		if _, err := cli.Sync(ctx); err != nil {
 			return nil, fmt.Errorf("cannot get the dagger CLI from %s (%v): pass with-arm-access --dagger-cli=$(command -v dagger)", image, err)

@@ -8,9 +8,11 @@ import (
 	"strings"
 
 	"dagger.io/dagger"
+
+	"shipyard/internal/enginever"
 )
 
-// The engine image users' CLIs and builders pull, registry.dagger.io/engine:v0.19.10, cannot be
+// The engine image users' CLIs and builders pull, Dagger's published enginever.Image, cannot be
 // reached here. Its stand-in is made from the pinned source (the binaries hack/engine builds, for
 // each platform) on the Debian base, with the published image's entrypoint and layout:
 //
@@ -30,12 +32,6 @@ import (
 // packages instead of builds from source. The Go SDK runtime image inside has empty Go caches,
 // as the published one has: a fresh engine from this image compiles a module's dependencies, which
 // is what users of the published engine pay (the toolchain of hack/engine fills them).
-
-// engineImageName is the published engine image the stand-in takes the place of.
-const engineImageName = "registry.dagger.io/engine:" + daggerVersion
-
-// daggerVersion is the engine version every binary of the stand-in reports.
-const daggerVersion = "v0.19.10"
 
 // engineRecipeVersion changes whenever the engine image's recipe below changes.
 const engineRecipeVersion = "1"
@@ -102,9 +98,9 @@ func parseEngineDirs(bins, goroots string) (engineDirs, error) {
 func engineStandIn(d engineDirs) image {
 	platforms := []string{"linux/amd64", "linux/arm64"}
 	return image{
-		Name:      engineImageName,
+		Name:      enginever.Image,
 		Platforms: platforms,
-		StandIn: engineImageName + ": the engine, its CLI and helpers built from the pinned source on Debian bookworm," +
+		StandIn: enginever.Image + ": the engine, its CLI and helpers built from the pinned source on Debian bookworm," +
 			" with the published image's entrypoint and layout (recipe " + engineRecipeVersion + ")",
 		Build:     (*mirror).engineImage,
 		HostFiles: d.hostFiles(platforms),
@@ -146,7 +142,7 @@ func (m *mirror) engineImage(ctx context.Context, p dagger.Platform) (*dagger.Co
 		WithDirectory("/usr/local/share/dagger/content", content).
 		WithEnvVariable("DAGGER_GO_SDK_MANIFEST_DIGEST", digest).
 		WithEnvVariable("_EXPERIMENTAL_DAGGER_RUNNER_HOST", "unix:///run/dagger/engine.sock").
-		WithAnnotation("org.opencontainers.image.version", daggerVersion).
+		WithAnnotation("org.opencontainers.image.version", enginever.Version).
 		WithEntrypoint([]string{"dagger-entrypoint.sh"}), nil
 }
 

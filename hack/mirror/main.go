@@ -23,6 +23,8 @@ import (
 	"dagger.io/dagger"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"shipyard/internal/enginever"
 )
 
 // recipeLabel carries a hash of the recipe that made an image, so seeding knows when to redo it.
@@ -49,7 +51,7 @@ func main() {
 		"every step instead of taking it from the engine's cache (what a fresh engine state does)")
 	root := flag.String("root", ".", "the repository root (for hack/mirror/standins)")
 	engineBin := flag.String("engine-bin", "", "PLATFORM=DIR[,…]: the dagger binaries built for each platform of the engine image's\n"+
-		"stand-in ("+engineImageName+"); empty: the stand-in is not seeded")
+		"stand-in ("+enginever.Image+"); empty: the stand-in is not seeded")
 	goroot := flag.String("goroot", "", "PLATFORM=DIR[,…]: a Go tree of each platform, for the stand-in's Go SDK runtime image")
 	flag.Parse()
 	dirs, err := parseEngineDirs(*engineBin, *goroot)

@@ -28,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"shipyard/internal/enginever"
 	"shipyard/internal/provision"
 )
 
@@ -139,7 +140,7 @@ func userDataCmd(args []string) error {
 	keysDir := fl.String("keys", "", "directory written by `provision-builder keys`")
 	o := provision.Options{}
 	fl.StringVar(&o.SSHUser, "ssh-user", "", "the login user the client key is authorised for (admin, ubuntu, root)")
-	fl.StringVar(&o.EngineImage, "engine-image", "", "the engine image the builder runs the engine from (default "+provision.DefaultEngineImage+
+	fl.StringVar(&o.EngineImage, "engine-image", "", "the engine image the builder runs the engine from (default "+enginever.Image+
 		", pulled through the -mirror of its registry first); "+provision.NoEngineImage+": the engine is on the machine's image")
 	fl.StringVar(&o.EngineURL, "engine-url", "", "an engine bundle instead of the image (https, http with -engine-sha256, or file URL), for machines without a registry")
 	fl.StringVar(&o.EngineSHA256, "engine-sha256", "", "sha256 of the engine bundle")

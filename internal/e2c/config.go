@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"shipyard/internal/provision"
+	"shipyard/internal/retry"
 )
 
 // Strategy names accepted in Config.Strategy (E2C_INSTANCE_STRATEGY).
@@ -23,10 +24,6 @@ const (
 const (
 	// DefaultTTL is how long a launched instance may live before the reaper removes it.
 	DefaultTTL = 3 * time.Hour
-	// DefaultWaitTimeout bounds each wait for an instance to reach running or stopped.
-	DefaultWaitTimeout = 5 * time.Minute
-	// DefaultPollInterval is the delay between state and public-IP polls.
-	DefaultPollInterval = 5 * time.Second
 	// DefaultSettleDelay is how long Cleanup waits before its second search by job tag.
 	DefaultSettleDelay = 10 * time.Second
 	// DefaultReadyTimeout bounds the wait, once the instance runs, for SSH with the pinned host
@@ -36,6 +33,11 @@ const (
 	// DefaultSSHPort is the SSH port of the builder instance.
 	DefaultSSHPort = 22
 )
+
+// TeardownTimeout bounds a job's teardown of its builder: giving its lease back, then the stop
+// (waited for, within WaitTimeout) or terminate. It runs on a context of its own, so that a
+// cancelled or failed build still tears down.
+const TeardownTimeout = 10 * time.Minute
 
 // Config is everything the Manager needs to know about one job's builder.
 type Config struct {
@@ -69,9 +71,10 @@ type Config struct {
 	SSHPort int
 	// SSHAddrOverride is TEST-ONLY: when set, SSHAddr returns this host:port instead of the instance's public IP, because a fake EC2 (moto) hands out addresses nothing listens on (E2C_SSH_ADDR_OVERRIDE).
 	SSHAddrOverride string
-	// WaitTimeout bounds each wait for running (with a public IP) or stopped (E2C_WAIT_TIMEOUT).
+	// WaitTimeout bounds each wait for running (with a public IP) or stopped (E2C_WAIT_TIMEOUT);
+	// Settings.Resolve sets retry.EC2Wait.Within.
 	WaitTimeout time.Duration
-	// PollInterval is the delay between polls while waiting; zero means DefaultPollInterval (E2C_POLL_INTERVAL).
+	// PollInterval is the delay between polls while waiting; zero means retry.EC2Wait.Every (E2C_POLL_INTERVAL).
 	PollInterval time.Duration
 	// UserData is what cloud-init runs at the first boot of an instance launched from the
 	// template: a script, or one compressed with gzip (provision.LaunchUserData); RunInstances
@@ -206,7 +209,7 @@ func (c Config) pollInterval() time.Duration {
 	if c.PollInterval > 0 {
 		return c.PollInterval
 	}
-	return DefaultPollInterval
+	return retry.EC2Wait.Every
 }
 
 // ReadyWait is how long to wait for SSH and readiness once the instance runs.

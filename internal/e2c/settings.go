@@ -9,7 +9,9 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"shipyard/internal/enginever"
 	"shipyard/internal/provision"
+	"shipyard/internal/retry"
 )
 
 // Defaults of the settings the module's with-arm-… functions hold; their +default pragmas repeat
@@ -82,7 +84,7 @@ func (s Settings) Notes() []string {
 // Provisioning are the with-arm-provisioning settings and the module's plain-HTTP registries:
 // the options of the builder's provisioning script (internal/provision).
 type Provisioning struct {
-	// EngineImage is the engine image the builder runs (empty: provision.DefaultEngineImage);
+	// EngineImage is the engine image the builder runs (empty: enginever.Image);
 	// EngineURL a bundle instead.
 	EngineImage             string
 	EngineURL, EngineSHA256 string
@@ -179,7 +181,7 @@ func (s Settings) config() (Config, []error) {
 		Project: s.Project, PipelineID: cmp.Or(s.PipelineID, LocalPipelineID), JobID: s.JobID,
 		SSHUser: cmp.Or(s.SSHUser, DefaultSSHUser), SSHPort: cmp.Or(s.SSHPort, DefaultSSHPort),
 		TTL: DefaultTTL, ReadyTimeout: DefaultReadyTimeout,
-		WaitTimeout: DefaultWaitTimeout, PollInterval: DefaultPollInterval, SettleDelay: DefaultSettleDelay,
+		WaitTimeout: retry.EC2Wait.Within, PollInterval: retry.EC2Wait.Every, SettleDelay: DefaultSettleDelay,
 	}
 	durations := []struct {
 		flag, value string
@@ -266,7 +268,7 @@ func (b Builder) ProvisionJob(keys provision.Keys) (Config, string, error) {
 	if err != nil {
 		return Config{}, "", fmt.Errorf("provisioning the ARM builder: the job's host key: %v", err)
 	}
-	engine := "the image " + cmp.Or(o.EngineImage, provision.DefaultEngineImage)
+	engine := "the image " + cmp.Or(o.EngineImage, enginever.Image)
 	switch {
 	case o.EngineURL != "":
 		engine = "the bundle " + o.EngineURL

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"shipyard/internal/provision"
+	"shipyard/internal/retry"
 )
 
 // settings are a template-strategy builder's settings, as the module passes them, with access
@@ -52,7 +53,7 @@ func TestResolve(t *testing.T) {
 	defaults := Config{
 		Region: DefaultRegion, Strategy: StrategyTemplate, LaunchTemplateID: "lt-0123456789abcdef0", Project: "app",
 		PipelineID: LocalPipelineID, JobID: "42", SSHUser: DefaultSSHUser, SSHPort: DefaultSSHPort, TTL: DefaultTTL,
-		ReadyTimeout: DefaultReadyTimeout, WaitTimeout: DefaultWaitTimeout, PollInterval: DefaultPollInterval, SettleDelay: DefaultSettleDelay,
+		ReadyTimeout: DefaultReadyTimeout, WaitTimeout: retry.EC2Wait.Within, PollInterval: retry.EC2Wait.Every, SettleDelay: DefaultSettleDelay,
 	}
 	tests := []struct {
 		name      string

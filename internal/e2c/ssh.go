@@ -12,10 +12,9 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
-)
 
-// sshRetryDelay is the pause between SSH attempts while the builder boots.
-const sshRetryDelay = time.Second
+	"shipyard/internal/retry"
+)
 
 // sshHandshakeTimeout bounds one connection's TCP connect and SSH handshake (not the command it
 // runs): a server that accepts the connection and never answers (a NAT or port forward whose far
@@ -110,7 +109,7 @@ func (t SSHTarget) Wait(ctx context.Context, readyFile string, timeout time.Dura
 		if last == nil || tctx.Err() == nil {
 			last = err
 		}
-		if sleep(tctx, sshRetryDelay) != nil || tctx.Err() != nil {
+		if sleep(tctx, retry.BuilderSSH.Every) != nil || tctx.Err() != nil {
 			return fmt.Errorf("%w: %s as %s gave no working session within %s; last attempt: %w", ErrSSHTimeout, t.Addr, t.User, timeout, last)
 		}
 	}

@@ -9,6 +9,7 @@
 package plan
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,7 +17,9 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"shipyard/internal/attest"
 	"shipyard/internal/bake"
+	"shipyard/internal/enginever"
 	"shipyard/internal/latest"
 	"shipyard/internal/naming"
 	"shipyard/internal/rules"
@@ -544,7 +547,7 @@ func attributes(in Input) (notes []string, errs []error) {
 	}
 	for _, t := range in.Targets {
 		if len(t.SSH) > 0 {
-			errs = append(errs, fmt.Errorf("target %s: ssh is not supported by the Dagger engine v0.19.10's Dockerfile builds: fetch private sources before the build (a named context) or use a build secret", t.Name))
+			errs = append(errs, fmt.Errorf("target %s: ssh is not supported by the Dagger engine %s's Dockerfile builds: fetch private sources before the build (a named context) or use a build secret", t.Name, enginever.Version))
 		}
 		if t.Call != "" && t.Call != "build" {
 			errs = append(errs, fmt.Errorf("target %s: call = %q is not supported (the pipeline builds images): remove it, or run that check in the lint stage", t.Name, t.Call))
@@ -565,7 +568,7 @@ func attributes(in Input) (notes []string, errs []error) {
 			notes = append(notes, fmt.Sprintf("target %s: output is replaced by the pipeline's push of every platform to the build registry", t.Name))
 		}
 		if t.NoCache || len(t.NoCacheFilter) > 0 {
-			notes = append(notes, fmt.Sprintf("target %s: no-cache: the engine's cache is content-addressed and cannot be skipped per build in v0.19.10; change an input (e.g. a build arg) to rebuild", t.Name))
+			notes = append(notes, fmt.Sprintf("target %s: no-cache: the engine's cache is content-addressed and cannot be skipped per build in %s; change an input (e.g. a build arg) to rebuild", t.Name, enginever.Version))
 		}
 		if t.Pull {
 			notes = append(notes, fmt.Sprintf("target %s: pull: the engine resolves every base image tag again on each run", t.Name))
@@ -585,10 +588,7 @@ func attributes(in Input) (notes []string, errs []error) {
 // each index a signature where it is merged; the release copies them with the index and
 // verifies them in the release registry before latest is decided.
 func (p *Plan) attest(in Input) {
-	format := in.SBOMFormat
-	if format == "" {
-		format = "spdx-json"
-	}
+	format := cmp.Or(in.SBOMFormat, attest.FormatSPDX)
 	for _, b := range p.Builds {
 		p.Attestations = append(p.Attestations, Attestation{Stage: rules.Build, Target: b.Target, Platform: b.Platform, Image: b.Push,
 			Steps: []string{"sbom " + format, "slsa provenance v1", "sign"}})

@@ -388,34 +388,29 @@ func (r *run) readLatest(ctx context.Context) ([]registry.Found, error) {
 	return state, nil
 }
 
-// current summarises latest across images for the decider: a digest when
-// latest points at something that is not a version (so that the policy can
-// refuse to guess), else the greatest version, else "". Images whose latest
-// already is this release (an interrupted earlier run) are left out, so that
-// re-running completes the move.
-func (r *run) current(state []registry.Found) string {
-	var best *version.Version
+// current summarises latest across images (state, with ours the digests this release pushed,
+// image by image) for the decider: a digest when latest points at something that is not a
+// version (so that the policy can refuse to guess), else the greatest version by
+// version.Greatest, else "". Images whose latest already is this release (an interrupted earlier
+// run) are left out, so that re-running completes the move. Versions of equal precedence
+// ("1.2.3", "v1.2.3", "1.2.3+build") are told apart as version.Greatest does, by spelling, so
+// the answer does not depend on the order of the images.
+func current(state []registry.Found, ours []string) string {
+	var versions []string
 	unknown := ""
 	for i, f := range state {
-		if f.Digest == "" || f.Digest == r.digests[i] {
-			continue
-		}
-		v, err := version.Parse(f.Version)
-		if err != nil {
+		switch {
+		case f.Digest == "" || f.Digest == ours[i]:
+		case version.Valid(f.Version):
+			versions = append(versions, f.Version)
+		default:
 			unknown = f.Digest
-			continue
-		}
-		if best == nil || v.GreaterThan(best) {
-			best = v
 		}
 	}
-	switch {
-	case unknown != "":
+	if unknown != "" {
 		return unknown
-	case best != nil:
-		return best.String()
 	}
-	return ""
+	return version.Greatest(versions...)
 }
 
 // decide asks the decider and records its reason.
@@ -426,7 +421,7 @@ func (r *run) decide(ctx context.Context, state []registry.Found) (bool, error) 
 		r.logf("latest: %s", reason)
 		return false, nil
 	}
-	cur := r.current(state)
+	cur := current(state, r.digests)
 	move, reason, err := r.opts.Decide(ctx, cur)
 	if err != nil {
 		return false, fmt.Errorf("deciding whether latest moves from %q to %s: %w (version %s is pushed, latest is untouched)", cur, r.opts.Version, err, r.opts.Version)

@@ -13,12 +13,12 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"shipyard/internal/enginever"
 )
 
 // Fixed facts of the builder the script provisions.
 const (
-	// EngineVersion is the pinned Dagger engine; the script refuses any other.
-	EngineVersion = "v0.19.10"
 	// EngineSocket is where the engine listens (the SOCKET of ssh://USER@HOST:PORT/SOCKET).
 	EngineSocket = "/run/dagger/engine.sock"
 	// ReadyFile exists once the engine listens; wait for it over SSH (`test -e`).
@@ -29,9 +29,6 @@ const (
 	EngineURLEnv = "SHIPYARD_BUILDER_ENGINE_URL"
 	// EngineSHA256Env is the checksum used with EngineURLEnv (no check when empty).
 	EngineSHA256Env = "SHIPYARD_BUILDER_ENGINE_SHA256"
-	// DefaultEngineImage is the engine image Dagger publishes; the builder runs the engine from
-	// its root file system when neither EngineURL nor EngineImage says otherwise.
-	DefaultEngineImage = "registry.dagger.io/engine:" + EngineVersion
 	// NoEngineImage as Options.EngineImage: the engine is already on the machine's image.
 	NoEngineImage = "none"
 	// EngineRoot is where the script keeps the engine image's root file system (rootfs/), its
@@ -56,8 +53,9 @@ type Options struct {
 	// never writes ClientPrivate.
 	Keys Keys
 	// EngineImage is the engine image whose root file system the builder runs the engine from:
-	// "HOST/REPO:TAG", "HOST/REPO@sha256:…" or both; empty means DefaultEngineImage. It is
-	// pulled from the mirrors Registries give its host first, then from the host itself.
+	// "HOST/REPO:TAG", "HOST/REPO@sha256:…" or both; empty means Dagger's published image of the
+	// pinned engine (enginever.Image). It is pulled from the mirrors Registries give its host
+	// first, then from the host itself.
 	// NoEngineImage: the engine is already on the machine's image. Ignored with EngineURL.
 	EngineImage string
 	// EngineURL is the engine bundle (see the package documentation) or the bare dagger-engine
@@ -168,11 +166,11 @@ func (o Options) check() (checked, error) {
 	case o.EngineURL != "":
 		c.EngineImage = ""
 	case o.EngineImage == "":
-		c.EngineImage = DefaultEngineImage
+		c.EngineImage = enginever.Image
 	case o.EngineImage == NoEngineImage:
 		c.EngineImage = ""
 	case !imageRE.MatchString(o.EngineImage):
-		bad("EngineImage %q is not HOST/REPOSITORY:TAG or HOST/REPOSITORY[:TAG]@sha256:DIGEST (e.g. %s), nor %q", o.EngineImage, DefaultEngineImage, NoEngineImage)
+		bad("EngineImage %q is not HOST/REPOSITORY:TAG or HOST/REPOSITORY[:TAG]@sha256:DIGEST (e.g. %s), nor %q", o.EngineImage, enginever.Image, NoEngineImage)
 	}
 	if c.EngineImage != "" {
 		c.ImageSources = imageSources(c.EngineImage, o.Registries)
@@ -307,7 +305,7 @@ func engineConfig(regs []Registry, ents []string) (string, error) {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	var b strings.Builder
-	b.WriteString("# Dagger engine " + EngineVersion + " configuration (buildkitd TOML), rendered by shipyard internal/provision\n")
+	b.WriteString("# Dagger engine " + enginever.Version + " configuration (buildkitd TOML), rendered by shipyard internal/provision\n")
 	seenEnt := map[string]bool{}
 	for _, e := range ents {
 		switch {

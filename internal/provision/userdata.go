@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+
+	"shipyard/internal/enginever"
 )
 
 //go:embed userdata.sh.tmpl
@@ -36,7 +38,7 @@ func UserData(o Options) (string, error) {
 	err = userDataTmpl.Execute(&b, struct {
 		checked
 		Version, Socket, Ready, Group, EngineRoot, Puller, Runner string
-	}{c, EngineVersion, EngineSocket, ReadyFile, EngineGroup, EngineRoot, puller, strings.ReplaceAll(runner, "ROOT/", EngineRoot+"/")})
+	}{c, enginever.Version, EngineSocket, ReadyFile, EngineGroup, EngineRoot, puller, strings.ReplaceAll(runner, "ROOT/", EngineRoot+"/")})
 	if err != nil {
 		return "", fmt.Errorf("rendering the builder's user data: %w", err)
 	}

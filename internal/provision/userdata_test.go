@@ -20,6 +20,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/crypto/ssh"
+
+	"shipyard/internal/enginever"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -114,7 +116,7 @@ func TestUserDataContent(t *testing.T) {
 	}
 	must := []string{
 		"#!/bin/sh\n",
-		"ENGINE_VERSION='" + EngineVersion + "'",
+		"ENGINE_VERSION='" + enginever.Version + "'",
 		"ENGINE_URL='" + o.EngineURL + "'",
 		"ENGINE_SHA256='" + o.EngineSHA256 + "'",
 		"SSH_USER='admin'",
@@ -427,7 +429,7 @@ func TestEngineImage(t *testing.T) {
 		err           string
 	}{
 		{name: "default", edit: func(o *Options) {},
-			image: DefaultEngineImage, source: "https://registry.dagger.io"},
+			image: enginever.Image, source: "https://registry.dagger.io"},
 		{name: "pinned by digest", edit: func(o *Options) { o.EngineImage = "registry.dagger.io/engine:v0.19.10@" + digest },
 			image: "registry.dagger.io/engine:v0.19.10@" + digest, source: "https://registry.dagger.io"},
 		{name: "digest only", edit: func(o *Options) { o.EngineImage = "ecr.internal:443/dagger/engine@" + digest },
@@ -437,7 +439,7 @@ func TestEngineImage(t *testing.T) {
 				{Host: "registry.dagger.io", Mirrors: []string{"10.99.0.1:5000", "mirror.internal/dagger"}},
 				{Host: "10.99.0.1:5000", HTTP: true},
 			}
-		}, image: DefaultEngineImage, source: "http://10.99.0.1:5000 https://mirror.internal/dagger https://registry.dagger.io"},
+		}, image: enginever.Image, source: "http://10.99.0.1:5000 https://mirror.internal/dagger https://registry.dagger.io"},
 		{name: "a registry over plain HTTP", edit: func(o *Options) {
 			o.EngineImage = "10.0.0.5:5000/engine:v0.19.10"
 			o.Registries = []Registry{{Host: "10.0.0.5:5000", HTTP: true}}

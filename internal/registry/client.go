@@ -61,7 +61,8 @@ func WithTransport(rt http.RoundTripper) Option {
 }
 
 // WithRetry retries transient failures (retry.Transient) up to n more times,
-// waiting baseDelay, then twice as long each time (n = 0 disables retries).
+// waiting baseDelay, then twice as long each time (n = 0 disables retries), in
+// place of retry.Registry's tries and first wait.
 func WithRetry(n int, baseDelay time.Duration) Option {
 	return func(c *Client) { c.retry.Attempts, c.retry.BaseDelay = max(n, 0)+1, max(baseDelay, 0) }
 }
@@ -88,19 +89,14 @@ type Client struct {
 	initErr error
 }
 
-// Default retry policy: 4 retries after 0.5s, 1s, 2s, 4s.
-const (
-	defaultRetries   = 4
-	defaultBaseDelay = 500 * time.Millisecond
-	defaultMaxDelay  = 30 * time.Second
-	defaultJobs      = 4
-)
+// defaultJobs is how many requests of one operation run in parallel by default.
+const defaultJobs = 4
 
 // New returns a client; without options it is anonymous, HTTPS-only but for the loopback, retries
-// transient failures 4 times and runs 4 requests in parallel per operation.
+// transient failures as retry.Registry says and runs 4 requests in parallel per operation.
 func New(opts ...Option) *Client {
 	c := &Client{
-		retry:       retry.Policy{Attempts: defaultRetries + 1, BaseDelay: defaultBaseDelay, MaxDelay: defaultMaxDelay},
+		retry:       retry.Registry,
 		concurrency: defaultJobs,
 	}
 	for _, o := range opts {

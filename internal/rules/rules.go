@@ -39,6 +39,9 @@ var ErrUnknownStage = errors.New("unknown stage")
 // ErrStageNotAllowed is returned by Plan.Require for a stage the rules do not run for the ref.
 var ErrStageNotAllowed = errors.New("stage not allowed for this ref")
 
+// MainBranch is the default branch a pipeline that names none is taken to have.
+const MainBranch = "main"
+
 // StagingBranch is the branch whose pipelines build images and multi-arch manifests without releasing.
 const StagingBranch = "staging"
 

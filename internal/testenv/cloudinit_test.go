@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"shipyard/internal/e2c"
+	"shipyard/internal/enginever"
 	"shipyard/internal/provision"
 
 	"shipyard/internal/awsapi"
@@ -144,8 +145,8 @@ func TestCloudInitBootsTheBuilderFromItsUserData(t *testing.T) {
 	// dagger's ssh:// runner host: `ssh -l admin -p 22 -- HOST buildctl --addr unix://SOCK dial-stdio`
 	// (admin reaches the engine's socket through the group dagger)
 	stdout, stderr := daggerOverSSH(t, host.PublicIP, host.SSHPort, keys, "core", "version")
-	if got := strings.TrimSpace(stdout); got != provision.EngineVersion {
-		t.Errorf("the builder's engine answers %q, want %s", got, provision.EngineVersion)
+	if got := strings.TrimSpace(stdout); got != enginever.Version {
+		t.Errorf("the builder's engine answers %q, want %s", got, enginever.Version)
 	}
 	m := regexp.MustCompile(`connected name=(\S+)`).FindStringSubmatch(regexp.MustCompile(`\x1b\[[0-9;]*m`).ReplaceAllString(stderr, ""))
 	if m == nil || m[1] != host.EngineName {

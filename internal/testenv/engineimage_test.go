@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"shipyard/internal/enginever"
 	"shipyard/internal/provision"
 )
 
@@ -38,8 +39,8 @@ func TestUserDataRunsTheEngineImage(t *testing.T) {
 	t.Logf("the first boot printed:\n%s", host.Output)
 	for _, step := range []string{
 		"2/7 packages: all there",
-		"3/7 engine: the image " + provision.DefaultEngineImage + " (from http://" + relay + " https://registry.dagger.io)",
-		"pull: " + provision.DefaultEngineImage + " for linux/amd64 is sha256:",
+		"3/7 engine: the image " + enginever.Image + " (from http://" + relay + " https://registry.dagger.io)",
+		"pull: " + enginever.Image + " for linux/amd64 is sha256:",
 		"unpacked in " + provision.EngineRoot + "/rootfs",
 		"5/7 engine", "7/7 ready",
 	} {
@@ -89,8 +90,8 @@ func TestUserDataRunsTheEngineImage(t *testing.T) {
 		t.Error("the engine sees the machine's own files (/var/lib/cloud): the machine's root was not detached")
 	}
 	stdout, _ := daggerOverSSH(t, host.SSHHost, host.SSHPort, keys, "core", "version")
-	if got := strings.TrimSpace(stdout); got != provision.EngineVersion {
-		t.Errorf("the builder's engine answers %q, want %s", got, provision.EngineVersion)
+	if got := strings.TrimSpace(stdout); got != enginever.Version {
+		t.Errorf("the builder's engine answers %q, want %s", got, enginever.Version)
 	}
 	stdout, _ = daggerOverSSH(t, host.SSHHost, host.SSHPort, keys,
 		"core", "container", "from", "--address=debian:bookworm-slim", "with-exec", "--args=cat,/etc/debian_version", "stdout")

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"shipyard/internal/enginever"
 	"shipyard/internal/provision"
 )
 
@@ -106,7 +107,7 @@ func TestUserDataRunsTheEngineImageOnArm64VM(t *testing.T) {
 	}
 
 	stdout, _ := daggerOverSSH(t, h.SSHHost, h.SSHPort, keys, "core", "version")
-	if strings.TrimSpace(stdout) != provision.EngineVersion {
+	if strings.TrimSpace(stdout) != enginever.Version {
 		t.Errorf("the VM's engine answers %q", stdout)
 	}
 	stdout, _ = daggerOverSSH(t, h.SSHHost, h.SSHPort, keys,

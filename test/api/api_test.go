@@ -16,17 +16,17 @@ import (
 // maxArgs is the most arguments a function of the module may take.
 const maxArgs = 12
 
-// exported are the module's exported functions (New and the exported methods) in ci/, parsed
-// with their comments.
-func exported(t *testing.T) (*token.FileSet, []*ast.FuncDecl) {
+// sources are the module's own sources in ci/ (not the generated bindings), parsed with their
+// comments.
+func sources(t *testing.T) (*token.FileSet, []*ast.File) {
 	t.Helper()
 	fset := token.NewFileSet()
-	files, err := filepath.Glob("../../ci/*.go")
-	if err != nil || len(files) == 0 {
+	names, err := filepath.Glob("../../ci/*.go")
+	if err != nil || len(names) == 0 {
 		t.Fatalf("no module sources: %v", err)
 	}
-	var fns []*ast.FuncDecl
-	for _, f := range files {
+	var files []*ast.File
+	for _, f := range names {
 		if strings.HasSuffix(f, "dagger.gen.go") {
 			continue
 		}
@@ -34,6 +34,18 @@ func exported(t *testing.T) (*token.FileSet, []*ast.FuncDecl) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		files = append(files, file)
+	}
+	return fset, files
+}
+
+// exported are the module's exported functions (New and the exported methods) in ci/, parsed
+// with their comments.
+func exported(t *testing.T) (*token.FileSet, []*ast.FuncDecl) {
+	t.Helper()
+	fset, files := sources(t)
+	var fns []*ast.FuncDecl
+	for _, file := range files {
 		for _, d := range file.Decls {
 			fn, ok := d.(*ast.FuncDecl)
 			if ok && unicode.IsUpper(rune(fn.Name.Name[0])) && (fn.Recv != nil || fn.Name.Name == "New") {

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	attestreg "shipyard/internal/attest/registry"
+	"shipyard/internal/enginever"
 	"shipyard/internal/naming"
 	"shipyard/internal/testenv"
 )
@@ -184,7 +185,7 @@ func TestSignedRelease(t *testing.T) {
 		if !strings.Contains(strings.Join(deps, " "), "debian:bookworm-slim") {
 			t.Errorf("the provenance's materials %q lack the base image debian:bookworm-slim", deps)
 		}
-		if !strings.Contains(prov.Predicate.RunDetails.Builder.ID, "dagger-v0.19.10") {
+		if !strings.Contains(prov.Predicate.RunDetails.Builder.ID, "dagger-"+enginever.Version) {
 			t.Errorf("builder id %q does not name the engine version", prov.Predicate.RunDetails.Builder.ID)
 		}
 

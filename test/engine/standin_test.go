@@ -19,11 +19,13 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"shipyard/internal/enginever"
 )
 
 // engineImage is the published engine image's name; the mirror serves its stand-in under the path
 // an engine asks its registry.dagger.io mirror for.
-const engineImage = "registry.dagger.io/engine:v0.19.10"
+const engineImage = enginever.Image
 
 // TestEngineImageStandIn: the mirror's stand-in of the published engine image has, for linux/amd64
 // and linux/arm64, the published image's entrypoint, environment and layout, binaries of its own
@@ -32,7 +34,7 @@ const engineImage = "registry.dagger.io/engine:v0.19.10"
 func TestEngineImageStandIn(t *testing.T) {
 	needLocalEngine(t)
 	run(t, 30*time.Minute, nil, "hack/engine", "up")
-	ref, err := name.ParseReference(registry()+"/engine:v0.19.10", name.Insecure)
+	ref, err := name.ParseReference(registry()+"/engine:"+enginever.Version, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,8 +161,8 @@ func TestEngineImageStandInRuns(t *testing.T) {
 		t.Fatalf("the stand-in engine did not run a container: %v", err)
 	}
 	lines := strings.Fields(out)
-	if len(lines) < 2 || lines[0] != "v0.19.10" || !strings.HasPrefix(lines[len(lines)-1], "12.") {
-		t.Fatalf("want the engine's version v0.19.10 and Debian 12's version from a container it ran, got:\n%s", out)
+	if len(lines) < 2 || lines[0] != enginever.Version || !strings.HasPrefix(lines[len(lines)-1], "12.") {
+		t.Fatalf("want the engine's version %s and Debian 12's version from a container it ran, got:\n%s", enginever.Version, out)
 	}
 }
 

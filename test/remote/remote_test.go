@@ -23,10 +23,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"shipyard/internal/enginever"
 )
 
 // The engine version pinned by hack/engine.
-const wantVersion = "v0.19.10"
+const wantVersion = enginever.Version
 
 // remoteDNS is the remote engine's bridge address (hack/remote-engine: --network-cidr 10.88.0.0/16),
 // the nameserver of its containers; the main engine's containers get 10.87.0.1.
