@@ -15,7 +15,7 @@ import (
 	attestreg "shipyard/internal/attest/registry"
 	"shipyard/internal/bake"
 	"shipyard/internal/dockerctx"
-	"shipyard/internal/naming"
+	"shipyard/internal/imageref"
 	"shipyard/internal/plan"
 	"shipyard/internal/promote"
 	"shipyard/internal/registry"
@@ -142,8 +142,11 @@ func (r *run) attestBuilds(ctx context.Context, builds []plan.Build, started tim
 			if err != nil {
 				return fmt.Errorf("attest %s [%s]: the pushed image %s: %v", b.Target, b.Platform, b.Push, err)
 			}
-			repo, _ := naming.SplitTag(b.Push)
-			ref := repo + "@" + digest
+			pushed, err := imageref.Parse(b.Push)
+			if err != nil {
+				return fmt.Errorf("attest %s [%s]: %v", b.Target, b.Platform, err)
+			}
+			repo, ref := pushed.Repo(), pushed.AtDigest(digest).String()
 			sbom, err := r.sbom(ctx, tool, b, ref)
 			if err != nil {
 				return err
@@ -202,10 +205,13 @@ func sbomTool() *dagger.Container {
 // sbom catalogues the file system of the pushed image ref (pulled by digest, so what is
 // described is what was pushed, wherever it was built).
 func (r *run) sbom(ctx context.Context, tool *dagger.Container, b plan.Build, ref string) ([]byte, error) {
+	pinned, err := imageref.ParsePinned(ref)
+	if err != nil {
+		return nil, fmt.Errorf("attest %s [%s]: %v", b.Target, b.Platform, err)
+	}
 	img := dag.Container(dagger.ContainerOpts{Platform: dagger.Platform(b.Platform)}).From(ref)
-	repo, digest, _ := strings.Cut(ref, "@")
 	out, err := tool.WithMountedDirectory("/image", img.Rootfs()).
-		WithExec([]string{"syft", "scan", "dir:/image", "--quiet", "-o", r.m.SbomFormat, "--source-name", repo, "--source-version", digest}).
+		WithExec([]string{"syft", "scan", "dir:/image", "--quiet", "-o", r.m.SbomFormat, "--source-name", pinned.Repo(), "--source-version", pinned.Digest}).
 		Stdout(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("attest %s [%s]: the SBOM (syft): %s", b.Target, b.Platform, execOutput(err))
@@ -232,11 +238,11 @@ func (r *run) baseImages(ctx context.Context, b plan.Build) ([]attest.BaseImage,
 		if err != nil {
 			return nil, fmt.Errorf("attest %s [%s]: resolving the base image %s: %v", b.Target, b.Platform, ref, err)
 		}
-		_, digest, ok := strings.Cut(resolved, "@")
-		if !ok {
-			return nil, fmt.Errorf("attest %s [%s]: the base image %s resolved to %q, without a digest", b.Target, b.Platform, ref, resolved)
+		pinned, err := imageref.ParsePinned(resolved)
+		if err != nil {
+			return nil, fmt.Errorf("attest %s [%s]: the base image %s resolved to %q: %v", b.Target, b.Platform, ref, resolved, err)
 		}
-		out = append(out, attest.BaseImage{Ref: ref, Digest: digest})
+		out = append(out, attest.BaseImage{Ref: ref, Digest: pinned.Digest})
 	}
 	return out, nil
 }
@@ -270,7 +276,11 @@ func (r *run) carryAttestations() func(context.Context, []promote.Released) erro
 			return err
 		}
 		for _, rl := range released {
-			dest, _ := naming.SplitTag(rl.Ref)
+			to, err := imageref.Parse(rl.Ref)
+			if err != nil {
+				return fmt.Errorf("release %s: %v", rl.Name, err)
+			}
+			dest := to.Repo()
 			n, err := sc.client.Copy(ctx, rl.Source, dest)
 			if err != nil {
 				return fmt.Errorf("release %s: %v", rl.Name, err)

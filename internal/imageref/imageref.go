@@ -17,6 +17,9 @@ import (
 // DefaultTag is the tag a reference without tag or digest names, as docker pull reads it.
 const DefaultTag = name.DefaultTag
 
+// DockerHub is the registry of a reference that names no host, as docker reads it.
+const DockerHub = "docker.io"
+
 // ErrBadReference is returned for a string that is no image reference, or lacks or has a part
 // the caller's form does not allow.
 var ErrBadReference = errors.New("bad image reference")
@@ -116,6 +119,15 @@ func (r Ref) Repo() string {
 	return r.Host + "/" + r.Path
 }
 
+// Registry is the host the image is pulled from and pushed to: Host, DockerHub when the
+// reference names none.
+func (r Ref) Registry() string {
+	if r.Host == "" {
+		return DockerHub
+	}
+	return r.Host
+}
+
 // String is the reference as written: repo[:tag][@digest].
 func (r Ref) String() string {
 	s := r.Repo()
@@ -145,6 +157,20 @@ func (r Ref) WithTag(tag string) Ref {
 // serves by digest is the same whatever tag pointed at it.
 func (r Ref) AtDigest(digest string) Ref {
 	return Ref{Host: r.Host, Path: r.Path, Digest: digest}
+}
+
+// Pin is ref's repository at digest ("host/repo@sha256:…"): where a reference's image is read
+// by digest once it has been pushed or resolved.
+func Pin(ref, digest string) (string, error) {
+	r, err := Parse(ref)
+	if err != nil {
+		return "", err
+	}
+	pinned, err := ParsePinned(r.AtDigest(digest).String())
+	if err != nil {
+		return "", err
+	}
+	return pinned.String(), nil
 }
 
 func bad(s, why string) error { return fmt.Errorf("%w %q: %s", ErrBadReference, s, why) }

@@ -105,6 +105,8 @@ func TestDerived(t *testing.T) {
 	for _, tt := range []struct{ what, got, want string }{
 		{"Repo", r.Repo(), "[::1]:5000/x/y"},
 		{"Repo without host", Ref{Path: "postgres", Tag: "16"}.Repo(), "postgres"},
+		{"Registry", r.Registry(), "[::1]:5000"},
+		{"Registry without host", Ref{Path: "postgres", Tag: "16"}.Registry(), "docker.io"},
 		{"TagOrDefault", r.TagOrDefault(), "1.0"},
 		{"TagOrDefault without tag", Ref{Host: "h", Path: "x", Digest: sha}.TagOrDefault(), "latest"},
 		{"WithTag", r.WithTag("1.0-arm64").String(), "[::1]:5000/x/y:1.0-arm64"},
@@ -113,5 +115,18 @@ func TestDerived(t *testing.T) {
 		if diff := cmp.Diff(tt.want, tt.got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.what, diff)
 		}
+	}
+}
+
+func TestPin(t *testing.T) {
+	got, err := Pin("localhost:5000/a/b:1.0-amd64", sha)
+	if diff := cmp.Diff("localhost:5000/a/b@"+sha, got); err != nil || diff != "" {
+		t.Errorf("Pin: %v (-want +got):\n%s", err, diff)
+	}
+	if _, err := Pin("localhost:5000/A", sha); !errors.Is(err, ErrBadReference) {
+		t.Errorf("Pin of a bad reference: %v, want %v", err, ErrBadReference)
+	}
+	if _, err := Pin("localhost:5000/a", "sha256:abc"); !errors.Is(err, ErrBadReference) {
+		t.Errorf("Pin to a bad digest: %v, want %v", err, ErrBadReference)
 	}
 }
