@@ -23,6 +23,8 @@ import (
 	"dagger.io/dagger"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"shipyard/internal/imageref"
 )
 
 // recipeLabel carries a hash of the recipe that made an image, so seeding knows when to redo it.
@@ -109,14 +111,15 @@ func (m *mirror) close() {
 // registry (registry.dagger.io/engine:…) keeps its path without the host: the engine mirrors that
 // registry to this one too (hack/engine's engine.toml), and a mirror is asked for the same path.
 func (m *mirror) ref(imageName string) string {
-	repo := imageName
-	if host, rest, ok := strings.Cut(repo, "/"); ok && strings.ContainsAny(host, ".:") {
-		return m.registry + "/" + rest
+	r, err := imageref.Parse(imageName)
+	if err != nil {
+		return m.registry + "/" + imageName // its publish fails and names it
 	}
-	if !strings.Contains(strings.SplitN(repo, ":", 2)[0], "/") {
-		repo = "library/" + repo
+	if r.Host == "" && !strings.Contains(r.Path, "/") {
+		r.Path = "library/" + r.Path
 	}
-	return m.registry + "/" + repo
+	r.Host = m.registry
+	return r.String()
 }
 
 func (m *mirror) base(platform dagger.Platform) *dagger.Container {

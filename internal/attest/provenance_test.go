@@ -106,6 +106,8 @@ func TestProvenanceStatementRejects(t *testing.T) {
 		{"short commit", func(b *attest.Build) { b.Revision = commit[:12] }, "not a full commit id"},
 		{"tag as digest", func(b *attest.Build) { b.Digest = "latest" }, "Digest of django [linux/arm64]"},
 		{"unresolved base image", func(b *attest.Build) { b.BaseImages[0].Digest = "" }, `base image "python:3.11-slim" of django has no resolved digest`},
+		{"image with a tag", func(b *attest.Build) { b.Image += ":1.0" }, `Image of django [linux/arm64]: bad image reference "127.0.0.1:5000/shipyard/app-django:1.0": a repository is named without tag`},
+		{"base image no reference", func(b *attest.Build) { b.BaseImages[1].Ref = "Debian:$VERSION" }, `base image of django: bad image reference "Debian:$VERSION"`},
 		{"no start", func(b *attest.Build) { b.StartedOn = time.Time{} }, "must have a start time"},
 		{"finished before start", func(b *attest.Build) { b.FinishedOn = b.StartedOn.Add(-time.Second) }, "finish after it"},
 	} {

@@ -87,7 +87,7 @@ func Parse(s string) (Ref, error) {
 func ParseRepo(s string) (Ref, error) {
 	r, err := Parse(s)
 	if err == nil && (r.Tag != "" || r.Digest != "") {
-		err = bad(s, "a repository has no tag or digest: write it as host/repo")
+		err = bad(s, "a repository is named without tag or digest: write it as host/repo")
 	}
 	return r, err
 }
@@ -106,7 +106,7 @@ func ParseTagged(s string) (Ref, error) {
 func ParsePinned(s string) (Ref, error) {
 	r, err := Parse(s)
 	if err == nil && r.Digest == "" {
-		err = bad(s, "the reference is not pinned: write it as host/repo@sha256:…")
+		err = bad(s, "the reference is not pinned by digest: write it as host/repo@sha256:…")
 	}
 	return r, err
 }

@@ -80,8 +80,8 @@ func TestForms(t *testing.T) {
 		in, bad string // bad: what the error says, "" when in is of the form
 	}{
 		{ParseRepo, "repo", "registry.test/group/app", ""},
-		{ParseRepo, "repo", "registry.test/group/app:1", "no tag or digest"},
-		{ParseRepo, "repo", "registry.test/group/app@" + sha, "no tag or digest"},
+		{ParseRepo, "repo", "registry.test/group/app:1", "without tag or digest"},
+		{ParseRepo, "repo", "registry.test/group/app@" + sha, "without tag or digest"},
 		{ParseTagged, "tagged", "registry.test/app:1", ""},
 		{ParseTagged, "tagged", "registry.test/app", ""},
 		{ParseTagged, "tagged", "registry.test/app:1@" + sha, "not a digest"},

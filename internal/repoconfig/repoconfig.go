@@ -8,10 +8,11 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"shipyard/internal/imageref"
 )
 
 // FileName is where the configuration lives, relative to the repository root.
@@ -386,8 +387,8 @@ func (p *parser) image(a *hclsyntax.Attribute, what string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := name.ParseReference(v); err != nil {
-		return "", p.errorf(a.Expr.Range(), "%s %q is not an image reference (%v): write it as docker pull takes it, e.g. image = \"postgres:16\"", what, v, err)
+	if _, err := imageref.Parse(v); err != nil {
+		return "", p.errorf(a.Expr.Range(), "%s: %v: write it as docker pull takes it, e.g. image = \"postgres:16\"", what, err)
 	}
 	return v, nil
 }

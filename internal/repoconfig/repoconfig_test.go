@@ -150,7 +150,7 @@ func TestParseErrors(t *testing.T) {
 		{"service with target and image", "test {\n  target = \"t\"\n  command = [\"x\"]\n  service \"db\" {\n    target = \"pg\"\n    image = \"postgres:16\"\n    port = 1\n  }\n}\n", ErrInvalid,
 			[]string{"shipyard.hcl:6:5: ", `service "db" has both a target and an image`}},
 		{"service bad image", "test {\n  target = \"t\"\n  command = [\"x\"]\n  service \"db\" {\n    image = \"Postgres:16:x\"\n    port = 1\n  }\n}\n", ErrInvalid,
-			[]string{"shipyard.hcl:5:13: ", `service "db" image "Postgres:16:x" is not an image reference`}},
+			[]string{"shipyard.hcl:5:13: ", `service "db" image: bad image reference "Postgres:16:x"`}},
 		{"service without port", "test {\n  target = \"t\"\n  command = [\"x\"]\n  service \"db\" {\n    target = \"pg\"\n  }\n}\n", ErrInvalid,
 			[]string{"shipyard.hcl:4:3: ", `service "db" has no port`, "port = 5432"}},
 		{"service port out of range", "test {\n  target = \"t\"\n  command = [\"x\"]\n  service \"db\" {\n    target = \"pg\"\n    port = 70000\n  }\n}\n", ErrInvalid,
