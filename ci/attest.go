@@ -158,7 +158,7 @@ func (r *run) attestBuilds(ctx context.Context, builds []plan.Build, started tim
 			prov, err := attest.ProvenanceStatement(attest.Build{
 				Image: repo, Digest: digest, Module: moduleID, EngineVersion: engine,
 				Repository: r.sourceRepository(ctx), Revision: rev, Target: b.Target, Platform: b.Platform,
-				BuildArgs: r.target(b.Target).Args, BaseImages: bases, InvocationID: r.invocation(),
+				BuildArgs: r.target(b.Target).Args, BaseImages: bases, InvocationID: attest.GitLabInvocation(r.ci.PipelineID, r.ci.JobID),
 				StartedOn: started, FinishedOn: finished,
 			})
 			if err != nil {
@@ -329,26 +329,16 @@ func (r *run) revision(ctx context.Context) (string, error) {
 	return r.ci.Revision, nil
 }
 
-// sourceRepository names the source in the provenance: the bake file's SOURCE_URL, else the
-// checkout's origin remote, else the project.
+// sourceRepository names the source in the provenance (attest.SourceRepository): the bake
+// file's SOURCE_URL, else the checkout's origin remote, else the project.
 func (r *run) sourceRepository(ctx context.Context) string {
-	if src := r.file.Variables["SOURCE_URL"]; src != "" {
-		return "git+" + src
-	}
-	if dir, err := r.m.gitDirOnDisk(ctx); err == nil {
-		if url, err := (vcs.Repo{GitDir: dir}).OriginURL(ctx); err == nil {
-			return "git+" + url
+	url := r.file.Variables["SOURCE_URL"]
+	if url == "" {
+		if dir, err := r.m.gitDirOnDisk(ctx); err == nil {
+			url, _ = vcs.Repo{GitDir: dir}.OriginURL(ctx)
 		}
 	}
-	return "urn:shipyard:project:" + r.m.Project
-}
-
-// invocation identifies the CI job in the provenance ("" outside CI).
-func (r *run) invocation() string {
-	if r.ci.PipelineID == "" && r.ci.JobID == "" {
-		return ""
-	}
-	return fmt.Sprintf("gitlab:pipeline/%s/job/%s", r.ci.PipelineID, r.ci.JobID)
+	return attest.SourceRepository(url, r.m.Project)
 }
 
 // target is the bake target of the run by name.

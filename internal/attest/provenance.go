@@ -168,6 +168,25 @@ func BuilderID(module, engineVersion string) string {
 	return module + "#dagger-" + engineVersion
 }
 
+// SourceRepository is the Repository of a build: the source's URL (the bake file's SOURCE_URL,
+// else the checkout's origin) as git+URL, else, with no URL, the project as
+// urn:shipyard:project:<project>.
+func SourceRepository(url, project string) string {
+	if url != "" {
+		return "git+" + url
+	}
+	return "urn:shipyard:project:" + project
+}
+
+// GitLabInvocation is the InvocationID of a build in GitLab CI job jobID of pipeline
+// pipelineID: gitlab:pipeline/<pipeline>/job/<job>; "" outside CI (neither is known).
+func GitLabInvocation(pipelineID, jobID string) string {
+	if pipelineID == "" && jobID == "" {
+		return ""
+	}
+	return "gitlab:pipeline/" + pipelineID + "/job/" + jobID
+}
+
 // check names the first missing or malformed field of b.
 func (b Build) check() error {
 	for _, f := range []struct{ value, field, hint string }{

@@ -154,3 +154,17 @@ func TestSourceOf(t *testing.T) {
 		t.Error("SourceOf(SPDX statement) succeeded")
 	}
 }
+
+func TestSourceRepositoryAndInvocation(t *testing.T) {
+	for _, tt := range []struct{ what, got, want string }{
+		{"a source URL", attest.SourceRepository("https://gitlab.example/group/app.git", "app"), "git+https://gitlab.example/group/app.git"},
+		{"no source URL", attest.SourceRepository("", "shop"), "urn:shipyard:project:shop"},
+		{"a CI job", attest.GitLabInvocation("1234", "5678"), "gitlab:pipeline/1234/job/5678"},
+		{"a pipeline without job id", attest.GitLabInvocation("1234", ""), "gitlab:pipeline/1234/job/"},
+		{"outside CI", attest.GitLabInvocation("", ""), ""},
+	} {
+		if diff := cmp.Diff(tt.want, tt.got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.what, diff)
+		}
+	}
+}

@@ -335,6 +335,24 @@ func TestRenderErrors(t *testing.T) {
 	}
 }
 
+func TestPushes(t *testing.T) {
+	p := testPlan(t) // base (context only), app, tool
+	for _, tt := range []struct {
+		what      string
+		got, want any
+	}{
+		{"Pushes", p.Pushes(), 2},
+		{"Pushes of what remains after app", p.Remaining(map[string]bool{"reg.test/app:1-arm64": true}).Pushes(), 1},
+		{"PushOf app", p.PushOf("app", "linux/arm64"), "reg.test/app:1-arm64"},
+		{"PushOf a context", p.PushOf("base", "linux/arm64"), ""},
+		{"PushOf another platform", p.PushOf("app", "linux/amd64"), ""},
+	} {
+		if diff := cmp.Diff(tt.want, tt.got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.what, diff)
+		}
+	}
+}
+
 func TestRemaining(t *testing.T) {
 	p := testPlan(t) // base (context only), app, tool
 	names := func(p Plan) []string {

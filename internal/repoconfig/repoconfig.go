@@ -88,6 +88,29 @@ func (t *Test) Targets() []string {
 	return out
 }
 
+// TestWith is the test the test function runs: the test block with the target and command given
+// on the command line (each when given). It is nil, with no error, when there is neither a test
+// block nor an override: nothing to test. Without a test block both must be given.
+func (c *Config) TestWith(target string, command []string) (*Test, error) {
+	var t Test
+	switch {
+	case c.Test != nil:
+		t = *c.Test
+	case target == "" && command == nil:
+		return nil, nil
+	}
+	if target != "" {
+		t.Target = target
+	}
+	if command != nil {
+		t.Command = command
+	}
+	if t.Target == "" || t.Command == nil {
+		return nil, fmt.Errorf("test: %s has no test block, so give both --target (the test image's bake target) and --command", FileName)
+	}
+	return &t, nil
+}
+
 var (
 	// projectName is what a repository path component may be: the project prefixes image names.
 	projectName = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
