@@ -341,7 +341,8 @@ func (r *run) sourceRepository(ctx context.Context) string {
 	return attest.SourceRepository(url, r.m.Project)
 }
 
-// target is the bake target of the run by name.
+// target is the bake target of the run by name; an empty target of that name (no args, no
+// contexts) when the run has none.
 func (r *run) target(name string) *bake.Target {
 	for _, t := range r.in.Targets {
 		if t.Name == name {

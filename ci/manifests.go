@@ -104,11 +104,7 @@ func (r *run) merge(ctx context.Context, client *registry.Client, mg plan.Merge,
 // commit time of the revision in the git directory, else none (the annotation is left out).
 func (r *run) created(ctx context.Context) string {
 	if epoch := r.file.Variables["SOURCE_DATE_EPOCH"]; epoch != "" {
-		n, err := strconv.ParseInt(strings.TrimSpace(epoch), 10, 64)
-		if err != nil {
-			return ""
-		}
-		return time.Unix(n, 0).UTC().Format(time.RFC3339)
+		return epochTime(epoch)
 	}
 	dir, err := r.m.gitDirOnDisk(ctx)
 	if err != nil {
@@ -120,6 +116,16 @@ func (r *run) created(ctx context.Context) string {
 		return ""
 	}
 	return t.Format(time.RFC3339)
+}
+
+// epochTime is SOURCE_DATE_EPOCH (seconds since 1970) as the created annotation, RFC 3339 in
+// UTC; "" (the annotation is left out) when it is no integer.
+func epochTime(epoch string) string {
+	n, err := strconv.ParseInt(strings.TrimSpace(epoch), 10, 64)
+	if err != nil {
+		return ""
+	}
+	return time.Unix(n, 0).UTC().Format(time.RFC3339)
 }
 
 // gitDirOnDisk exports the repository (New's splitGit) into the function's file system once.
