@@ -92,8 +92,8 @@ func ParseRepo(s string) (Ref, error) {
 	return r, err
 }
 
-// ParseTagged parses a reference to push to: it may name a tag (DefaultTag when it names none),
-// not a digest.
+// ParseTagged parses a reference to push to: a tag (TagOrDefault reads a missing one as
+// DefaultTag) and no digest.
 func ParseTagged(s string) (Ref, error) {
 	r, err := Parse(s)
 	if err == nil && r.Digest != "" {
