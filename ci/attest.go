@@ -15,7 +15,7 @@ import (
 	attestreg "shipyard/internal/attest/registry"
 	"shipyard/internal/bake"
 	"shipyard/internal/dockerctx"
-	"shipyard/internal/naming"
+	"shipyard/internal/imageref"
 	"shipyard/internal/plan"
 	"shipyard/internal/promote"
 	"shipyard/internal/registry"
@@ -142,8 +142,11 @@ func (r *run) attestBuilds(ctx context.Context, builds []plan.Build, started tim
 			if err != nil {
 				return fmt.Errorf("attest %s [%s]: the pushed image %s: %v", b.Target, b.Platform, b.Push, err)
 			}
-			repo, _ := naming.SplitTag(b.Push)
-			ref := repo + "@" + digest
+			pushed, err := imageref.Parse(b.Push)
+			if err != nil {
+				return fmt.Errorf("attest %s [%s]: %v", b.Target, b.Platform, err)
+			}
+			repo, ref := pushed.Repo(), pushed.AtDigest(digest).String()
 			sbom, err := r.sbom(ctx, tool, b, ref)
 			if err != nil {
 				return err
@@ -155,7 +158,7 @@ func (r *run) attestBuilds(ctx context.Context, builds []plan.Build, started tim
 			prov, err := attest.ProvenanceStatement(attest.Build{
 				Image: repo, Digest: digest, Module: moduleID, EngineVersion: engine,
 				Repository: r.sourceRepository(ctx), Revision: rev, Target: b.Target, Platform: b.Platform,
-				BuildArgs: r.target(b.Target).Args, BaseImages: bases, InvocationID: r.invocation(),
+				BuildArgs: r.target(b.Target).Args, BaseImages: bases, InvocationID: attest.GitLabInvocation(r.ci.PipelineID, r.ci.JobID),
 				StartedOn: started, FinishedOn: finished,
 			})
 			if err != nil {
@@ -202,10 +205,13 @@ func sbomTool() *dagger.Container {
 // sbom catalogues the file system of the pushed image ref (pulled by digest, so what is
 // described is what was pushed, wherever it was built).
 func (r *run) sbom(ctx context.Context, tool *dagger.Container, b plan.Build, ref string) ([]byte, error) {
+	pinned, err := imageref.ParsePinned(ref)
+	if err != nil {
+		return nil, fmt.Errorf("attest %s [%s]: %v", b.Target, b.Platform, err)
+	}
 	img := dag.Container(dagger.ContainerOpts{Platform: dagger.Platform(b.Platform)}).From(ref)
-	repo, digest, _ := strings.Cut(ref, "@")
 	out, err := tool.WithMountedDirectory("/image", img.Rootfs()).
-		WithExec([]string{"syft", "scan", "dir:/image", "--quiet", "-o", r.m.SbomFormat, "--source-name", repo, "--source-version", digest}).
+		WithExec([]string{"syft", "scan", "dir:/image", "--quiet", "-o", r.m.SbomFormat, "--source-name", pinned.Repo(), "--source-version", pinned.Digest}).
 		Stdout(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("attest %s [%s]: the SBOM (syft): %s", b.Target, b.Platform, execOutput(err))
@@ -232,11 +238,11 @@ func (r *run) baseImages(ctx context.Context, b plan.Build) ([]attest.BaseImage,
 		if err != nil {
 			return nil, fmt.Errorf("attest %s [%s]: resolving the base image %s: %v", b.Target, b.Platform, ref, err)
 		}
-		_, digest, ok := strings.Cut(resolved, "@")
-		if !ok {
-			return nil, fmt.Errorf("attest %s [%s]: the base image %s resolved to %q, without a digest", b.Target, b.Platform, ref, resolved)
+		pinned, err := imageref.ParsePinned(resolved)
+		if err != nil {
+			return nil, fmt.Errorf("attest %s [%s]: the base image %s resolved to %q: %v", b.Target, b.Platform, ref, resolved, err)
 		}
-		out = append(out, attest.BaseImage{Ref: ref, Digest: digest})
+		out = append(out, attest.BaseImage{Ref: ref, Digest: pinned.Digest})
 	}
 	return out, nil
 }
@@ -270,7 +276,11 @@ func (r *run) carryAttestations() func(context.Context, []promote.Released) erro
 			return err
 		}
 		for _, rl := range released {
-			dest, _ := naming.SplitTag(rl.Ref)
+			to, err := imageref.Parse(rl.Ref)
+			if err != nil {
+				return fmt.Errorf("release %s: %v", rl.Name, err)
+			}
+			dest := to.Repo()
 			n, err := sc.client.Copy(ctx, rl.Source, dest)
 			if err != nil {
 				return fmt.Errorf("release %s: %v", rl.Name, err)
@@ -319,29 +329,20 @@ func (r *run) revision(ctx context.Context) (string, error) {
 	return r.ci.Revision, nil
 }
 
-// sourceRepository names the source in the provenance: the bake file's SOURCE_URL, else the
-// checkout's origin remote, else the project.
+// sourceRepository names the source in the provenance (attest.SourceRepository): the bake
+// file's SOURCE_URL, else the checkout's origin remote, else the project.
 func (r *run) sourceRepository(ctx context.Context) string {
-	if src := r.file.Variables["SOURCE_URL"]; src != "" {
-		return "git+" + src
-	}
-	if dir, err := r.m.gitDirOnDisk(ctx); err == nil {
-		if url, err := (vcs.Repo{GitDir: dir}).OriginURL(ctx); err == nil {
-			return "git+" + url
+	url := r.file.Variables["SOURCE_URL"]
+	if url == "" {
+		if dir, err := r.m.gitDirOnDisk(ctx); err == nil {
+			url, _ = vcs.Repo{GitDir: dir}.OriginURL(ctx)
 		}
 	}
-	return "urn:shipyard:project:" + r.m.Project
+	return attest.SourceRepository(url, r.m.Project)
 }
 
-// invocation identifies the CI job in the provenance ("" outside CI).
-func (r *run) invocation() string {
-	if r.ci.PipelineID == "" && r.ci.JobID == "" {
-		return ""
-	}
-	return fmt.Sprintf("gitlab:pipeline/%s/job/%s", r.ci.PipelineID, r.ci.JobID)
-}
-
-// target is the bake target of the run by name.
+// target is the bake target of the run by name; an empty target of that name (no args, no
+// contexts) when the run has none.
 func (r *run) target(name string) *bake.Target {
 	for _, t := range r.in.Targets {
 		if t.Name == name {

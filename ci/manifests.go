@@ -12,7 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"shipyard/internal/naming"
+	"shipyard/internal/imageref"
+	"shipyard/internal/plan"
 	"shipyard/internal/registry"
 	"shipyard/internal/vcs"
 )
@@ -27,60 +28,74 @@ func (r *run) manifests(ctx context.Context) error {
 	}
 	created := r.created(ctx)
 	for _, mg := range r.plan.Merges {
-		ctx, span := Tracer().Start(ctx, "merge "+mg.Target+" ["+strings.Join(mg.Platforms, ", ")+"]")
-		if r.dryRun {
-			// a dry run pushed nothing: the per-platform images it would merge are not there
-			for _, full := range mg.Tags {
-				r.logf("dry run: would merge %s [%s] into %s", mg.Target, strings.Join(mg.Platforms, ", "), full)
-			}
-			span.End()
-			continue
+		if err := r.merge(ctx, client, mg, created); err != nil {
+			return err
 		}
-		var srcs []string
-		for i, ref := range mg.Sources {
-			digest, err := client.Digest(ctx, ref)
-			if err != nil {
-				span.End()
-				return fmt.Errorf("manifests %s: %v", mg.Target, missingOr(err, fmt.Sprintf("the %s image %s is missing (run the build stage first)", mg.Platforms[i], ref)))
-			}
-			repo, _ := naming.SplitTag(ref)
-			srcs = append(srcs, repo+"@"+digest)
-		}
-		_, tag := naming.SplitTag(mg.Tags[0])
-		ann := maps.Clone(mg.Annotations) // the target's own; the plan refused those of the keys below
-		if ann == nil {
-			ann = map[string]string{}
-		}
-		ann[registry.AnnotationVersion] = tag
-		if created != "" {
-			ann[registry.AnnotationCreated] = created
-		}
-		if rev, err := r.revision(ctx); err == nil {
-			ann[registry.AnnotationRevision] = rev
-		}
-		if src := r.file.Variables["SOURCE_URL"]; src != "" && ann[registry.AnnotationSource] == "" {
-			ann[registry.AnnotationSource] = src
-		}
-		var indexes []string // one signature per repository the index is pushed to
+	}
+	return nil
+}
+
+// merge merges one target's per-platform images into an index under each of its tags, then
+// signs the index once per repository it was pushed to.
+func (r *run) merge(ctx context.Context, client *registry.Client, mg plan.Merge, created string) error {
+	ctx, span := Tracer().Start(ctx, "merge "+mg.Target+" ["+strings.Join(mg.Platforms, ", ")+"]")
+	defer span.End()
+	if r.dryRun {
+		// a dry run pushed nothing: the per-platform images it would merge are not there
 		for _, full := range mg.Tags {
-			digest, err := client.MergeIndexAnnotated(ctx, full, srcs, ann, mg.Descriptors)
-			if err != nil {
-				span.End()
-				return fmt.Errorf("manifests %s: merging into %s: %v", mg.Target, full, err)
-			}
-			r.logf("manifest %s %s@%s (%s)", mg.Target, full, digest, strings.Join(mg.Platforms, ", "))
-			repo, _ := naming.SplitTag(full)
-			if !slices.Contains(indexes, repo+"@"+digest) {
-				indexes = append(indexes, repo+"@"+digest)
-			}
+			r.logf("dry run: would merge %s [%s] into %s", mg.Target, strings.Join(mg.Platforms, ", "), full)
 		}
-		for _, index := range indexes {
-			if err := r.signIndex(ctx, mg.Target, index); err != nil {
-				span.End()
-				return err
-			}
+		return nil
+	}
+	var srcs []string
+	for i, ref := range mg.Sources {
+		digest, err := client.Digest(ctx, ref)
+		if err != nil {
+			return fmt.Errorf("manifests %s: %v", mg.Target, missingOr(err, fmt.Sprintf("the %s image %s is missing (run the build stage first)", mg.Platforms[i], ref)))
 		}
-		span.End()
+		src, err := imageref.Pin(ref, digest)
+		if err != nil {
+			return fmt.Errorf("manifests %s: %v", mg.Target, err)
+		}
+		srcs = append(srcs, src)
+	}
+	first, err := imageref.Parse(mg.Tags[0])
+	if err != nil {
+		return fmt.Errorf("manifests %s: %v", mg.Target, err)
+	}
+	ann := maps.Clone(mg.Annotations) // the target's own; the plan refused those of the keys below
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[registry.AnnotationVersion] = first.TagOrDefault()
+	if created != "" {
+		ann[registry.AnnotationCreated] = created
+	}
+	if rev, err := r.revision(ctx); err == nil {
+		ann[registry.AnnotationRevision] = rev
+	}
+	if src := r.file.Variables["SOURCE_URL"]; src != "" && ann[registry.AnnotationSource] == "" {
+		ann[registry.AnnotationSource] = src
+	}
+	var indexes []string // one signature per repository the index is pushed to
+	for _, full := range mg.Tags {
+		digest, err := client.MergeIndexAnnotated(ctx, full, srcs, ann, mg.Descriptors)
+		if err != nil {
+			return fmt.Errorf("manifests %s: merging into %s: %v", mg.Target, full, err)
+		}
+		r.logf("manifest %s %s@%s (%s)", mg.Target, full, digest, strings.Join(mg.Platforms, ", "))
+		index, err := imageref.Pin(full, digest)
+		if err != nil {
+			return fmt.Errorf("manifests %s: %v", mg.Target, err)
+		}
+		if !slices.Contains(indexes, index) {
+			indexes = append(indexes, index)
+		}
+	}
+	for _, index := range indexes {
+		if err := r.signIndex(ctx, mg.Target, index); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -89,11 +104,7 @@ func (r *run) manifests(ctx context.Context) error {
 // commit time of the revision in the git directory, else none (the annotation is left out).
 func (r *run) created(ctx context.Context) string {
 	if epoch := r.file.Variables["SOURCE_DATE_EPOCH"]; epoch != "" {
-		n, err := strconv.ParseInt(strings.TrimSpace(epoch), 10, 64)
-		if err != nil {
-			return ""
-		}
-		return time.Unix(n, 0).UTC().Format(time.RFC3339)
+		return epochTime(epoch)
 	}
 	dir, err := r.m.gitDirOnDisk(ctx)
 	if err != nil {
@@ -105,6 +116,16 @@ func (r *run) created(ctx context.Context) string {
 		return ""
 	}
 	return t.Format(time.RFC3339)
+}
+
+// epochTime is SOURCE_DATE_EPOCH (seconds since 1970) as the created annotation, RFC 3339 in
+// UTC; "" (the annotation is left out) when it is no integer.
+func epochTime(epoch string) string {
+	n, err := strconv.ParseInt(strings.TrimSpace(epoch), 10, 64)
+	if err != nil {
+		return ""
+	}
+	return time.Unix(n, 0).UTC().Format(time.RFC3339)
 }
 
 // gitDirOnDisk exports the repository (New's splitGit) into the function's file system once.

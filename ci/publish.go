@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"shipyard/ci/internal/dagger"
+	"shipyard/internal/imageref"
 	"shipyard/internal/naming"
 	"shipyard/internal/retry"
 )
@@ -50,16 +50,21 @@ func (i *Images) publish(ctx context.Context) ([]Published, error) {
 			if len(img.Tags) == 0 {
 				return fmt.Errorf("target %s has no tags in the bake file: add tags = [\"REGISTRY/NAME:TAG\"]", img.Target)
 			}
-			repo, tag := naming.SplitTag(img.Tags[0])
-			ref := repo + ":" + naming.PlatformTag(naming.DefaultPlatformTag, tag, img.Platform)
+			ref, err := naming.PlatformRef(img.Tags[0], naming.DefaultPlatformTag, img.Platform)
+			if err != nil {
+				return fmt.Errorf("push %s [%s]: %v", img.Target, img.Platform, err)
+			}
 			ctx, span := Tracer().Start(gctx, fmt.Sprintf("push %s [%s]", img.Target, img.Platform))
 			defer span.End()
 			pushed, err := publishWithRetry(ctx, withAuth(img.Container, creds, ref), ref)
 			if err != nil {
 				return fmt.Errorf("push %s [%s] to %s: %v", img.Target, img.Platform, ref, err)
 			}
-			_, digest, _ := strings.Cut(pushed, "@")
-			out[n] = Published{Target: img.Target, Platform: img.Platform, Ref: ref, Digest: digest}
+			at, err := imageref.ParsePinned(pushed)
+			if err != nil {
+				return fmt.Errorf("push %s [%s] to %s: the engine answered: %v", img.Target, img.Platform, ref, err)
+			}
+			out[n] = Published{Target: img.Target, Platform: img.Platform, Ref: ref, Digest: at.Digest}
 			return nil
 		})
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"shipyard/ci/internal/dagger"
-	"shipyard/internal/naming"
+	"shipyard/internal/imageref"
 	"shipyard/internal/regaccess"
 	"shipyard/internal/registry"
 )
@@ -94,8 +94,9 @@ func withAuth(ctr *dagger.Container, creds []registryCreds, ref string) *dagger.
 		addresses[i] = c.address
 	}
 	i := regaccess.Match(addresses, ref)
-	if i < 0 {
-		return ctr
+	r, err := imageref.Parse(ref)
+	if i < 0 || err != nil {
+		return ctr // a reference that does not parse fails its push, which names the reference
 	}
-	return ctr.WithRegistryAuth(naming.Host(ref), creds[i].user, creds[i].password)
+	return ctr.WithRegistryAuth(r.Registry(), creds[i].user, creds[i].password)
 }

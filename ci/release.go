@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"shipyard/internal/imageref"
 	"shipyard/internal/latest"
-	"shipyard/internal/naming"
 	"shipyard/internal/promote"
 	"shipyard/internal/registry"
 	"shipyard/internal/tagtype"
@@ -71,8 +71,9 @@ func (r *run) releaseImages(ctx context.Context, client indexReader, resolve boo
 			if note != "" {
 				r.logf("WARNING: %s", note)
 			}
-			repo, _ := naming.SplitTag(c.From)
-			img.Source = repo + "@" + digest
+			if img.Source, err = imageref.Pin(c.From, digest); err != nil {
+				return nil, fmt.Errorf("release %s: %v", c.Target, err)
+			}
 		}
 		images = append(images, img)
 	}

@@ -120,7 +120,7 @@ func (s *armSession) runRemote(ctx context.Context, ctr *dagger.Container, env m
 	for _, name := range slices.Sorted(maps.Keys(env)) {
 		run = run.WithSecretVariable(name, env[name])
 	}
-	rctx, span := Tracer().Start(ctx, fmt.Sprintf("build %d image(s) on %s", countPushes(p), where))
+	rctx, span := Tracer().Start(ctx, fmt.Sprintf("build %d image(s) on %s", p.Pushes(), where))
 	defer span.End()
 	done := run.WithExec([]string{"dagger", "--progress=plain", "run", "sh", "/plan/" + remotebuild.Script},
 		dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
@@ -156,33 +156,13 @@ func (s *armSession) runRemote(ctx context.Context, ctr *dagger.Container, env m
 	if len(fails) > 0 {
 		// the registry's refusal or hiccup, told apart by internal/retry
 		f := fails[0]
-		return o, fmt.Errorf("push %s [%s] to %s from %s (%s): %w", f.Target, f.Platform, pushRef(p, f), where, addr, retry.FromEngineMessage(f.Err))
+		return o, fmt.Errorf("push %s [%s] to %s from %s (%s): %w", f.Target, f.Platform, p.PushOf(f.Target, f.Platform), where, addr, retry.FromEngineMessage(f.Err))
 	}
 	if code != 0 {
 		stderr, _ := done.Stderr(rctx)
 		return o, retry.Permanent(fmt.Errorf("remote build on %s (%s): the session failed (exit code %d): %s", where, addr, code, e2c.SSHFailureReason(lastLines(stderr, 30))))
 	}
 	return o, nil
-}
-
-// pushRef is the reference a failed publish was pushing.
-func pushRef(p remotebuild.Plan, f remotebuild.Result) string {
-	for _, s := range p.Steps {
-		if s.Target == f.Target && s.Platform == f.Platform {
-			return s.Push
-		}
-	}
-	return ""
-}
-
-func countPushes(p remotebuild.Plan) int {
-	n := 0
-	for _, s := range p.Steps {
-		if s.Push != "" {
-			n++
-		}
-	}
-	return n
 }
 
 // exportedFiles are the files of dir (no subdirectories), by name.

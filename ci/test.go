@@ -36,16 +36,12 @@ func (m *Shipyard) Test(
 	if err != nil {
 		return nil, err
 	}
-	t := cfg.Test
-	if t == nil {
-		if target == "" && command == nil {
-			return &TestRun{Output: noTests + "\n", Report: emptyReport("shipyard.hcl declares no test block")}, nil
-		}
-		t = &repoconfig.Test{}
+	t, err := cfg.TestWith(target, command)
+	if err != nil {
+		return nil, err
 	}
-	t = withOverrides(t, target, command)
-	if t.Target == "" || t.Command == nil {
-		return nil, fmt.Errorf("test: %s has no test block, so give both --target (the test image's bake target) and --command", repoconfig.FileName)
+	if t == nil {
+		return &TestRun{Output: noTests + "\n", Report: emptyReport("shipyard.hcl declares no test block")}, nil
 	}
 	engine, err := enginePlatform(ctx)
 	if err != nil {
@@ -92,18 +88,6 @@ func (m *Shipyard) TestReport(
 
 // noTests is what the test stage says when there is nothing to test.
 const noTests = "test: nothing to run: " + repoconfig.FileName + ` declares no test block (add test { target = "…", command = [ … ] } to run your tests)`
-
-// withOverrides is t with the target and command given on the command line.
-func withOverrides(t *repoconfig.Test, target string, command []string) *repoconfig.Test {
-	c := *t
-	if target != "" {
-		c.Target = target
-	}
-	if command != nil {
-		c.Command = command
-	}
-	return &c
-}
 
 // testStage runs the test stage of the pipeline with the run's bake variables.
 func (m *Shipyard) testStage(ctx context.Context, f *bake.File, engine bake.Platform) (string, error) {

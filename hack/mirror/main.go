@@ -25,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"shipyard/internal/enginever"
+	"shipyard/internal/imageref"
 )
 
 // recipeLabel carries a hash of the recipe that made an image, so seeding knows when to redo it.
@@ -111,14 +112,15 @@ func (m *mirror) close() {
 // registry (registry.dagger.io/engine:…) keeps its path without the host: the engine mirrors that
 // registry to this one too (hack/engine's engine.toml), and a mirror is asked for the same path.
 func (m *mirror) ref(imageName string) string {
-	repo := imageName
-	if host, rest, ok := strings.Cut(repo, "/"); ok && strings.ContainsAny(host, ".:") {
-		return m.registry + "/" + rest
+	r, err := imageref.Parse(imageName)
+	if err != nil {
+		return m.registry + "/" + imageName // its publish fails and names it
 	}
-	if !strings.Contains(strings.SplitN(repo, ":", 2)[0], "/") {
-		repo = "library/" + repo
+	if r.Host == "" && !strings.Contains(r.Path, "/") {
+		r.Path = "library/" + r.Path
 	}
-	return m.registry + "/" + repo
+	r.Host = m.registry
+	return r.String()
 }
 
 func (m *mirror) base(platform dagger.Platform) *dagger.Container {

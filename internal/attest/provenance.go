@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"shipyard/internal/imageref"
 )
 
 // BuildType is the SLSA buildType of an image built by this module from a
@@ -118,8 +120,9 @@ func ProvenanceStatement(b Build) ([]byte, error) {
 	}}
 	var bases []ResourceDescriptor
 	for _, base := range b.BaseImages {
-		hex, _ := SHA256Hex(base.Digest) // checked
-		bases = append(bases, ResourceDescriptor{URI: imagePURL(base.Ref, b.Platform), Name: base.Ref, Digest: map[string]string{"sha256": hex}})
+		hex, _ := SHA256Hex(base.Digest)   // checked
+		ref, _ := imageref.Parse(base.Ref) // checked
+		bases = append(bases, ResourceDescriptor{URI: imagePURL(ref, b.Platform), Name: base.Ref, Digest: map[string]string{"sha256": hex}})
 	}
 	slices.SortFunc(bases, func(x, y ResourceDescriptor) int {
 		return strings.Compare(x.URI+x.Digest["sha256"], y.URI+y.Digest["sha256"])
@@ -165,6 +168,25 @@ func BuilderID(module, engineVersion string) string {
 	return module + "#dagger-" + engineVersion
 }
 
+// SourceRepository is the Repository of a build: the source's URL (the bake file's SOURCE_URL,
+// else the checkout's origin) as git+URL, else, with no URL, the project as
+// urn:shipyard:project:<project>.
+func SourceRepository(url, project string) string {
+	if url != "" {
+		return "git+" + url
+	}
+	return "urn:shipyard:project:" + project
+}
+
+// GitLabInvocation is the InvocationID of a build in GitLab CI job jobID of pipeline
+// pipelineID: gitlab:pipeline/<pipeline>/job/<job>; "" outside CI (neither is known).
+func GitLabInvocation(pipelineID, jobID string) string {
+	if pipelineID == "" && jobID == "" {
+		return ""
+	}
+	return "gitlab:pipeline/" + pipelineID + "/job/" + jobID
+}
+
 // check names the first missing or malformed field of b.
 func (b Build) check() error {
 	for _, f := range []struct{ value, field, hint string }{
@@ -185,9 +207,15 @@ func (b Build) check() error {
 	if !isCommit(b.Revision) {
 		return fmt.Errorf("%w: Revision %q is not a full commit id (40 or 64 lower-case hex digits); pass the commit built, not a branch or tag", ErrBadBuild, b.Revision)
 	}
+	if _, err := imageref.ParseRepo(b.Image); err != nil {
+		return fmt.Errorf("%w: Image of %s [%s]: %v", ErrBadBuild, b.Target, b.Platform, err)
+	}
 	for _, base := range b.BaseImages {
 		if _, err := SHA256Hex(base.Digest); err != nil || base.Ref == "" {
 			return fmt.Errorf("%w: base image %q of %s has no resolved digest (%q): resolve every FROM to its sha256 digest", ErrBadBuild, base.Ref, b.Target, base.Digest)
+		}
+		if _, err := imageref.Parse(base.Ref); err != nil {
+			return fmt.Errorf("%w: base image of %s: %v", ErrBadBuild, b.Target, err)
 		}
 	}
 	if b.StartedOn.IsZero() || b.FinishedOn.Before(b.StartedOn) {
@@ -201,20 +229,16 @@ func isCommit(rev string) bool {
 }
 
 // imagePURL names an image reference as a package URL, as BuildKit's
-// provenance does: pkg:docker/<name>@<tag or digest>?platform=<os/arch>.
-func imagePURL(ref, platform string) string {
-	name, digest, _ := strings.Cut(ref, "@")
-	version := ""
-	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		name, version = name[:i], name[i+1:]
+// provenance does: pkg:docker/<repository>@<tag, else digest, else latest>?platform=<os/arch>.
+func imagePURL(ref imageref.Ref, platform string) string {
+	version := ref.Tag
+	if version == "" {
+		version = ref.Digest
 	}
-	switch {
-	case version == "" && digest != "":
-		version = digest
-	case version == "":
-		version = "latest"
+	if version == "" {
+		version = imageref.DefaultTag
 	}
-	return "pkg:docker/" + name + "@" + version + "?platform=" + url.QueryEscape(platform)
+	return "pkg:docker/" + ref.Repo() + "@" + version + "?platform=" + url.QueryEscape(platform)
 }
 
 // SourceOf returns the source repository and revision a provenance

@@ -106,6 +106,8 @@ func TestProvenanceStatementRejects(t *testing.T) {
 		{"short commit", func(b *attest.Build) { b.Revision = commit[:12] }, "not a full commit id"},
 		{"tag as digest", func(b *attest.Build) { b.Digest = "latest" }, "Digest of django [linux/arm64]"},
 		{"unresolved base image", func(b *attest.Build) { b.BaseImages[0].Digest = "" }, `base image "python:3.11-slim" of django has no resolved digest`},
+		{"image with a tag", func(b *attest.Build) { b.Image += ":1.0" }, `Image of django [linux/arm64]: bad image reference "127.0.0.1:5000/shipyard/app-django:1.0": a repository is named without tag`},
+		{"base image no reference", func(b *attest.Build) { b.BaseImages[1].Ref = "Debian:$VERSION" }, `base image of django: bad image reference "Debian:$VERSION"`},
 		{"no start", func(b *attest.Build) { b.StartedOn = time.Time{} }, "must have a start time"},
 		{"finished before start", func(b *attest.Build) { b.FinishedOn = b.StartedOn.Add(-time.Second) }, "finish after it"},
 	} {
@@ -150,5 +152,19 @@ func TestSourceOf(t *testing.T) {
 	sbom.PredicateType = attest.PredicateSPDX
 	if _, err := attest.SourceOf(sbom); err == nil {
 		t.Error("SourceOf(SPDX statement) succeeded")
+	}
+}
+
+func TestSourceRepositoryAndInvocation(t *testing.T) {
+	for _, tt := range []struct{ what, got, want string }{
+		{"a source URL", attest.SourceRepository("https://gitlab.example/group/app.git", "app"), "git+https://gitlab.example/group/app.git"},
+		{"no source URL", attest.SourceRepository("", "shop"), "urn:shipyard:project:shop"},
+		{"a CI job", attest.GitLabInvocation("1234", "5678"), "gitlab:pipeline/1234/job/5678"},
+		{"a pipeline without job id", attest.GitLabInvocation("1234", ""), "gitlab:pipeline/1234/job/"},
+		{"outside CI", attest.GitLabInvocation("", ""), ""},
+	} {
+		if diff := cmp.Diff(tt.want, tt.got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.what, diff)
+		}
 	}
 }

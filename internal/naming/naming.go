@@ -1,26 +1,16 @@
-// Package naming holds how images are named in the registries: per-platform tags, tag slugs of
-// branch names, and release repositories. Pure string rules, no I/O.
+// Package naming holds how images are named in the registries: per-platform tags and where they
+// are pushed, tag slugs of branch names, and release repositories. Pure string rules, no I/O;
+// references are parsed by internal/imageref.
 package naming
 
-import "strings"
+import (
+	"strings"
+
+	"shipyard/internal/imageref"
+)
 
 // DefaultPlatformTag is the seed's per-platform tag form: 1.0.0-amd64, 1.0.0-arm64, 1.0.0-armv7.
 const DefaultPlatformTag = "{tag}-{arch}"
-
-// SplitTag splits "host:port/repo:tag" into the repository and the tag ("latest" when absent).
-func SplitTag(ref string) (repo, tag string) {
-	slash := strings.LastIndex(ref, "/")
-	if colon := strings.LastIndex(ref, ":"); colon > slash {
-		return ref[:colon], ref[colon+1:]
-	}
-	return ref, "latest"
-}
-
-// Host is the registry host of an image reference (what comes before the first slash).
-func Host(ref string) string {
-	h, _, _ := strings.Cut(ref, "/")
-	return h
-}
 
 // Arch is the short platform name used in tags: linux/amd64 -> amd64, linux/arm/v7 -> armv7.
 func Arch(platform string) string {
@@ -37,6 +27,16 @@ func PlatformTag(form, tag, platform string) string {
 		form = DefaultPlatformTag
 	}
 	return strings.NewReplacer("{tag}", tag, "{arch}", Arch(platform)).Replace(form)
+}
+
+// PlatformRef is where the image of ref (a bake tag) for platform is pushed: ref's repository,
+// tagged by form filled with ref's tag (imageref.DefaultTag when ref names none).
+func PlatformRef(ref, form, platform string) (string, error) {
+	r, err := imageref.ParseTagged(ref)
+	if err != nil {
+		return "", err
+	}
+	return r.WithTag(PlatformTag(form, r.TagOrDefault(), platform)).String(), nil
 }
 
 // Slug makes a branch name usable as an image tag, like GitLab's CI_COMMIT_REF_SLUG:

@@ -1,20 +1,34 @@
 package naming
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"shipyard/internal/imageref"
 )
 
-func TestSplitTag(t *testing.T) {
-	for _, tt := range []struct{ ref, repo, tag string }{
-		{"127.0.0.1:5000/shipyard/django:1.0.0", "127.0.0.1:5000/shipyard/django", "1.0.0"},
-		{"127.0.0.1:5000/shipyard/django", "127.0.0.1:5000/shipyard/django", "latest"},
-		{"registry.test/a/b:v1.2.3-rc.1", "registry.test/a/b", "v1.2.3-rc.1"},
+func TestPlatformRef(t *testing.T) {
+	for _, tt := range []struct{ ref, form, platform, want string }{
+		{"127.0.0.1:5000/shipyard/django:1.0.0", "", "linux/amd64", "127.0.0.1:5000/shipyard/django:1.0.0-amd64"},
+		{"127.0.0.1:5000/shipyard/django", "", "linux/arm/v7", "127.0.0.1:5000/shipyard/django:latest-armv7"},
+		{"[::1]:5000/a/b:v1.2.3-rc.1", "{arch}-{tag}", "linux/arm64", "[::1]:5000/a/b:arm64-v1.2.3-rc.1"},
+		{"docker.io/group/app:1", "", "linux/amd64", "docker.io/group/app:1-amd64"},
 	} {
-		repo, tag := SplitTag(tt.ref)
-		if repo != tt.repo || tag != tt.tag {
-			t.Errorf("SplitTag(%q) = %q, %q; want %q, %q", tt.ref, repo, tag, tt.repo, tt.tag)
+		got, err := PlatformRef(tt.ref, tt.form, tt.platform)
+		if err != nil {
+			t.Errorf("PlatformRef(%q, %q, %q): %v", tt.ref, tt.form, tt.platform, err)
+			continue
 		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("PlatformRef(%q, %q, %q) (-want +got):\n%s", tt.ref, tt.form, tt.platform, diff)
+		}
+	}
+	const sha = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	if _, err := PlatformRef("127.0.0.1:5000/a:1@"+sha, "", "linux/amd64"); !errors.Is(err, imageref.ErrBadReference) {
+		t.Errorf("PlatformRef of a digest: %v, want %v", err, imageref.ErrBadReference)
 	}
 }
 
@@ -44,10 +58,7 @@ func TestSlug(t *testing.T) {
 	}
 }
 
-func TestHostAndReleaseRepo(t *testing.T) {
-	if got := Host("127.0.0.1:5001/releases/x"); got != "127.0.0.1:5001" {
-		t.Errorf("Host = %q", got)
-	}
+func TestReleaseRepo(t *testing.T) {
 	if got := ReleaseRepo("127.0.0.1:5001/releases/", "shop", "django"); got != "127.0.0.1:5001/releases/shop-django" {
 		t.Errorf("ReleaseRepo = %q", got)
 	}

@@ -20,6 +20,7 @@ import (
 	"shipyard/internal/attest"
 	"shipyard/internal/bake"
 	"shipyard/internal/enginever"
+	"shipyard/internal/imageref"
 	"shipyard/internal/latest"
 	"shipyard/internal/naming"
 	"shipyard/internal/rules"
@@ -400,8 +401,15 @@ func (p *Plan) route(in Input, armBuilder string) error {
 			}
 		}
 		builder, why := p.builderFor(in, armBuilder, e.Platform)
-		repo, tag := naming.SplitTag(tags[0])
-		push := repo + ":" + naming.PlatformTag(in.PlatformTag, tag, e.Platform)
+		for _, tag := range tags[1:] {
+			if _, err := imageref.ParseTagged(tag); err != nil {
+				return fmt.Errorf("target %s: the bake tag: %v", t.Name, err)
+			}
+		}
+		push, err := naming.PlatformRef(tags[0], in.PlatformTag, e.Platform)
+		if err != nil {
+			return fmt.Errorf("target %s: the bake tag: %v", t.Name, err)
+		}
 		p.Builds = append(p.Builds, Build{Target: t.Name, Platform: e.Platform, Builder: builder, Why: why, Push: push,
 			Job: jobFor(armBuilder, e.Platform), Annotations: bake.AnnotationsAt(anns, bake.AnnotationManifest, e.Platform)})
 		if builder == Remote {

@@ -216,6 +216,35 @@ func TestBadInputReportedTogether(t *testing.T) {
 	}
 }
 
+func TestPushRefs(t *testing.T) {
+	const sha = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for _, tt := range []struct {
+		tag, want, bad string
+	}{
+		{tag: "localhost:5000/a/b:1.0", want: "localhost:5000/a/b:1.0-amd64"},
+		{tag: "[::1]:5000/x:y", want: "[::1]:5000/x:y-amd64"},
+		{tag: "localhost:5000/a/b", want: "localhost:5000/a/b:latest-amd64"},
+		{tag: "docker.io/group/app:2", want: "docker.io/group/app:2-amd64"},
+		{tag: "localhost:5000/a/b:1.0@" + sha, bad: "names a tag, not a digest"},
+		{tag: "localhost:5000/A:1.0", bad: "repository can only contain"},
+	} {
+		p, err := Make(Input{Ref: rules.Ref{Branch: "staging", DefaultBranch: "main"}, Targets: []*bake.Target{{Name: "x", Tags: []string{tt.tag}}}})
+		if tt.bad != "" {
+			if err == nil || !strings.Contains(err.Error(), "target x: the bake tag") || !strings.Contains(err.Error(), tt.bad) {
+				t.Errorf("tag %q: err = %v, want it to name target x and %q", tt.tag, err, tt.bad)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("tag %q: %v", tt.tag, err)
+			continue
+		}
+		if diff := cmp.Diff([]string{tt.want}, p.Merges[0].Sources); diff != "" {
+			t.Errorf("tag %q: pushed as (-want +got):\n%s", tt.tag, diff)
+		}
+	}
+}
+
 func TestVars(t *testing.T) {
 	got := Vars(rules.Ref{Branch: "Feat/Big_Thing"}, "reg.test/p", "abc123", []string{"TAG=mine", "X=1"})
 	want := []string{"TAG=feat-big-thing", "REGISTRY=reg.test/p", "GIT_COMMIT=abc123", "TAG=mine", "X=1"}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"shipyard/internal/imageref"
 	"shipyard/internal/registry"
 	"shipyard/internal/retry"
 	"shipyard/internal/version"
@@ -179,12 +180,15 @@ func (o Options) check() error {
 	}
 	for _, img := range o.Images {
 		// a dry run (a plan) may name the index by tag: it may not have been made yet
-		if !strings.Contains(img.Source, "@sha256:") && !o.DryRun {
-			problems = append(problems, fmt.Sprintf("image %s: source %q is not pinned by digest (host/repo@sha256:…)", img.Name, img.Source))
+		source := imageref.ParsePinned
+		if o.DryRun {
+			source = imageref.Parse
 		}
-		last := img.Dest[strings.LastIndex(img.Dest, "/")+1:]
-		if img.Dest == "" || strings.ContainsAny(last, ":@") {
-			problems = append(problems, fmt.Sprintf("image %s: destination %q must be a repository without tag or digest", img.Name, img.Dest))
+		if _, err := source(img.Source); err != nil {
+			problems = append(problems, fmt.Sprintf("image %s: source: %v", img.Name, err))
+		}
+		if _, err := imageref.ParseRepo(img.Dest); err != nil {
+			problems = append(problems, fmt.Sprintf("image %s: destination: %v", img.Name, err))
 		}
 	}
 	if len(problems) > 0 {
@@ -292,10 +296,8 @@ func (r *run) refuseOverwrites(have, srcs []string) error {
 
 // sourceDigest is the digest a pinned source names (host/repo@sha256:…), "" for a tag.
 func sourceDigest(src string) string {
-	if _, d, ok := strings.Cut(src, "@"); ok {
-		return d
-	}
-	return ""
+	r, _ := imageref.Parse(src) // checked by validate
+	return r.Digest
 }
 
 // release pushes the version everywhere, then handles latest.

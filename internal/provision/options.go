@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"shipyard/internal/enginever"
+	"shipyard/internal/imageref"
 )
 
 // Fixed facts of the builder the script provisions.
@@ -171,9 +172,15 @@ func (o Options) check() (checked, error) {
 		c.EngineImage = ""
 	case !imageRE.MatchString(o.EngineImage):
 		bad("EngineImage %q is not HOST/REPOSITORY:TAG or HOST/REPOSITORY[:TAG]@sha256:DIGEST (e.g. %s), nor %q", o.EngineImage, enginever.Image, NoEngineImage)
+	default:
+		if _, err := engineHost(o.EngineImage); err != nil {
+			bad("EngineImage: %v", err)
+		}
 	}
 	if c.EngineImage != "" {
-		c.ImageSources = imageSources(c.EngineImage, o.Registries)
+		if host, err := engineHost(c.EngineImage); err == nil {
+			c.ImageSources = imageSources(host, o.Registries)
+		}
 	}
 
 	if cfg, err := engineConfig(o.Registries, o.InsecureEntitlements); err != nil {
@@ -358,11 +365,21 @@ func engineConfig(regs []Registry, ents []string) (string, error) {
 	return b.String(), nil
 }
 
-// imageSources are the base URLs the engine image is pulled from, as the engine itself would:
-// the mirrors the image's registry has in regs, in order, then the registry. Each is http:// when
-// regs say that host speaks plain HTTP, else https://; a mirror's /PATH is kept.
-func imageSources(image string, regs []Registry) string {
-	host, _, _ := strings.Cut(image, "/")
+// engineHost is the registry host of the engine image. pull.py fetches from the image's first
+// path segment, so that segment must be the host docker reads too (it has a "." or a port, or
+// is localhost), not a Docker Hub path.
+func engineHost(image string) (string, error) {
+	r, err := imageref.Parse(image)
+	if err == nil && r.Host == "" {
+		err = fmt.Errorf("%q names no registry host (a host has a \".\" or a port, or is localhost): write HOST/REPOSITORY:TAG", image)
+	}
+	return r.Host, err
+}
+
+// imageSources are the base URLs the engine image is pulled from host, as the engine itself
+// would: the mirrors the host has in regs, in order, then the host. Each is http:// when regs
+// say that host speaks plain HTTP, else https://; a mirror's /PATH is kept.
+func imageSources(host string, regs []Registry) string {
 	scheme := func(h string) string {
 		h, _, _ = strings.Cut(h, "/")
 		for _, r := range regs {

@@ -451,6 +451,7 @@ func TestEngineImage(t *testing.T) {
 		}},
 		{name: "no tag or digest", edit: func(o *Options) { o.EngineImage = "registry.dagger.io/engine" }, err: `EngineImage "registry.dagger.io/engine" is not HOST/REPOSITORY:TAG`},
 		{name: "no registry host", edit: func(o *Options) { o.EngineImage = "engine:v0.19.10" }, err: "is not HOST/REPOSITORY:TAG"},
+		{name: "a Docker Hub path", edit: func(o *Options) { o.EngineImage = "dagger/engine:v0.19.10" }, err: `EngineImage: "dagger/engine:v0.19.10" names no registry host`},
 		{name: "a quote", edit: func(o *Options) { o.EngineImage = "registry.dagger.io/engine:v0.19.10'" }, err: "is not HOST/REPOSITORY:TAG"},
 		{name: "a short digest", edit: func(o *Options) { o.EngineImage = "registry.dagger.io/engine@sha256:abc" }, err: "is not HOST/REPOSITORY:TAG"},
 	} {

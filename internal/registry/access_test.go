@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"shipyard/internal/naming"
+	"shipyard/internal/imageref"
 	"shipyard/internal/registry"
 	"shipyard/internal/registry/registrytest"
 )
@@ -84,7 +84,11 @@ func TestPlainHTTPToTheLoopbackAndTheFlagsHosts(t *testing.T) {
 	}
 	loopback := s.Host + strings.TrimPrefix(ref, privateHost)
 	for _, r := range []string{loopback, strings.Replace(loopback, "127.0.0.1", "localhost", 1)} {
-		c := registry.New(registry.WithRetry(0, 0), registry.WithAuth(naming.Host(r), auth))
+		parsed, err := imageref.Parse(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := registry.New(registry.WithRetry(0, 0), registry.WithAuth(parsed.Host, auth))
 		if _, err := c.Digest(ctx, r); err != nil {
 			t.Errorf("Digest(%s) without --insecure-registry: %v", r, err)
 		}

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"shipyard/internal/imageref"
 	"shipyard/internal/regaccess"
 	"shipyard/internal/retry"
 )
@@ -218,8 +218,8 @@ func (c *Client) nameOpts(ref string) []name.Option {
 // (regaccess.PlainHTTP with the hosts of insecure).
 func NameOptions(ref string, insecure []string) []name.Option {
 	opts := []name.Option{name.StrictValidation}
-	host, _, _ := strings.Cut(ref, "/")
-	if regaccess.PlainHTTP(host, insecure) {
+	// a reference that does not parse gets no name.Insecure: name refuses it with the reason
+	if r, err := imageref.Parse(ref); err == nil && regaccess.PlainHTTP(r.Host, insecure) {
 		opts = append(opts, name.Insecure)
 	}
 	return opts

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"shipyard/internal/naming"
+	"shipyard/internal/imageref"
 )
 
 // Driver is the files of one remote run, by path relative to the directory it runs in:
@@ -259,10 +259,14 @@ func (p Plan) Render() (Driver, error) {
 		// Only the credentials of the longest address covering the image: the engine keeps one
 		// per host, so another repository's on the same host would replace them.
 		if k := p.authFor(s.Push); k >= 0 {
+			push, err := imageref.ParseTagged(s.Push)
+			if err != nil {
+				return Driver{}, fmt.Errorf("remote build %s: %v", s.Name(), err)
+			}
 			a := p.Auth[k]
 			pq.needs = append(pq.needs, querySecrets)
 			pq.vars = append(pq.vars,
-				variable{name: fmt.Sprintf("address%d", k), typ: "String!", static: naming.Host(s.Push)},
+				variable{name: fmt.Sprintf("address%d", k), typ: "String!", static: push.Registry()},
 				variable{name: fmt.Sprintf("username%d", k), typ: "String!", static: a.Username},
 				variable{name: fmt.Sprintf("password%d", k), typ: "SecretID!", jq: answer(querySecrets, fmt.Sprintf(".data.r%d.id", k))})
 			pc.then(fmt.Sprintf("withRegistryAuth(address: $address%d, username: $username%d, secret: $password%d)", k, k, k))

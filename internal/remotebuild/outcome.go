@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"shipyard/internal/imageref"
 )
 
 // Phase is what a query of the driver does.
@@ -105,12 +107,12 @@ func (p Plan) Parse(files map[string]string) Outcome {
 			}
 		case phase == PhasePublish:
 			ref, _ := find(data, "ref").(string)
-			_, digest, ok := strings.Cut(ref, "@")
-			if !ok || !strings.HasPrefix(digest, "sha256:") {
+			pushed, err := imageref.ParsePinned(ref)
+			if err != nil {
 				r.Err = fmt.Sprintf("the publish answered %q, without a digest", ref)
 				break
 			}
-			r.Ref, r.Digest = s.Push, digest
+			r.Ref, r.Digest = s.Push, pushed.Digest
 		}
 		return r
 	}

@@ -18,14 +18,14 @@ import (
 // the repository and an image as named contexts; tool is plain.
 func targets() []*bake.Target {
 	return []*bake.Target{
-		{Name: "base", Context: "base", Dockerfile: "Dockerfile", Tags: []string{"reg/base:1"}},
+		{Name: "base", Context: "base", Dockerfile: "Dockerfile", Tags: []string{"reg.test/base:1"}},
 		{Name: "app", Context: "app", Dockerfile: "build/Dockerfile", Target: "prod",
 			Args: map[string]string{"B": "2", "A": "1"}, Labels: map[string]string{"z": "last", "a": "first"},
 			Contexts: map[string]string{"base": "target:base", "assets": "./web/assets", "golang": "docker-image://mirror/golang:1.26"},
 			Secrets:  []bake.Secret{{ID: "npm"}, {ID: "absent"}},
-			Tags:     []string{"reg/app:1"}},
-		{Name: "tool", Context: ".", Dockerfile: "Dockerfile", Tags: []string{"reg/tool:1"}},
-		{Name: "inline", Context: ".", Dockerfile: "Dockerfile", DockerfileInline: "FROM scratch\n", Tags: []string{"reg/inline:1"},
+			Tags:     []string{"reg.test/app:1"}},
+		{Name: "tool", Context: ".", Dockerfile: "Dockerfile", Tags: []string{"reg.test/tool:1"}},
+		{Name: "inline", Context: ".", Dockerfile: "Dockerfile", DockerfileInline: "FROM scratch\n", Tags: []string{"reg.test/inline:1"},
 			Annotations: []string{"org.example.all=1", "manifest[linux/arm64]:org.example.arm=yes", "index:org.example.i=not-here"}},
 		{Name: "inlinectx", Context: ".", Dockerfile: "Dockerfile", DockerfileInline: "FROM base\n",
 			Contexts: map[string]string{"base": "docker-image://mirror/debian:13"}},
@@ -50,19 +50,19 @@ func TestSteps(t *testing.T) {
 	}{
 		{
 			name:   "plain target",
-			builds: []Build{{Target: "tool", Platform: "linux/arm64", Push: "reg/tool:1-arm64"}},
-			want:   []Step{{Target: "tool", Platform: "linux/arm64", Context: ".", Dockerfile: "Dockerfile", Push: "reg/tool:1-arm64"}},
+			builds: []Build{{Target: "tool", Platform: "linux/arm64", Push: "reg.test/tool:1-arm64"}},
+			want:   []Step{{Target: "tool", Platform: "linux/arm64", Context: ".", Dockerfile: "Dockerfile", Push: "reg.test/tool:1-arm64"}},
 		},
 		{
 			name:   "dependency first, built only as a context; args and labels sorted; the given secret",
-			builds: []Build{{Target: "app", Platform: "linux/arm64", Push: "reg/app:1-arm64"}},
+			builds: []Build{{Target: "app", Platform: "linux/arm64", Push: "reg.test/app:1-arm64"}},
 			want: []Step{
 				{Target: "base", Platform: "linux/arm64", Context: "base", Dockerfile: "Dockerfile"},
 				{Target: "app", Platform: "linux/arm64", Context: "app", Dockerfile: ".shipyard-contexts/Dockerfile.app",
 					DockerfileText: "FROM mirror/golang:1.26 AS build\nCOPY .shipyard-contexts/base/etc/os-release /x\nCOPY .shipyard-contexts/assets /assets\nFROM build AS prod\n",
 					Dirs:           []Dir{{Path: ".shipyard-contexts/assets", Repo: "web/assets"}, {Path: ".shipyard-contexts/base", Target: "base"}},
 					Args:           []KV{{"A", "1"}, {"B", "2"}}, Stage: "prod", Labels: []KV{{"a", "first"}, {"z", "last"}},
-					Secrets: []int{0}, Push: "reg/app:1-arm64"},
+					Secrets: []int{0}, Push: "reg.test/app:1-arm64"},
 			},
 		},
 		{
@@ -77,18 +77,18 @@ func TestSteps(t *testing.T) {
 		{
 			name: "a dependency also asked for is pushed, once per platform",
 			builds: []Build{
-				{Target: "app", Platform: "linux/arm64", Push: "reg/app:1-arm64"},
-				{Target: "base", Platform: "linux/arm64", Push: "reg/base:1-arm64"},
-				{Target: "base", Platform: "linux/arm/v7", Push: "reg/base:1-armv7"},
+				{Target: "app", Platform: "linux/arm64", Push: "reg.test/app:1-arm64"},
+				{Target: "base", Platform: "linux/arm64", Push: "reg.test/base:1-arm64"},
+				{Target: "base", Platform: "linux/arm/v7", Push: "reg.test/base:1-armv7"},
 			},
 			want: []Step{
-				{Target: "base", Platform: "linux/arm64", Context: "base", Dockerfile: "Dockerfile", Push: "reg/base:1-arm64"},
+				{Target: "base", Platform: "linux/arm64", Context: "base", Dockerfile: "Dockerfile", Push: "reg.test/base:1-arm64"},
 				{Target: "app", Platform: "linux/arm64", Context: "app", Dockerfile: ".shipyard-contexts/Dockerfile.app",
 					DockerfileText: "FROM mirror/golang:1.26 AS build\nCOPY .shipyard-contexts/base/etc/os-release /x\nCOPY .shipyard-contexts/assets /assets\nFROM build AS prod\n",
 					Dirs:           []Dir{{Path: ".shipyard-contexts/assets", Repo: "web/assets"}, {Path: ".shipyard-contexts/base", Target: "base"}},
 					Args:           []KV{{"A", "1"}, {"B", "2"}}, Stage: "prod", Labels: []KV{{"a", "first"}, {"z", "last"}},
-					Secrets: []int{0}, Push: "reg/app:1-arm64"},
-				{Target: "base", Platform: "linux/arm/v7", Context: "base", Dockerfile: "Dockerfile", Push: "reg/base:1-armv7"},
+					Secrets: []int{0}, Push: "reg.test/app:1-arm64"},
+				{Target: "base", Platform: "linux/arm/v7", Context: "base", Dockerfile: "Dockerfile", Push: "reg.test/base:1-armv7"},
 			},
 		},
 	} {
@@ -149,7 +149,7 @@ func TestStepsErrors(t *testing.T) {
 			if read == nil {
 				read = readDockerfile
 			}
-			_, err := Steps(tc.targets, []Build{{Target: "app", Platform: "linux/arm64", Push: "reg/app:1-arm64"}}, nil, read)
+			_, err := Steps(tc.targets, []Build{{Target: "app", Platform: "linux/arm64", Push: "reg.test/app:1-arm64"}}, nil, read)
 			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 				t.Errorf("error %v, want it to start with %q", err, tc.want)
 			}
@@ -160,14 +160,14 @@ func TestStepsErrors(t *testing.T) {
 func testPlan(t *testing.T) Plan {
 	t.Helper()
 	steps, err := Steps(targets(), []Build{
-		{Target: "app", Platform: "linux/arm64", Push: "reg/app:1-arm64"},
-		{Target: "tool", Platform: "linux/arm64", Push: "reg/tool:1-arm64"},
+		{Target: "app", Platform: "linux/arm64", Push: "reg.test/app:1-arm64"},
+		{Target: "tool", Platform: "linux/arm64", Push: "reg.test/tool:1-arm64"},
 	}, []Secret{{ID: "npm", Env: "SHIPYARD_BUILD_SECRET_0"}}, readDockerfile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return Plan{Source: "/src", Steps: steps, Secrets: []Secret{{ID: "npm", Env: "SHIPYARD_BUILD_SECRET_0"}},
-		Auth: []Auth{{Address: "reg", Username: "ci", Env: "SHIPYARD_REGISTRY_PASSWORD_0"}}}
+		Auth: []Auth{{Address: "reg.test", Username: "ci", Env: "SHIPYARD_REGISTRY_PASSWORD_0"}}}
 }
 
 func TestRender(t *testing.T) {
@@ -197,7 +197,7 @@ func TestRender(t *testing.T) {
 			"c: dockerBuild(platform: $platform, dockerfile: $dockerfile, buildArgs: $buildArgs, target: $stage, secrets: $secrets) { " +
 			"c: withLabel(name: $label0, value: $value0) { c: withLabel(name: $label1, value: $value1) { built: sync rootfs { id } } } } } } } } } }\n"},
 		{"q/p1.graphql", "query P1($ctr: ContainerID!, $address0: String!, $username0: String!, $password0: SecretID!, $ref: String!) { r: loadContainerFromID(id: $ctr) { c: withRegistryAuth(address: $address0, username: $username0, secret: $password0) { ref: publish(address: $ref) } } }\n"},
-		{"q/p1.jq", `{query: $doc, variables: {"ctr": $b1[0].data.r.c.c.c.c.c.c.c.built, "address0": "reg", "username0": "ci", "password0": $secrets[0].data.r0.id, "ref": "reg/app:1-arm64"}}` + "\n"},
+		{"q/p1.jq", `{query: $doc, variables: {"ctr": $b1[0].data.r.c.c.c.c.c.c.c.built, "address0": "reg.test", "username0": "ci", "password0": $secrets[0].data.r0.id, "ref": "reg.test/app:1-arm64"}}` + "\n"},
 	} {
 		if diff := cmp.Diff(tc.want, d.Files[tc.file]); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.file, diff)
@@ -231,7 +231,7 @@ func TestRender(t *testing.T) {
 // TestRenderAnnotations: a step's manifest annotations are set on the built image, values passed
 // as variables.
 func TestRenderAnnotations(t *testing.T) {
-	steps, err := Steps(targets(), []Build{{Target: "inline", Platform: "linux/arm64", Push: "reg/inline:1-arm64"}}, nil, readDockerfile)
+	steps, err := Steps(targets(), []Build{{Target: "inline", Platform: "linux/arm64", Push: "reg.test/inline:1-arm64"}}, nil, readDockerfile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,17 +261,17 @@ func TestRenderAnnotations(t *testing.T) {
 func TestRenderAuthByPrefix(t *testing.T) {
 	p := testPlan(t)
 	p.Auth = []Auth{
-		{Address: "reg", Username: "host", Env: "SHIPYARD_REGISTRY_PASSWORD_0"},
-		{Address: "reg/tool", Username: "tool", Env: "SHIPYARD_REGISTRY_PASSWORD_1"},
-		{Address: "reg/app", Username: "app", Env: "SHIPYARD_REGISTRY_PASSWORD_2"},
+		{Address: "reg.test", Username: "host", Env: "SHIPYARD_REGISTRY_PASSWORD_0"},
+		{Address: "reg.test/tool", Username: "tool", Env: "SHIPYARD_REGISTRY_PASSWORD_1"},
+		{Address: "reg.test/app", Username: "app", Env: "SHIPYARD_REGISTRY_PASSWORD_2"},
 	}
 	d, err := p.Render()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for file, want := range map[string]string{
-		"q/p1.jq": `"address2": "reg", "username2": "app", "password2": $secrets[0].data.r2.id, "ref": "reg/app:1-arm64"`,
-		"q/p2.jq": `"address1": "reg", "username1": "tool", "password1": $secrets[0].data.r1.id, "ref": "reg/tool:1-arm64"`,
+		"q/p1.jq": `"address2": "reg.test", "username2": "app", "password2": $secrets[0].data.r2.id, "ref": "reg.test/app:1-arm64"`,
+		"q/p2.jq": `"address1": "reg.test", "username1": "tool", "password1": $secrets[0].data.r1.id, "ref": "reg.test/tool:1-arm64"`,
 	} {
 		if !strings.Contains(d.Files[file], want) || strings.Count(d.Files[file], "username") != 1 {
 			t.Errorf("%s = %s\nwant only %s", file, d.Files[file], want)
@@ -335,6 +335,24 @@ func TestRenderErrors(t *testing.T) {
 	}
 }
 
+func TestPushes(t *testing.T) {
+	p := testPlan(t) // base (context only), app, tool
+	for _, tt := range []struct {
+		what      string
+		got, want any
+	}{
+		{"Pushes", p.Pushes(), 2},
+		{"Pushes of what remains after app", p.Remaining(map[string]bool{"reg.test/app:1-arm64": true}).Pushes(), 1},
+		{"PushOf app", p.PushOf("app", "linux/arm64"), "reg.test/app:1-arm64"},
+		{"PushOf a context", p.PushOf("base", "linux/arm64"), ""},
+		{"PushOf another platform", p.PushOf("app", "linux/amd64"), ""},
+	} {
+		if diff := cmp.Diff(tt.want, tt.got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.what, diff)
+		}
+	}
+}
+
 func TestRemaining(t *testing.T) {
 	p := testPlan(t) // base (context only), app, tool
 	names := func(p Plan) []string {
@@ -349,10 +367,10 @@ func TestRemaining(t *testing.T) {
 		done []string
 		want []string
 	}{
-		{"nothing pushed", nil, []string{"base=", "app=reg/app:1-arm64", "tool=reg/tool:1-arm64"}},
-		{"app pushed: tool alone", []string{"reg/app:1-arm64"}, []string{"tool=reg/tool:1-arm64"}},
-		{"tool pushed: app and what it takes", []string{"reg/tool:1-arm64"}, []string{"base=", "app=reg/app:1-arm64"}},
-		{"all pushed", []string{"reg/app:1-arm64", "reg/tool:1-arm64"}, nil},
+		{"nothing pushed", nil, []string{"base=", "app=reg.test/app:1-arm64", "tool=reg.test/tool:1-arm64"}},
+		{"app pushed: tool alone", []string{"reg.test/app:1-arm64"}, []string{"tool=reg.test/tool:1-arm64"}},
+		{"tool pushed: app and what it takes", []string{"reg.test/tool:1-arm64"}, []string{"base=", "app=reg.test/app:1-arm64"}},
+		{"all pushed", []string{"reg.test/app:1-arm64", "reg.test/tool:1-arm64"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			done := map[string]bool{}
@@ -368,13 +386,14 @@ func TestRemaining(t *testing.T) {
 
 func TestParse(t *testing.T) {
 	p := testPlan(t) // b0 base, b1 app (p1), b2 tool (p2)
+	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	at := func(s string) time.Time { return unixTime(s) }
 	files := map[string]string{
 		"upload.start": "100.5\n", "upload.end": "101.25\n", "upload.json": `{"data":{"host":{"directory":{"id":"X"}}}}`,
 		"secrets.start": "101\n", "secrets.end": "101\n", "secrets.json": `{"data":{"r0":{"id":"R"},"s0":{"id":"S"}}}`,
 		"b0.start": "102\n", "b0.end": "110\n", "b0.json": `{"data":{"r":{"c":{"c":{"built":"C","rootfs":{"id":"F"}}}}}}`,
 		"b2.start": "102\n", "b2.end": "111\n", "b2.json": `{"data":{"r":{"c":{"c":{"built":"C2","rootfs":{"id":"F2"}}}}}}`,
-		"p2.start": "111\n", "p2.end": "112\n", "p2.json": `{"data":{"r":{"c":{"ref":"reg/tool:1-arm64@sha256:abc"}}}}`,
+		"p2.start": "111\n", "p2.end": "112\n", "p2.json": `{"data":{"r":{"c":{"ref":"reg.test/tool:1-arm64@` + digest + `"}}}}`,
 		"b1.start": "110\n", "b1.end": "120\n",
 		"b1.json": `{"errors":[{"message":"process \"go build\" did not complete successfully: exit code: 1 [traceparent:0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331]","path":["r","c"],` +
 			`"extensions":{"_type":"EXEC_ERROR","exitCode":1,"stdout":"","stderr":"main.go:3: undefined: x"}}],"data":null}`,
@@ -388,7 +407,7 @@ func TestParse(t *testing.T) {
 			Err: "process \"go build\" did not complete successfully: exit code: 1\nStderr:\nmain.go:3: undefined: x"},
 		{Phase: PhasePublish, Target: "app", Platform: "linux/arm64"},
 		{Phase: PhaseBuild, Target: "tool", Platform: "linux/arm64", Ran: true, Start: at("102"), End: at("111")},
-		{Phase: PhasePublish, Target: "tool", Platform: "linux/arm64", Ran: true, Start: at("111"), End: at("112"), Ref: "reg/tool:1-arm64", Digest: "sha256:abc"},
+		{Phase: PhasePublish, Target: "tool", Platform: "linux/arm64", Ran: true, Start: at("111"), End: at("112"), Ref: "reg.test/tool:1-arm64", Digest: digest},
 	}
 	if diff := cmp.Diff(want, got.Results); diff != "" {
 		t.Errorf("Parse (-want +got):\n%s", diff)
@@ -405,7 +424,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseNoAnswer(t *testing.T) {
-	p := Plan{Source: "/src", Steps: []Step{{Target: "t", Platform: "p", Push: "reg/t:1"}}}
+	p := Plan{Source: "/src", Steps: []Step{{Target: "t", Platform: "p", Push: "reg.test/t:1"}}}
 	for _, tc := range []struct {
 		name  string
 		files map[string]string
@@ -424,8 +443,8 @@ func TestParseNoAnswer(t *testing.T) {
 		})
 	}
 	o := p.Parse(map[string]string{"upload.start": "1", "upload.json": `{"data":{"host":{"directory":{"id":"X"}}}}`,
-		"b0.start": "1", "b0.json": `{"data":{"r":{"c":{"c":{"built":"C"}}}}}`, "p0.start": "2", "p0.json": `{"data":{"r":{"ref":"reg/t:1"}}}`})
-	if f := o.Failures(); len(f) != 1 || f[0].Err != `the publish answered "reg/t:1", without a digest` {
+		"b0.start": "1", "b0.json": `{"data":{"r":{"c":{"c":{"built":"C"}}}}}`, "p0.start": "2", "p0.json": `{"data":{"r":{"ref":"reg.test/t:1"}}}`})
+	if f := o.Failures(); len(f) != 1 || f[0].Err != `the publish answered "reg.test/t:1", without a digest` {
 		t.Errorf("Failures = %+v, want the publish without a digest", f)
 	}
 }

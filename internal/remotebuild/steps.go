@@ -260,3 +260,25 @@ func (p Plan) Remaining(done map[string]bool) Plan {
 	}
 	return out
 }
+
+// Pushes is how many images the plan pushes (a step built only as a context pushes none).
+func (p Plan) Pushes() int {
+	n := 0
+	for _, s := range p.Steps {
+		if s.Push != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// PushOf is the reference the step of target and platform pushes ("" when it pushes none): what
+// a failed publish (a Result names only its target and platform) was pushing.
+func (p Plan) PushOf(target, platform string) string {
+	for _, s := range p.Steps {
+		if s.Target == target && s.Platform == platform {
+			return s.Push
+		}
+	}
+	return ""
+}

@@ -8,10 +8,11 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"shipyard/internal/imageref"
 )
 
 // FileName is where the configuration lives, relative to the repository root.
@@ -85,6 +86,29 @@ func (t *Test) Targets() []string {
 		}
 	}
 	return out
+}
+
+// TestWith is the test the test function runs: the test block with the target and command given
+// on the command line (each when given). It is nil, with no error, when there is neither a test
+// block nor an override: nothing to test. Without a test block both must be given.
+func (c *Config) TestWith(target string, command []string) (*Test, error) {
+	var t Test
+	switch {
+	case c.Test != nil:
+		t = *c.Test
+	case target == "" && command == nil:
+		return nil, nil
+	}
+	if target != "" {
+		t.Target = target
+	}
+	if command != nil {
+		t.Command = command
+	}
+	if t.Target == "" || t.Command == nil {
+		return nil, fmt.Errorf("test: %s has no test block, so give both --target (the test image's bake target) and --command", FileName)
+	}
+	return &t, nil
 }
 
 var (
@@ -386,8 +410,8 @@ func (p *parser) image(a *hclsyntax.Attribute, what string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := name.ParseReference(v); err != nil {
-		return "", p.errorf(a.Expr.Range(), "%s %q is not an image reference (%v): write it as docker pull takes it, e.g. image = \"postgres:16\"", what, v, err)
+	if _, err := imageref.Parse(v); err != nil {
+		return "", p.errorf(a.Expr.Range(), "%s: %v: write it as docker pull takes it, e.g. image = \"postgres:16\"", what, err)
 	}
 	return v, nil
 }

@@ -150,7 +150,7 @@ func TestParseErrors(t *testing.T) {
 		{"service with target and image", "test {\n  target = \"t\"\n  command = [\"x\"]\n  service \"db\" {\n    target = \"pg\"\n    image = \"postgres:16\"\n    port = 1\n  }\n}\n", ErrInvalid,
 			[]string{"shipyard.hcl:6:5: ", `service "db" has both a target and an image`}},
 		{"service bad image", "test {\n  target = \"t\"\n  command = [\"x\"]\n  service \"db\" {\n    image = \"Postgres:16:x\"\n    port = 1\n  }\n}\n", ErrInvalid,
-			[]string{"shipyard.hcl:5:13: ", `service "db" image "Postgres:16:x" is not an image reference`}},
+			[]string{"shipyard.hcl:5:13: ", `service "db" image: bad image reference "Postgres:16:x"`}},
 		{"service without port", "test {\n  target = \"t\"\n  command = [\"x\"]\n  service \"db\" {\n    target = \"pg\"\n  }\n}\n", ErrInvalid,
 			[]string{"shipyard.hcl:4:3: ", `service "db" has no port`, "port = 5432"}},
 		{"service port out of range", "test {\n  target = \"t\"\n  command = [\"x\"]\n  service \"db\" {\n    target = \"pg\"\n    port = 70000\n  }\n}\n", ErrInvalid,
@@ -289,5 +289,48 @@ func TestLintPlan(t *testing.T) {
 				t.Errorf("Container() = %v", got.Container())
 			}
 		})
+	}
+}
+
+func TestTestWith(t *testing.T) {
+	block := &Test{Target: "test", Command: []string{"pytest"}, Report: "report.xml",
+		Services: []Service{{Alias: "db", Image: "postgres:16"}}}
+	for _, tt := range []struct {
+		name    string
+		test    *Test
+		target  string
+		command []string
+		want    *Test
+		bad     string
+	}{
+		{name: "the block", test: block, want: block},
+		{name: "the block, another target", test: block, target: "test-slim",
+			want: &Test{Target: "test-slim", Command: []string{"pytest"}, Report: "report.xml", Services: block.Services}},
+		{name: "the block, another command", test: block, command: []string{"pytest", "-x"},
+			want: &Test{Target: "test", Command: []string{"pytest", "-x"}, Report: "report.xml", Services: block.Services}},
+		{name: "no block, nothing given: nothing to test"},
+		{name: "no block, both given", target: "t", command: []string{"make", "test"}, want: &Test{Target: "t", Command: []string{"make", "test"}}},
+		{name: "no block, only a target", target: "t", bad: "give both --target"},
+		{name: "no block, only a command", command: []string{"make"}, bad: "give both --target"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &Config{Test: tt.test}
+			got, err := c.TestWith(tt.target, tt.command)
+			if tt.bad != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.bad) {
+					t.Fatalf("err = %v, want it to say %q", err, tt.bad)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("TestWith (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if block.Target != "test" || len(block.Command) != 1 {
+		t.Errorf("TestWith changed the test block: %+v", block)
 	}
 }

@@ -22,7 +22,7 @@ import (
 
 	attestreg "shipyard/internal/attest/registry"
 	"shipyard/internal/enginever"
-	"shipyard/internal/naming"
+	"shipyard/internal/imageref"
 	"shipyard/internal/testenv"
 )
 
@@ -311,10 +311,13 @@ func TestSignedRelease(t *testing.T) {
 // platformImages are the platform manifests of the index ref, as repo@digest, sorted.
 func platformImages(t *testing.T, ref string) []string {
 	t.Helper()
-	repo, _ := naming.SplitTag(ref)
 	var out []string
 	for _, d := range indexPlatforms(t, ref) {
-		out = append(out, repo+"@"+d)
+		pinned, err := imageref.Pin(ref, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, pinned)
 	}
 	if len(out) == 0 {
 		t.Fatalf("the index %s has no platform manifest", ref)
@@ -387,8 +390,11 @@ func attachmentBytes(t *testing.T, repo string) [][]byte {
 
 func deleteManifest(t *testing.T, repo, digest string) {
 	t.Helper()
-	host, path, _ := strings.Cut(repo, "/")
-	req, _ := http.NewRequest(http.MethodDelete, "http://"+host+"/v2/"+path+"/manifests/"+digest, nil)
+	r, err := imageref.ParseRepo(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodDelete, "http://"+r.Host+"/v2/"+r.Path+"/manifests/"+digest, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -30,6 +30,7 @@ import (
 	"shipyard/internal/attest"
 	attestreg "shipyard/internal/attest/registry"
 	"shipyard/internal/e2c"
+	"shipyard/internal/imageref"
 	"shipyard/internal/testenv"
 )
 
@@ -363,14 +364,23 @@ func platformsOf(t *testing.T, ref string) map[string]string {
 	return got
 }
 
+// pinned parses what a job printed it pushed: ref@digest.
+func pinned(t *testing.T, pushed string) imageref.Ref {
+	t.Helper()
+	r, err := imageref.ParsePinned(pushed)
+	if err != nil {
+		t.Fatalf("a job printed it pushed %q: %v", pushed, err)
+	}
+	return r
+}
+
 // wantIndex checks that the index ref holds exactly want (platform to ref@digest pushed).
 func wantIndex(t *testing.T, ref string, want map[string]string) {
 	t.Helper()
 	got := platformsOf(t, ref)
 	wantDigests := map[string]string{}
 	for p, pushed := range want {
-		_, d, _ := strings.Cut(pushed, "@")
-		wantDigests[p] = d
+		wantDigests[p] = pinned(t, pushed).Digest
 	}
 	if fmt.Sprint(got) != fmt.Sprint(wantDigests) {
 		t.Errorf("index %s holds %v, want exactly %v (the digests the build jobs pushed)", ref, got, wantDigests)
@@ -489,9 +499,10 @@ func wantBuilt(t *testing.T, p pipelineRun) map[string]map[string]string {
 				target, amd[target], arm[target], tail(p.jobs["build"].log, 30), tail(p.jobs["build_arm_ec2"].log, 40))
 		}
 		for _, pushed := range []string{amd[target], arm[target]} {
-			ref, d, _ := strings.Cut(pushed, "@")
-			if got := digestOf(t, ref); got != d {
-				t.Errorf("%s is %s in the build registry, the job pushed %s", ref, got, d)
+			at := pinned(t, pushed)
+			ref := at.WithTag(at.Tag).String() // where the job pushed: its tag, without the digest
+			if got := digestOf(t, ref); got != at.Digest {
+				t.Errorf("%s is %s in the build registry, the job pushed %s", ref, got, at.Digest)
 			}
 		}
 		out[target] = map[string]string{"linux/amd64": amd[target], "linux/arm64": arm[target]}

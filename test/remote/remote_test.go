@@ -25,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"shipyard/internal/enginever"
+	"shipyard/internal/imageref"
 )
 
 // The engine version pinned by hack/engine.
@@ -114,10 +115,11 @@ func TestPublishFromRemoteIsVisibleFromHost(t *testing.T) {
 		t.Fatalf("publishing %s from the remote engine: %v\n%s", ref, r.Err, tail(r.Stderr, 20))
 	}
 	published := strings.TrimSpace(r.Stdout)
-	_, digest, ok := strings.Cut(published, "@")
-	if !ok || !strings.HasPrefix(published, ref+"@sha256:") {
-		t.Fatalf("publish printed %q, want %s@sha256:...", published, ref)
+	at, err := imageref.ParsePinned(published)
+	if err != nil || !strings.HasPrefix(published, ref+"@sha256:") {
+		t.Fatalf("publish printed %q, want %s@sha256:... (%v)", published, ref, err)
 	}
+	digest := at.Digest
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
