@@ -46,6 +46,10 @@ const (
 	oidcToken    = "eyJhbGciOiJSUzI1NiJ9." + canary + "-oidc.c2lnbmF0dXJl"
 )
 
+// verbose makes the CLI print the engine's calls, internal and encapsulated ones too, with their
+// arguments as its progress shows them.
+const verbose = "-vvv"
+
 // secretEnv are the secrets the calls read with env:NAME, as NAME=VALUE.
 func secretEnv() []string {
 	return []string{"SHIPYARD_TEST_SECRET=" + goodPassword, "SHIPYARD_TEST_WRONG=" + wrongPasswd, "SHIPYARD_TEST_TOKEN=" + gitlabToken,
@@ -352,7 +356,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 			// leave them, so the merge has every source without building django here
 			seedPlatformImages(t, host+"/x", "t", []string{"postgres", "watchtower", "django"}, auth...)
 		}
-		r := daggerCall(t, 20*time.Minute, env, c.args...)
+		r := daggerCall(t, 20*time.Minute, env, append([]string{verbose}, c.args...)...)
 		switch {
 		case c.ok && r.Err != nil:
 			t.Fatalf("%s: the call failed: %v\n%s", c.name, r.Err, tail(r.Stderr, 40))
@@ -500,7 +504,7 @@ func TestJobKeysNeverLeak(t *testing.T) {
 	}
 	phase := func(verb string, timeout time.Duration, args ...string) result {
 		t.Helper()
-		call := append(append(append([]string{}, config...), "arm-builder", "--ref", "1.0.0", "--tag", "1.0.0"), args...)
+		call := append(append(append([]string{verbose}, config...), "arm-builder", "--ref", "1.0.0", "--tag", "1.0.0"), args...)
 		r := daggerCall(t, timeout, env, call...)
 		runs = append(runs, phaseRun{verb: verb, r: r, records: tel.Take()})
 		if r.Err != nil {
