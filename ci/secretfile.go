@@ -13,9 +13,12 @@ import (
 // ever a call's argument: the engine records every call with its arguments (call IDs, telemetry,
 // its cache), the contents of withNewFile among them, but never setSecret's plaintext. The plain
 // parts are written with withNewFile, each secret part is mounted as a secret of its own, and a
-// small container joins them into the file, mode 0600. It is built here, so that a failure is the
-// caller's error.
+// small container joins them into the file, mode 0600; a text without secrets is written as it
+// is. It is built here, so that a failure is the caller's error.
 func secretFile(ctx context.Context, name string, text secrettext.Text) (*dagger.File, error) {
+	if text.Secrets() == 0 {
+		return dag.Directory().WithNewFile(name, text.String(), dagger.DirectoryWithNewFileOpts{Permissions: 0o600}).File(name), nil
+	}
 	// the engine knows a secret by its name: a name of its own for each value, so that the join
 	// is never answered from the cache of a join of other values
 	run := rand.Text()
