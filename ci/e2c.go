@@ -731,9 +731,13 @@ func (a *ArmBuilder) Setup(ctx context.Context) (*dagger.File, error) {
 		}
 		return nil, err
 	}
-	name := e2c.StateFileName(s.jobID)
-	// mode 0600: for a provisioned builder it holds the job's client key, which the later phases log in with
-	return dag.Directory().WithNewFile(name, e2c.FormatState(s.state), dagger.DirectoryWithNewFileOpts{Permissions: 0o600}).File(name), nil
+	// for a provisioned builder the file holds the job's client key, which the later phases log
+	// in with: it reaches the file as a secret, never as a call's argument
+	f, err := secretFile(ctx, e2c.StateFileName(s.jobID), e2c.StateText(s.state))
+	if err != nil && s.state.InstanceID != "" {
+		logLine("e2c: writing the state file failed after launching " + s.state.InstanceID + "; teardown will find it by its job tag")
+	}
+	return f, err
 }
 
 // Build builds the ARM platforms the plan routes to the builder, on its engine, and pushes them by digest (script)
@@ -875,10 +879,10 @@ func (a *ArmBuilder) ProvisionScript(
 	if err != nil {
 		return nil, err
 	}
-	script, err := provision.UserData(o)
+	script, err := provision.UserDataText(o)
 	if err != nil {
 		return nil, err
 	}
-	// mode 0600: the script holds the host's private key
-	return dag.Directory().WithNewFile("builder.sh", script, dagger.DirectoryWithNewFileOpts{Permissions: 0o600}).File("builder.sh"), nil
+	// the host's private key reaches the script as a secret, never as a call's argument
+	return secretFile(ctx, "builder.sh", script)
 }

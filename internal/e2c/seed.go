@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"shipyard/internal/secrettext"
 )
 
 // StrategyQEMUFallback is the state of a job whose builder could not be launched for lack of
@@ -35,9 +37,14 @@ const (
 // FormatState renders s in the seed's state file form: KEY=VALUE lines. When the module generated
 // the job's keys it holds the client's private key (E2C_SSH_PRIVATE_KEY, base64): write it with
 // mode 0600.
-func FormatState(s State) string {
-	var b strings.Builder
-	kv := func(k, v string) { fmt.Fprintf(&b, "%s=%s\n", k, v) }
+func FormatState(s State) string { return StateText(s).String() }
+
+// StateText is FormatState's text by parts: the value of E2C_SSH_PRIVATE_KEY (the client's
+// private key, base64) is its one secret part, so that a file made from it never carries the key
+// in a call's arguments (secrettext).
+func StateText(s State) secrettext.Text {
+	var t secrettext.Text
+	kv := func(k, v string) { t = append(t, secrettext.Plain(k+"="+v+"\n")) }
 	kv(keyInstanceID, s.InstanceID)
 	kv(keyPublicIP, s.PublicIP)
 	kv(keyStrategy, s.Strategy)
@@ -51,12 +58,13 @@ func FormatState(s State) string {
 		kv(keySSHHostKey, strings.TrimSpace(s.SSHHostKey))
 	}
 	if s.SSHPrivateKey != "" {
-		kv(keySSHPrivateKey, base64.StdEncoding.EncodeToString([]byte(s.SSHPrivateKey)))
+		t = append(t, secrettext.Plain(keySSHPrivateKey+"="),
+			secrettext.Secret(base64.StdEncoding.EncodeToString([]byte(s.SSHPrivateKey))), secrettext.Plain("\n"))
 	}
 	if s.Runs32BitARM != nil {
 		kv(keyRuns32BitARM, strconv.FormatBool(*s.Runs32BitARM))
 	}
-	return b.String()
+	return t.Compact()
 }
 
 // ParseState reads a state file in the seed's KEY=VALUE form (unknown keys are ignored) or in
@@ -74,14 +82,15 @@ func ParseState(data []byte) (State, error) {
 		}
 	} else {
 		sc := bufio.NewScanner(bytes.NewReader(data))
-		for sc.Scan() {
+		for n := 1; sc.Scan(); n++ {
 			line := strings.TrimSpace(sc.Text())
 			if line == "" || strings.HasPrefix(line, "#") {
 				continue
 			}
 			k, v, ok := strings.Cut(line, "=")
 			if !ok {
-				return State{}, fmt.Errorf("line %q is not KEY=VALUE", line)
+				// by its number alone: a line that is no KEY=VALUE may be a line of a raw key
+				return State{}, fmt.Errorf("line %d is not KEY=VALUE", n)
 			}
 			v = trimValue(v)
 			switch strings.TrimPrefix(strings.TrimSpace(k), "export ") {

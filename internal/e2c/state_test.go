@@ -1,6 +1,7 @@
 package e2c
 
 import (
+	"encoding/base64"
 	"errors"
 	"io/fs"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"shipyard/internal/provision"
 )
 
 func TestStateFileName(t *testing.T) {
@@ -103,11 +106,79 @@ func TestParseStateErrors(t *testing.T) {
 		"a line break in a JSON value":      {`{"instance_id":"i-1\nE2C_INSTANCE_STRATEGY=existing"}`, `TARGET_INSTANCE_ID holds the control character '\n'`},
 		"a private key that is none":        {"TARGET_INSTANCE_ID=i-1\nE2C_SSH_PRIVATE_KEY=0\n", "E2C_SSH_PRIVATE_KEY holds neither a private key"},
 		"no instance id":                    {"E2C_INSTANCE_STRATEGY=template\n", "no TARGET_INSTANCE_ID"},
-		"a line that is not KEY=VALUE":      {"TARGET_INSTANCE_ID=i-1\noops\n", `line "oops" is not KEY=VALUE`},
+		"a line that is not KEY=VALUE":      {"TARGET_INSTANCE_ID=i-1\noops\n", `line 2 is not KEY=VALUE`},
 		"a control character in a KV value": {"TARGET_INSTANCE_ID=i-\x001\n", `TARGET_INSTANCE_ID holds the control character '\x00'`},
 	} {
 		if s, err := ParseState([]byte(tt.data)); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: ParseState = %+v, %v; want an error containing %q", name, s, err, tt.want)
+		}
+	}
+}
+
+// The state file by parts: the client's private key is its one secret part, so that the file
+// setup returns never carries the key in a call's arguments, and the text is the seed's form
+// byte for byte.
+func TestStateTextKeepsTheClientKeySecret(t *testing.T) {
+	keys, err := provision.NewJobKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	st := State{InstanceID: "i-0123456789abcdef0", PublicIP: "203.0.113.7", Strategy: StrategyTemplate, Region: "eu-north-1",
+		JobID: "4711", Spot: true, LaunchedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC),
+		SSHHostKey: keys.HostPublic + "\n", SSHPrivateKey: keys.ClientPrivate, Runs32BitARM: &yes}
+	encoded := base64.StdEncoding.EncodeToString([]byte(keys.ClientPrivate))
+	want := "TARGET_INSTANCE_ID=i-0123456789abcdef0\nE2C_PUBLIC_IP=203.0.113.7\nE2C_INSTANCE_STRATEGY=template\n" +
+		"E2C_REGION=eu-north-1\nCI_JOB_ID=4711\nE2C_SPOT=true\nE2C_LAUNCHED_AT=2026-11-25T10:00:00Z\n" +
+		"E2C_SSH_HOST_KEY=" + keys.HostPublic + "\nE2C_SSH_PRIVATE_KEY=" + encoded + "\nE2C_BUILDER_RUNS_32BIT=true\n"
+	text := StateText(st)
+	if diff := cmp.Diff(want, text.String()); diff != "" {
+		t.Errorf("state file (-want +got):\n%s", diff)
+	}
+	if got := FormatState(st); got != want {
+		t.Errorf("FormatState differs from the text by parts:\n%s", got)
+	}
+	if n := text.Secrets(); n != 1 {
+		t.Fatalf("%d secret parts, want the client key alone: %+v", n, text)
+	}
+	for _, p := range text {
+		if p.Secret && p.Text != encoded {
+			t.Errorf("the secret part is %q, want the client key base64-encoded", p.Text)
+		}
+	}
+	plain := text.Redacted("")
+	for _, line := range strings.Split(keys.ClientPrivate, "\n") {
+		if len(line) >= 16 && !strings.HasPrefix(line, "-----") && strings.Contains(plain, line) {
+			t.Errorf("a plain part holds a line of the client key: %q", line)
+		}
+	}
+	if strings.Contains(plain, encoded[64:128]) {
+		t.Errorf("a plain part holds the client key base64-encoded:\n%s", plain)
+	}
+	if !strings.Contains(plain, "\nE2C_SSH_PRIVATE_KEY=\nE2C_BUILDER_RUNS_32BIT=true\n") {
+		t.Errorf("the plain parts are not the state around the key:\n%s", plain)
+	}
+
+	st.SSHPrivateKey = ""
+	if n := StateText(st).Secrets(); n != 0 {
+		t.Errorf("a state without a client key has %d secret parts", n)
+	}
+}
+
+// A state file with the key raw over several lines (a hand-edited file) is refused without
+// showing any line of it.
+func TestParseStateShowsNoKeyLine(t *testing.T) {
+	keys, err := provision.NewJobKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ParseState([]byte("TARGET_INSTANCE_ID=i-1\nE2C_SSH_PRIVATE_KEY=" + keys.ClientPrivate))
+	if err == nil {
+		t.Fatal("ParseState read a raw multi-line key")
+	}
+	for _, line := range strings.Split(keys.ClientPrivate, "\n") {
+		if len(line) >= 16 && strings.Contains(err.Error(), line) {
+			t.Errorf("the error shows a line of the key: %v", err)
 		}
 	}
 }

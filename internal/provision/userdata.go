@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	_ "embed"
+	"errors"
 	"fmt"
 	"strings"
 	"text/template"
 
 	"shipyard/internal/enginever"
+	"shipyard/internal/secrettext"
 )
 
 //go:embed userdata.sh.tmpl
@@ -30,19 +32,36 @@ var userDataTmpl = template.Must(template.New("userdata").Funcs(template.FuncMap
 // documentation): the one-time setup command of an existing instance, and what LaunchUserData
 // compresses for a launched one. It validates o first and names every problem.
 func UserData(o Options) (string, error) {
+	t, err := UserDataText(o)
+	return t.String(), err
+}
+
+// hostKeyMark stands for the host's private key while the script is rendered (checked options
+// hold no NUL byte); UserDataText checks that it is in the script once.
+const hostKeyMark = "\x00shipyard-host-private-key\x00"
+
+// UserDataText is UserData's script by parts: the host's private key is its one secret part, so
+// that a file made from it never carries the key in a call's arguments (secrettext).
+func UserDataText(o Options) (secrettext.Text, error) {
 	c, err := o.check()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
+	pem := c.HostPrivatePEM
+	c.HostPrivatePEM = hostKeyMark
 	var b strings.Builder
 	err = userDataTmpl.Execute(&b, struct {
 		checked
 		Version, Socket, Ready, Group, EngineRoot, Puller, Runner string
 	}{c, enginever.Version, EngineSocket, ReadyFile, EngineGroup, EngineRoot, puller, strings.ReplaceAll(runner, "ROOT/", EngineRoot+"/")})
 	if err != nil {
-		return "", fmt.Errorf("rendering the builder's user data: %w", err)
+		return nil, fmt.Errorf("rendering the builder's user data: %w", err)
 	}
-	return b.String(), nil
+	before, after, ok := strings.Cut(b.String(), hostKeyMark)
+	if !ok || strings.Contains(after, hostKeyMark) {
+		return nil, errors.New("rendering the builder's user data: the host key's place is not in the script once")
+	}
+	return secrettext.Text{secrettext.Plain(before), secrettext.Secret(pem), secrettext.Plain(after)}, nil
 }
 
 // LaunchUserData is UserData compressed with gzip, as a launched instance gets it: cloud-init

@@ -181,6 +181,43 @@ func TestUserDataNeverHoldsTheClientKey(t *testing.T) {
 	}
 }
 
+// The script by parts: the host's private key is its one secret part, so that the script
+// provision-script returns never carries the key in a call's arguments.
+func TestUserDataTextKeepsTheHostKeySecret(t *testing.T) {
+	o := fullOptions(t)
+	text, err := UserDataText(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := UserData(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text.String() != script {
+		t.Error("the script by parts differs from UserData's")
+	}
+	if n := text.Secrets(); n != 1 {
+		t.Fatalf("%d secret parts, want the host key alone", n)
+	}
+	for _, p := range text {
+		if p.Secret && p.Text != strings.TrimSpace(o.Keys.HostPrivate)+"\n" {
+			t.Errorf("the secret part is not the host key:\n%s", p.Text)
+		}
+	}
+	plain := text.Redacted("")
+	if strings.Contains(plain, "PRIVATE KEY-----\n") {
+		t.Errorf("a plain part holds a private key")
+	}
+	for _, line := range strings.Split(o.Keys.HostPrivate, "\n") {
+		if len(line) >= 16 && !strings.HasPrefix(line, "-----") && strings.Contains(plain, line) {
+			t.Errorf("a plain part holds a line of the host key: %q", line)
+		}
+	}
+	if !strings.Contains(plain, "<<'SHIPYARD_HOST_KEY'\nSHIPYARD_HOST_KEY\n") {
+		t.Errorf("the plain parts are not the script around the host key")
+	}
+}
+
 // Heredoc bodies cannot end early: no rendered value contains a line that closes one.
 func TestUserDataHeredocsAreClosedOnce(t *testing.T) {
 	got, err := UserData(fullOptions(t))

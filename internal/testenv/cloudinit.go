@@ -266,6 +266,29 @@ func remoteState(tool string) (string, error) {
 	return "", fmt.Errorf("%s env does not print SHIPYARD_REMOTE_STATE", tool)
 }
 
+// RemoteEngineEnv is what `hack/remote-engine env` prints, by name: the test host behind a real
+// sshd (slot 0) and its relay of the host registry (10.99.0.1), which the builders of the EC2
+// tests pull and push through. It fails the test unless hack/remote-engine up has started it.
+func RemoteEngineEnv(t *testing.T, root string) map[string]string {
+	t.Helper()
+	tool := filepath.Join(root, "hack", "remote-engine")
+	out, err := exec.Command(tool, "env").Output()
+	if err != nil {
+		t.Fatalf("hack/remote-engine env: %v (start it with hack/remote-engine up)", err)
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimPrefix(strings.TrimSpace(line), "export ")
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(k, "#") {
+			env[k] = strings.Trim(v, `"`)
+		}
+	}
+	if st, err := exec.Command(tool, "status").CombinedOutput(); err != nil || !strings.Contains(string(st), "running") {
+		t.Fatalf("the remote engine is not up (hack/remote-engine up): %s", st)
+	}
+	return env
+}
+
 // claimSlot takes the first free slot 1-9 for this process (a lock file under state, held until
 // unlock), so parallel test packages boot separate test hosts.
 func claimSlot(state string) (int, func(), error) {

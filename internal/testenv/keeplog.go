@@ -11,12 +11,7 @@ import (
 // show a tail and name the file that has the rest (the test's temporary directory is deleted with
 // it). It returns "" when the file cannot be written.
 func KeepLog(t interface{ Name() string }, name, content string) string {
-	state := os.Getenv("SHIPYARD_STATE")
-	if state == "" {
-		home, _ := os.UserHomeDir()
-		state = filepath.Join(home, ".cache", "shipyard")
-	}
-	dir := filepath.Join(state, "logs", "tests")
+	dir := filepath.Join(StateDir(), "logs", "tests")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return ""
 	}

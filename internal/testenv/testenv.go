@@ -33,6 +33,23 @@ func Root() string {
 	return ""
 }
 
+// StateDir is hack/engine's state directory: $SHIPYARD_STATE, default ~/.cache/shipyard.
+func StateDir() string {
+	if state := os.Getenv("SHIPYARD_STATE"); state != "" {
+		return state
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "shipyard")
+}
+
+// Mirror is hack/engine's local registry, host:port: $SHIPYARD_REGISTRY, default 127.0.0.1:5000.
+func Mirror() string {
+	if r := os.Getenv("SHIPYARD_REGISTRY"); r != "" {
+		return r
+	}
+	return "127.0.0.1:5000"
+}
+
 // CheckEngine tells whether a dagger CLI on PATH reaches an engine (run outside the module, so it
 // is not loaded just for the check).
 func CheckEngine() error {

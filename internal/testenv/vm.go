@@ -20,12 +20,7 @@ const VMHostAlias = "10.99.0.1"
 
 // VMDir is where hack/arm64-vm keeps instance name's disk, seed and serial console (console.log).
 func VMDir(name string) string {
-	state := os.Getenv("SHIPYARD_STATE")
-	if state == "" {
-		home, _ := os.UserHomeDir()
-		state = filepath.Join(home, ".cache", "shipyard")
-	}
-	return filepath.Join(state, "vm", name)
+	return filepath.Join(StateDir(), "vm", name)
 }
 
 // bootVM starts a Debian 12 arm64 virtual machine named id (hack/arm64-vm: qemu-system-aarch64

@@ -252,15 +252,7 @@ func NeedVMImage(t *testing.T) {
 // local mirror serves (engine.toml of hack/engine), as HOST=relay, relay being the same registry
 // as the builder reaches it.
 func EngineMirrors(relay string) ([]string, error) {
-	state := os.Getenv("SHIPYARD_STATE")
-	if state == "" {
-		home, _ := os.UserHomeDir()
-		state = filepath.Join(home, ".cache", "shipyard")
-	}
-	mirror := os.Getenv("SHIPYARD_REGISTRY")
-	if mirror == "" {
-		mirror = "127.0.0.1:5000"
-	}
+	state, mirror := StateDir(), Mirror()
 	b, err := os.ReadFile(filepath.Join(state, "engine", "engine.toml"))
 	if err != nil {
 		return nil, fmt.Errorf("the main engine's config (hack/engine up): %w", err)

@@ -59,21 +59,7 @@ func startMoto(t *testing.T) (string, int) {
 // remoteEnv reads what hack/remote-engine env prints: the test host behind a real sshd.
 func remoteEnv(t *testing.T) map[string]string {
 	t.Helper()
-	out, err := exec.Command(filepath.Join(repoRoot, "hack", "remote-engine"), "env").Output()
-	if err != nil {
-		t.Fatalf("hack/remote-engine env: %v (start it with hack/remote-engine up)", err)
-	}
-	env := map[string]string{}
-	for _, line := range strings.Split(string(out), "\n") {
-		line = strings.TrimPrefix(strings.TrimSpace(line), "export ")
-		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(k, "#") {
-			env[k] = strings.Trim(v, `"`)
-		}
-	}
-	if st, err := exec.Command(filepath.Join(repoRoot, "hack", "remote-engine"), "status").CombinedOutput(); err != nil || !strings.Contains(string(st), "running") {
-		t.Fatalf("the remote engine is not up (hack/remote-engine up): %s", st)
-	}
-	return env
+	return testenv.RemoteEngineEnv(t, repoRoot)
 }
 
 func hostKeyFrom(t *testing.T, knownHosts string) string {
