@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Root is the repository root: $SHIPYARD_ROOT, else the nearest directory up with a dagger.json.
@@ -135,6 +137,21 @@ func CopyRepo(t *testing.T, root string) string {
 		t.Fatalf("copying the repository: %v: %s", err, out)
 	}
 	return dst
+}
+
+// Htpasswd writes an htpasswd file that lets user in with password (a bcrypt hash), for
+// StartRegistry.
+func Htpasswd(t *testing.T, user, password string) string {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "htpasswd")
+	if err := os.WriteFile(path, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // StartRegistry runs Debian's docker-registry on 127.0.0.1:port with its own storage until the

@@ -3,8 +3,6 @@
 package gitlabci_test
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,7 +10,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"golang.org/x/crypto/bcrypt"
 
 	"shipyard/internal/testenv"
 )
@@ -21,15 +18,7 @@ import (
 // repository of it SHIPYARD_CACHE_REF names.
 func cacheRegistry(t *testing.T, user, password string) string {
 	t.Helper()
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	htpasswd := filepath.Join(t.TempDir(), "htpasswd")
-	if err := os.WriteFile(htpasswd, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return testenv.StartRegistry(t, testenv.FreeRegistryPort(t, 5004), htpasswd) + "/group/app/dagger-cache"
+	return testenv.StartRegistry(t, testenv.FreeRegistryPort(t, 5004), testenv.Htpasswd(t, user, password)) + "/group/app/dagger-cache"
 }
 
 // wantCacheExported checks that the job run pushed the cache of its call to cacheRepo as tag,

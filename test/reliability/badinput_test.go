@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"shipyard/internal/testenv"
 )
 
 // badEnv is what the bad-input cases share: one registry and a loopback port nothing listens on.
@@ -344,7 +346,7 @@ func TestBadInput(t *testing.T) {
 	port := closedPort(t)
 	host := startRegistry(t, port, "")
 	auth := closedPort(t)
-	startRegistry(t, auth, htpasswd(t, "u", "right"))
+	startRegistry(t, auth, testenv.Htpasswd(t, "u", "right"))
 	for i, c := range badCases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

@@ -22,7 +22,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"golang.org/x/crypto/bcrypt"
 
 	"shipyard/internal/attest"
 	"shipyard/internal/e2c"
@@ -189,20 +188,6 @@ func checkEngineFiles(t *testing.T, since time.Time, forms map[string][]byte) {
 	t.Logf("read the engine's files %v", files)
 }
 
-// htpasswd writes an htpasswd file for user with a bcrypt hash of password.
-func htpasswd(t *testing.T, user, password string) string {
-	t.Helper()
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "htpasswd")
-	if err := os.WriteFile(path, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // Secrets handed to the CLI (registry passwords, the GitLab token, the signing key and its
 // password, the AWS credentials, the web identity token, a builder's host key) appear in no
 // output, no error, no byte of what was pushed and none of the engine's call records: a real push
@@ -216,7 +201,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	needEngine(t)
 	began := time.Now()
 	port := freeRegistryPort(t, 5002)
-	host := startRegistry(t, port, htpasswd(t, secretUser, goodPassword))
+	host := startRegistry(t, port, testenv.Htpasswd(t, secretUser, goodPassword))
 	auth := remoteOpts(secretUser, goodPassword)
 	tunnel := fmt.Sprintf("--registry-tunnel=tcp://localhost:%d", port)
 	gitlab := fmt.Sprintf("http://127.0.0.1:%d", closedPort(t))
