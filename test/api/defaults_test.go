@@ -235,13 +235,19 @@ func TestPipelineDefaults(t *testing.T) {
 	variable := func(name string) string { return `(?m)^\s*` + name + `: "([^"]*)"` }
 	row := func(name string) string { return "(?m)^\\| `" + name + "` \\| \\w+ \\| `([^`]*)` \\|" }
 	var copies []copyOf
+	input := func(name string) string { return `(?m)^\s*` + name + `:\n\s*default: "([^"]*)"` }
+	copies = append(copies,
+		copyOf{file: ".gitlab-ci.yml", what: "AWS_DEFAULT_REGION", re: variable("AWS_DEFAULT_REGION"), want: region},
+		copyOf{file: ".gitlab-ci.yml", what: "E2C_INSTANCE_STRATEGY", re: variable("E2C_INSTANCE_STRATEGY"), want: strategy},
+		copyOf{file: ".gitlab-ci.yml", what: "E2C_SSH_USER", re: variable("E2C_SSH_USER"), want: user},
+		// the component's variables are its inputs', whose defaults repeat the module's
+		copyOf{file: "templates/shipyard.yml", what: "the input ec2-region's default", re: input("ec2-region"), want: region},
+		copyOf{file: "templates/shipyard.yml", what: "the input ec2-instance-strategy's default", re: input("ec2-instance-strategy"), want: strategy},
+		copyOf{file: "templates/shipyard.yml", what: "the input ec2-ssh-user's default", re: input("ec2-ssh-user"), want: user},
+		copyOf{file: "README.md", what: "the input ec2-region's default", re: "(?m)^\\| `ec2-region` \\| `([^`]*)` \\|", want: region},
+	)
 	for _, yml := range []string{".gitlab-ci.yml", "templates/shipyard.yml"} {
-		copies = append(copies,
-			copyOf{file: yml, what: "AWS_DEFAULT_REGION", re: variable("AWS_DEFAULT_REGION"), want: region},
-			copyOf{file: yml, what: "E2C_INSTANCE_STRATEGY", re: variable("E2C_INSTANCE_STRATEGY"), want: strategy},
-			copyOf{file: yml, what: "E2C_SSH_USER", re: variable("E2C_SSH_USER"), want: user},
-			copyOf{file: yml, what: "E2C_SSH_PORT", re: variable("E2C_SSH_PORT"), want: port},
-		)
+		copies = append(copies, copyOf{file: yml, what: "E2C_SSH_PORT", re: variable("E2C_SSH_PORT"), want: port})
 	}
 	copies = append(copies,
 		copyOf{file: ".gitlab-ci.yml", what: "UPDATE_LATEST_STRATEGY", re: variable("UPDATE_LATEST_STRATEGY"), want: auto},
