@@ -71,10 +71,10 @@ type Config struct {
 	SSHPort int
 	// SSHAddrOverride is TEST-ONLY: when set, SSHAddr returns this host:port instead of the instance's public IP, because a fake EC2 (moto) hands out addresses nothing listens on (E2C_SSH_ADDR_OVERRIDE).
 	SSHAddrOverride string
-	// WaitTimeout bounds each wait for running (with a public IP) or stopped (E2C_WAIT_TIMEOUT);
+	// WaitTimeout bounds each wait for running (with a public IP) or stopped;
 	// Settings.Resolve sets retry.EC2Wait.Within.
 	WaitTimeout time.Duration
-	// PollInterval is the delay between polls while waiting; zero means retry.EC2Wait.Every (E2C_POLL_INTERVAL).
+	// PollInterval is the delay between polls while waiting; zero means retry.EC2Wait.Every.
 	PollInterval time.Duration
 	// UserData is what cloud-init runs at the first boot of an instance launched from the
 	// template: a script, or one compressed with gzip (provision.LaunchUserData); RunInstances
@@ -83,7 +83,7 @@ type Config struct {
 	UserData string
 	// ReadyTimeout bounds the wait for SSH and readiness once the instance runs; zero means DefaultReadyTimeout (E2C_READY_TIMEOUT).
 	ReadyTimeout time.Duration
-	// SettleDelay is how long Cleanup waits before searching by job tag a second time when no state file exists, to catch a launch the API had not yet made visible; zero means DefaultSettleDelay (E2C_SETTLE_DELAY).
+	// SettleDelay is how long Cleanup waits before searching by job tag a second time when no state file exists, to catch a launch the API had not yet made visible; zero means DefaultSettleDelay.
 	SettleDelay time.Duration
 }
 
@@ -174,16 +174,16 @@ func (c Config) Preflight() error {
 		bad("job id %q may only contain letters, digits, '.', '_' and '-' (it names the state file): fix CI_JOB_ID", c.JobID)
 	}
 	if c.TTL <= 0 {
-		bad("TTL %s must be positive: set E2C_TTL (e.g. 3h)", c.TTL)
+		bad("TTL %s must be positive: set with-arm-instance --ttl (E2C_TTL), e.g. 3h", c.TTL)
 	}
 	if c.WaitTimeout <= 0 {
-		bad("wait timeout %s must be positive: set E2C_WAIT_TIMEOUT (e.g. 5m)", c.WaitTimeout)
+		bad("wait timeout %s must be positive (retry.EC2Wait.Within)", c.WaitTimeout)
 	}
 	if c.PollInterval < 0 {
-		bad("poll interval %s must not be negative: fix E2C_POLL_INTERVAL", c.PollInterval)
+		bad("poll interval %s must not be negative (retry.EC2Wait.Every)", c.PollInterval)
 	}
 	if c.SettleDelay < 0 {
-		bad("settle delay %s must not be negative: fix E2C_SETTLE_DELAY", c.SettleDelay)
+		bad("settle delay %s must not be negative (DefaultSettleDelay)", c.SettleDelay)
 	}
 	if c.ReadyTimeout < 0 {
 		bad("ready timeout %s must not be negative: fix E2C_READY_TIMEOUT (e.g. 10m)", c.ReadyTimeout)

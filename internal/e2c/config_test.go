@@ -62,7 +62,7 @@ func TestPreflight(t *testing.T) {
 			{"E2C_SPOT_MAX_PRICE"}, {"CI_JOB_ID"}, {"E2C_SSH_ADDR_OVERRIDE"}}},
 		{name: "empty", edit: func(c *Config) { *c = Config{} }, want: [][]string{
 			{"AWS_DEFAULT_REGION"}, {"E2C_INSTANCE_STRATEGY"}, {"E2C_PROJECT", "CI_PROJECT_PATH"}, {"CI_PIPELINE_ID"}, {"CI_JOB_ID"},
-			{"E2C_TTL"}, {"E2C_WAIT_TIMEOUT"}, {"E2C_SSH_USER"}, {"E2C_SSH_PORT"},
+			{"E2C_TTL"}, nil, {"E2C_SSH_USER"}, {"E2C_SSH_PORT"},
 		}},
 		{name: "unknown strategy", edit: func(c *Config) { c.Strategy = "spot" }, want: [][]string{{"E2C_INSTANCE_STRATEGY"}}},
 	}

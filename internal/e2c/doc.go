@@ -30,7 +30,7 @@
 //	                             ignored without spot, with a WARNING (Settings.Notes)
 //	E2C_SUBNETS                  subnets tried in order on capacity errors (comma separated)
 //	E2C_PROJECT                  project tag; CI_PIPELINE_ID, CI_JOB_ID
-//	E2C_TTL                      expiry tag = launch + TTL (default 3h; --ttl)
+//	E2C_TTL                      expiry tag = launch + TTL (default 3h; with-arm-instance --ttl)
 //	E2C_SSH_USER, E2C_SSH_PORT   login user (default root) and port (default 22)
 //	E2C_READY_TIMEOUT            bound of the wait for SSH and readiness once running (default 10m)
 //

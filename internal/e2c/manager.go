@@ -374,7 +374,7 @@ func (m *Manager) waitFor(ctx context.Context, id, doing string, wrong func(stri
 			if err != nil {
 				return awsapi.Instance{}, fmt.Errorf("%w: instance %s did not become %s within %s: %w", ErrTimeout, id, wants, m.cfg.WaitTimeout, err)
 			}
-			return awsapi.Instance{}, fmt.Errorf("%w: instance %s is still %s%s after %s, want %s: raise E2C_WAIT_TIMEOUT or inspect the instance's console output", ErrTimeout, id, inst.State, reasonOf(inst), m.cfg.WaitTimeout, wants)
+			return awsapi.Instance{}, fmt.Errorf("%w: instance %s is still %s%s after %s, want %s: inspect the instance's console output (EC2 console: Monitor and troubleshoot, Get system log)", ErrTimeout, id, inst.State, reasonOf(inst), m.cfg.WaitTimeout, wants)
 		}
 		if err := sleep(ctx, poll); err != nil {
 			return awsapi.Instance{}, fmt.Errorf("waiting for instance %s %s: %w", id, doing, err)

@@ -300,8 +300,8 @@ func TestSetupWaitTimeout(t *testing.T) {
 	}}
 	var ll logLines
 	s, err := NewManager(h, cfg, ll.add).Setup(ctx, nil)
-	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "still pending") || !strings.Contains(err.Error(), "E2C_WAIT_TIMEOUT") {
-		t.Fatalf("Setup error = %v, want ErrTimeout saying the instance is still pending and naming E2C_WAIT_TIMEOUT", err)
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "still pending") || !strings.Contains(err.Error(), "console output") {
+		t.Fatalf("Setup error = %v, want ErrTimeout saying the instance is still pending and where to look", err)
 	}
 	if s.InstanceID == "" {
 		t.Fatal("Setup returned no instance id with the timeout")

@@ -132,6 +132,7 @@ func TestPipelineDefaults(t *testing.T) {
 		copyOf{file: "docs/gitlab-ci.md", what: "E2C_SSH_PORT's default", re: row("E2C_SSH_PORT"), want: port},
 		copyOf{file: "docs/gitlab-ci.md", what: "UPDATE_LATEST_STRATEGY's default", re: row("UPDATE_LATEST_STRATEGY"), want: auto},
 		copyOf{file: "docs/gitlab-ci.md", what: "E2C_READY_TIMEOUT's default", re: row("E2C_READY_TIMEOUT"), want: goDefault{"e2c.DefaultReadyTimeout", e2c.DefaultReadyTimeout}},
+		copyOf{file: "docs/gitlab-ci.md", what: "E2C_TTL's default", re: row("E2C_TTL"), want: goDefault{"e2c.DefaultTTL", e2c.DefaultTTL}},
 	)
 	for _, c := range copies {
 		c.check(t)
