@@ -53,6 +53,8 @@ func TestShipyardFunctionSSHKeys(t *testing.T) {
 			[]string{"--set=*.args.MODE=ci", "--set=TAG_SUFFIX=-x", "with-build-secret", "--id=npm", "--secret=env:NPM_TOKEN", "--id=pip", "--secret=env:PIP_CONF"},
 			[]string{"--set=web.args"}},
 		{"no bake overrides or build secrets", with(nil), nil, []string{"--set", "with-build-secret"}},
+		{"E2C_TTL reaches with-arm-instance --ttl", with(map[string]string{"E2C_TTL": "90m"}), []string{"--ttl=90m"}, nil},
+		{"no E2C_TTL: the module's default", with(nil), nil, []string{"--ttl"}},
 		{"the old pipeline's E2C_USAGE and E2C_BUILD_DIR reach with-old-pipeline", with(map[string]string{"E2C_USAGE": "true", "E2C_BUILD_DIR": "~/builds"}),
 			[]string{"with-old-pipeline", "--usage=true", "--build-dir=~/builds"}, nil},
 	}
