@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -393,5 +394,49 @@ func TestCodegenCached(t *testing.T) {
 				t.Errorf("codegenCached: %v, want ok %v", err, ok)
 			}
 		})
+	}
+}
+
+// TestEngineCacheIsCapped: the engine hack/engine starts reports the cap of SHIPYARD_ENGINE_CACHE
+// (default 24GB) as its garbage collector's maximum, and a cap that is no size fails
+// `hack/engine up` before it touches the running engine, naming the variable.
+func TestEngineCacheIsCapped(t *testing.T) {
+	needLocalEngine(t)
+	run(t, 20*time.Minute, nil, "hack/engine", "up")
+	pid := read(t, filepath.Join(state, "engine", "engine.pid"))
+
+	want := int64(24) << 30
+	if v := os.Getenv("SHIPYARD_ENGINE_CACHE"); v != "" {
+		n, err := strconv.ParseInt(strings.TrimSuffix(v, "GB"), 10, 64)
+		if err != nil {
+			t.Fatalf("this test reads SHIPYARD_ENGINE_CACHE in GB only, not %q", v)
+		}
+		want = n << 30
+	}
+	cmd := exec.Command("dagger", "core", "engine", "local-cache", "max-used-space")
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("dagger core engine local-cache max-used-space: %v", err)
+	}
+	// the value is the last thing the CLI prints on stdout
+	fields := strings.Fields(string(out))
+	if len(fields) == 0 {
+		t.Fatal("dagger core engine local-cache max-used-space printed nothing")
+	}
+	got, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+	if err != nil || int64(got) != want {
+		t.Fatalf("the engine's cache may use %q bytes, want %d (SHIPYARD_ENGINE_CACHE): engine.toml's cap did not reach its GC", out, want)
+	}
+
+	bad := exec.Command("hack/engine", "up")
+	bad.Dir = root
+	bad.Env = append(os.Environ(), "SHIPYARD_ENGINE_CACHE=lots")
+	msg, err := bad.CombinedOutput()
+	if err == nil || !strings.Contains(string(msg), "SHIPYARD_ENGINE_CACHE is the engine cache's cap") {
+		t.Fatalf("hack/engine up with SHIPYARD_ENGINE_CACHE=lots: %v, want a failure naming the variable:\n%s", err, msg)
+	}
+	if got := read(t, filepath.Join(state, "engine", "engine.pid")); got != pid {
+		t.Fatalf("a bad SHIPYARD_ENGINE_CACHE restarted the engine (pid %s, now %s)", pid, got)
 	}
 }
