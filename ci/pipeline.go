@@ -199,11 +199,7 @@ func (m *Shipyard) creds() ([]registryCreds, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: set them with with-registry-auth, which adds all three", err)
 	}
-	out := make([]registryCreds, len(cs))
-	for i, c := range cs {
-		out[i] = registryCreds{address: c.Address, user: c.User, password: c.Secret}
-	}
-	return out, nil
+	return cs, nil
 }
 
 func (m *Shipyard) registry(ctx context.Context) (*registry.Client, error) {

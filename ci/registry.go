@@ -14,13 +14,9 @@ import (
 	"shipyard/internal/registry"
 )
 
-// registryCreds is the user and password secret of the repositories under address (a registry
+// registryCreds is the user and password secret of the repositories under Address (a registry
 // host or an image prefix); Shipyard.creds makes them.
-type registryCreds struct {
-	address  string
-	user     string
-	password *dagger.Secret
-}
+type registryCreds = regaccess.Credential[*dagger.Secret]
 
 // registryClient builds a registry client with each registry's credentials. Registries on the
 // engine host's loopback (a local registry) are reached through tunnels: Go code running in a
@@ -33,11 +29,11 @@ type registryCreds struct {
 func registryClient(ctx context.Context, creds []registryCreds, tunnels []*dagger.Service, insecure []string) (*registry.Client, error) {
 	opts := []registry.Option{registry.WithInsecure(append([]string{"127.0.0.1", "localhost"}, insecure...)...)}
 	for _, c := range creds {
-		pw, err := c.password.Plaintext(ctx)
+		pw, err := c.Secret.Plaintext(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("reading the password secret for %s: %v", c.address, err)
+			return nil, fmt.Errorf("reading the password secret for %s: %v", c.Address, err)
 		}
-		opts = append(opts, registry.WithAuth(c.address, registry.Auth{Username: c.user, Password: pw}))
+		opts = append(opts, registry.WithAuth(c.Address, registry.Auth{Username: c.User, Password: pw}))
 	}
 	if len(tunnels) > 0 {
 		dial, err := tunnelDialer(ctx, tunnels)
@@ -91,12 +87,12 @@ func tunnelDialer(ctx context.Context, tunnels []*dagger.Service) (func(context.
 func withAuth(ctr *dagger.Container, creds []registryCreds, ref string) *dagger.Container {
 	addresses := make([]string, len(creds))
 	for i, c := range creds {
-		addresses[i] = c.address
+		addresses[i] = c.Address
 	}
 	i := regaccess.Match(addresses, ref)
 	r, err := imageref.Parse(ref)
 	if i < 0 || err != nil {
 		return ctr // a reference that does not parse fails its push, which names the reference
 	}
-	return ctr.WithRegistryAuth(r.Registry(), creds[i].user, creds[i].password)
+	return ctr.WithRegistryAuth(r.Registry(), creds[i].User, creds[i].Secret)
 }

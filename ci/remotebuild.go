@@ -93,8 +93,8 @@ func (s *armSession) remotePlan(ctx context.Context, r *run, builds []plan.Build
 	}
 	for i, c := range creds {
 		name := fmt.Sprintf("SHIPYARD_REGISTRY_PASSWORD_%d", i)
-		p.Auth = append(p.Auth, remotebuild.Auth{Address: c.address, Username: c.user, Env: name})
-		env[name] = c.password
+		p.Auth = append(p.Auth, remotebuild.Auth{Address: c.Address, Username: c.User, Env: name})
+		env[name] = c.Secret
 	}
 	return p, env, nil
 }
