@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"shipyard/internal/benchstat"
 )
 
 type run map[string]any
@@ -239,5 +241,166 @@ func TestReadmeKeepsTheOtherGroups(t *testing.T) {
 	}
 	if strings.Contains(s, "old n") || strings.Count(s, "(n) arm64 VM: boot to sshd") != 1 {
 		t.Errorf("the old (n) row is still there:\n%s", s)
+	}
+}
+
+func TestDockerExecutorRows(t *testing.T) {
+	var runs []run
+	for _, job := range []string{"lint", "test", "build", "build_manifests", "release"} {
+		runs = append(runs,
+			run{"name": "docker-cold-" + job, "group": "o", "exit": 0, "first_stage_seconds": 150, "stages_done_seconds": 160, "seconds": 170, "cached_lines": 0},
+			run{"name": "docker-imported-" + job, "group": "o", "exit": 0, "first_stage_seconds": 45, "stages_done_seconds": 64, "seconds": 80, "cached_lines": 7})
+	}
+	runs[3] = run{"name": "docker-imported-test", "group": "o", "exit": 1, "error": "the job did not pass: boom"}
+	out := table(t, runs...)
+	if c := cells(row(t, out, "(o) Docker executor, lint: job start to first stage")); c[1] != "150s" || c[2] != "importing: 45s (goal ≤ 60s: met); imported/cold 0.30" {
+		t.Errorf("lint first-stage row %q", c)
+	}
+	if c := cells(row(t, out, "(o) Docker executor, build: to its stages done")); c[1] != "160s" || c[2] != "importing: 64s, 7 CACHED spans; imported/cold 0.40" {
+		t.Errorf("build stages-done row %q", c)
+	}
+	if c := cells(row(t, out, "(o) Docker executor, test: job start to first stage")); c[2] != "failed (exit 1: the job did not pass: boom)" {
+		t.Errorf("a failed imported job: %q", c)
+	}
+}
+
+func TestScanRows(t *testing.T) {
+	build := run{"name": "scan-build-cold", "group": "p", "exit": 0, "seconds": 240, "limit_seconds": 2400, "images": 4}
+	for _, tc := range []struct {
+		name       string
+		scan       run
+		time, note string
+	}{
+		{"met", run{"name": "scan-images", "group": "p", "exit": 0, "seconds": 60, "limit_seconds": 1800, "images": 4},
+			"60s", "4 image × platform scans, 15.0s each; scan/build per image 0.25 (goal ≤ 0.5: met)"},
+		{"on the limit", run{"name": "scan-images", "group": "p", "exit": 0, "seconds": 120, "limit_seconds": 1800, "images": 4},
+			"120s", "4 image × platform scans, 30.0s each; scan/build per image 0.50 (goal ≤ 0.5: met)"},
+		{"missed", run{"name": "scan-images", "group": "p", "exit": 0, "seconds": 130, "limit_seconds": 1800, "images": 4},
+			"130s", "4 image × platform scans, 32.5s each; scan/build per image 0.54 (goal ≤ 0.5: not met)"},
+		{"failed", run{"name": "scan-images", "group": "p", "exit": 1, "seconds": 30, "limit_seconds": 1800, "images": 0, "error": "trivy database too old"},
+			"failed (exit 1: trivy database too old)", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := table(t, build, tc.scan)
+			if c := cells(row(t, out, "(p) build stage of a tag, 4 images, inputs changed")); c[1] != "240s" || c[2] != "60.0s per image × platform" {
+				t.Errorf("build row %q", c)
+			}
+			if c := cells(row(t, out, "(p) same run: the gate's scans")); c[1] != tc.time || c[2] != tc.note {
+				t.Errorf("time %q, note %q; want %q, %q", c[1], c[2], tc.time, tc.note)
+			}
+		})
+	}
+	out := table(t, run{"name": "scan-setup", "group": "p", "exit": 1, "error": "(p) needs trivy and trivy-db on PATH"})
+	if c := cells(row(t, out, "(p) the gate's scans")); c[1] != "failed (exit 1: (p) needs trivy and trivy-db on PATH)" {
+		t.Errorf("a failed setup: %q", c)
+	}
+}
+
+// compared is a record of bench/stat.d (internal/benchstat's own), as a run of the results file.
+func compared(t *testing.T, name, label string, ours, theirs []float64, goal float64) run {
+	t.Helper()
+	c, err := benchstat.Compare(ours, theirs, goal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(benchstat.NewRecord(name, label, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r run
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	r["group"] = "q"
+	return r
+}
+
+func TestBuildxRows(t *testing.T) {
+	five := func(v float64) []float64 { return []float64{v, v, v, v, v} }
+	out := table(t,
+		run{"name": "buildx-setup", "group": "q", "exit": 0, "buildx": "v0.38.2", "buildkit": "v0.34.2"},
+		compared(t, "bx-cold", "build, 4 targets, linux/amd64, all inputs changed (cold)", []float64{12, 13, 11, 12, 30}, five(10), 1.1),
+		compared(t, "bx-warm", "same call again (warm)", five(2.5), five(1), 1.0),
+		compared(t, "bx-onefile", "one Python file of django changed", five(4), five(5), 0),
+		compared(t, "bx-exec", "five trivial RUNs in debian:bookworm-slim, no module: dagger core", five(3.4), five(1), 0),
+		run{"name": "bx-django-arm64", "group": "q", "exit": 124, "error": "over its time limit"},
+		run{"name": "bx-floor", "group": "q", "label": "dagger functions", "exit": 0, "n": 5, "seconds": 0.9, "min": 0.8, "max": 1.2},
+		compared(t, "qemu-ours", "django arm64 (QEMU) / amd64, from scratch", []float64{300}, []float64{50}, 0),
+	)
+	for _, tc := range []struct{ label, time, note string }{
+		{"(q) side by side: docker buildx bake v0.38.2", "", "on buildkitd v0.34.2 (OCI worker, host network), output cacheonly; ours: dagger call build"},
+		{"(q) build, 4 targets, linux/amd64, all inputs changed (cold): dagger call build", "12s (11–30, 5 runs)", ""},
+		{"(q) same call again (warm): dagger call build", "2.5s (2.5–2.5, 5 runs)", ""},
+		{"(q) one Python file of django changed: dagger call build", "4s (4–4, 5 runs)", ""},
+		{"(q) django linux/arm64 (QEMU) from scratch", "failed (exit 124: over its time limit)", ""},
+		{"(q) five trivial RUNs in debian:bookworm-slim, no module: dagger core", "3.4s (3.4–3.4, 5 runs)", ""},
+		{"(q) same, docker buildx build", "1s (1–1, 5 runs)", "ours/buildx 3.4 (3.4–3.4, median of 5 pairs)"},
+		{"(q) dagger functions between them", "0.9s (0.8–1.2, 5 runs)", "the module load every call of ours pays; buildx has none"},
+		{"(q) django arm64 (QEMU) / amd64 from scratch, ours", "", "arm64/amd64 6 (6–6, median of 1 pairs)"},
+	} {
+		if c := cells(row(t, out, tc.label)); c[1] != tc.time || c[2] != tc.note {
+			t.Errorf("%s: time %q, note %q; want %q, %q", tc.label, c[1], c[2], tc.time, tc.note)
+		}
+	}
+	// the buildx row after each of ours holds the ratio and the verdict
+	var notes []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "| (q) same, docker buildx bake") {
+			notes = append(notes, cells(l)[2])
+		}
+	}
+	want := []string{
+		"ours/buildx 1.2 (1.1–3, median of 5 pairs); goal ≤ 1.1: not met (the spread crosses the goal)",
+		"ours/buildx 2.5 (2.5–2.5, median of 5 pairs); goal ≤ 1.0: not met",
+		"ours/buildx 0.8 (0.8–0.8, median of 5 pairs)",
+	}
+	if strings.Join(notes, "\n") != strings.Join(want, "\n") {
+		t.Errorf("buildx rows' notes:\n%s\nwant:\n%s", strings.Join(notes, "\n"), strings.Join(want, "\n"))
+	}
+	if strings.Contains(out, "(q) django linux/amd64 from scratch") {
+		t.Errorf("a row that did not run is printed:\n%s", out)
+	}
+}
+
+func TestConcurrencyRows(t *testing.T) {
+	c := compared(t, "build-concurrency", "the four in one call / the slowest alone", []float64{12.6, 9.5, 10, 9.2, 11}, []float64{8.6, 9, 8.7, 8.8, 9.1}, 1.15)
+	c["group"] = "b"
+	out := table(t, c)
+	if c := cells(row(t, out, "(b) the four in one call, cold, repeated")); c[1] != "10s (9.2–12.6, 5 runs)" {
+		t.Errorf("concurrent row %q", c)
+	}
+	if c := cells(row(t, out, "(b) the slowest of them alone, cold, repeated")); c[1] != "8.8s (8.6–9.1, 5 runs)" ||
+		c[2] != "concurrent/slowest 1.15 (1.05–1.47, median of 5 pairs); goal ≤ 1.15: met (the spread crosses the goal)" {
+		t.Errorf("slowest row %q", c)
+	}
+	failed := table(t, run{"name": "build-concurrency", "group": "b", "exit": 1, "error": "boom"})
+	if c := cells(row(t, failed, "(b) the four in one call / the slowest alone")); c[1] != "failed (exit 1: boom)" {
+		t.Errorf("failed row %q", c)
+	}
+}
+
+func TestSupplyChainRows(t *testing.T) {
+	k := func(name string, secs float64) run {
+		return run{"name": name, "group": "k", "exit": 0, "seconds": secs, "limit_seconds": 1800}
+	}
+	for _, tc := range []struct {
+		name             string
+		cold, signed     float64
+		signedNote       string
+		again, againNote string
+	}{
+		{"met on the 1.5 s floor", 8, 7, "supply chain 1.2s per image (goal ≤ 1.5s: met); added/cold build 0.62", "2.4s", "supply chain 0.1s per image (once per digest: nothing written)"},
+		{"missed", 8, 26, "supply chain 6.0s per image (goal ≤ 1.5s: not met); added/cold build 3.00", "2.4s", "supply chain 0.1s per image (once per digest: nothing written)"},
+		{"a slow cold build raises the goal", 40, 18, "supply chain 4.0s per image (goal ≤ 5.0s: met); added/cold build 0.40", "2.4s", "supply chain 0.1s per image (once per digest: nothing written)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := table(t, k("sign-build-cold", tc.cold), k("sign-build-warm", 2), k("sign-build-signed", tc.signed), k("sign-build-again", 2.4))
+			if c := cells(row(t, out, "(k) same call with with-signing (warm build)")); c[2] != tc.signedNote {
+				t.Errorf("signed row note %q, want %q", c[2], tc.signedNote)
+			}
+			if c := cells(row(t, out, "(k) same call again, already attested")); c[1] != tc.again || c[2] != tc.againNote {
+				t.Errorf("again row %q, want %q, %q", c, tc.again, tc.againNote)
+			}
+		})
 	}
 }

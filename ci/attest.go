@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"fmt"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -19,13 +20,9 @@ import (
 	"shipyard/internal/plan"
 	"shipyard/internal/promote"
 	"shipyard/internal/registry"
+	"shipyard/internal/scan"
 	"shipyard/internal/vcs"
 )
-
-// syftModule is the SBOM generator, built from the Go module proxy in a Go container (once per
-// engine cache): a CLI rather than the library keeps syft's hundreds of packages out of this
-// module's own binary, which every call loads.
-const syftModule = "github.com/anchore/syft/cmd/syft@v1.57.1"
 
 // moduleID names this module in the provenance's builder id.
 const moduleID = "urn:shipyard:dagger-module"
@@ -113,92 +110,164 @@ func attestClient(reg *registry.Client) *attestreg.Client {
 	return attestreg.New(attestreg.WithClient(reg))
 }
 
-// attestBuilds gives every per-platform image of builds, just pushed, its SBOM and provenance
-// (signed attestations and referrers) and its signature. started bounds the builds.
+// attestBuilds gives every per-platform image of builds, already pushed, its SBOM and provenance
+// (signed attestations and referrers) and its signature, all at once. started bounds the builds.
 func (r *run) attestBuilds(ctx context.Context, builds []plan.Build, started time.Time) error {
-	if !r.in.Attest || r.dryRun || len(builds) == 0 {
+	if len(builds) == 0 {
 		return nil
 	}
+	at, err := r.attester(ctx, started)
+	if err != nil || at == nil {
+		return err
+	}
 	finished := time.Now()
-	sc, err := r.chain(ctx)
-	if err != nil {
-		return err
-	}
-	rev, err := r.revision(ctx)
-	if err != nil {
-		return err
-	}
-	engine, err := dag.Version(ctx)
-	if err != nil {
-		return fmt.Errorf("reading the engine's version: %v", err)
-	}
-	tool := sbomTool()
 	g, gctx := errgroup.WithContext(ctx)
 	for _, b := range builds {
-		g.Go(func() error {
-			ctx, span := Tracer().Start(gctx, fmt.Sprintf("attest %s [%s]", b.Target, b.Platform))
-			defer span.End()
-			digest, err := sc.digest(ctx, b.Push)
-			if err != nil {
-				return fmt.Errorf("attest %s [%s]: the pushed image %s: %v", b.Target, b.Platform, b.Push, err)
-			}
-			pushed, err := imageref.Parse(b.Push)
-			if err != nil {
-				return fmt.Errorf("attest %s [%s]: %v", b.Target, b.Platform, err)
-			}
-			repo, ref := pushed.Repo(), pushed.AtDigest(digest).String()
-			sbom, err := r.sbom(ctx, tool, b, ref)
-			if err != nil {
-				return err
-			}
-			bases, err := r.baseImages(ctx, b)
-			if err != nil {
-				return err
-			}
-			prov, err := attest.ProvenanceStatement(attest.Build{
-				Image: repo, Digest: digest, Module: moduleID, EngineVersion: engine,
-				Repository: r.sourceRepository(ctx), Revision: rev, Target: b.Target, Platform: b.Platform,
-				BuildArgs: r.target(b.Target).Args, BaseImages: bases, InvocationID: attest.GitLabInvocation(r.ci.PipelineID, r.ci.JobID),
-				StartedOn: started, FinishedOn: finished,
-			})
-			if err != nil {
-				return fmt.Errorf("attest %s [%s]: %v", b.Target, b.Platform, err)
-			}
-			artifact, predicate, _ := attest.SBOMFormat(r.m.SbomFormat)
-			sbomStatement, err := attest.NewStatement(repo, digest, predicate, sbom)
-			if err != nil {
-				return fmt.Errorf("attest %s [%s]: %v", b.Target, b.Platform, err)
-			}
-			for _, a := range []struct {
-				typ     string
-				content []byte
-			}{{artifact, sbom}, {attest.ArtifactProvenance, prov}} {
-				if _, err := sc.client.Attach(ctx, ref, a.typ, a.content); err != nil {
-					return err
-				}
-			}
-			for _, st := range [][]byte{sbomStatement, prov} {
-				if _, err := sc.client.Attest(ctx, ref, sc.signer, st); err != nil {
-					return err
-				}
-			}
-			if _, err := sc.client.Sign(ctx, ref, sc.signer); err != nil {
-				return err
-			}
-			r.logf("attested %s [%s] %s: %s SBOM, SLSA provenance of %s, signed", b.Target, b.Platform, ref, r.m.SbomFormat, rev[:12])
-			return nil
-		})
+		g.Go(func() error { return at.attest(gctx, b, "", finished) })
 	}
 	return g.Wait()
 }
 
-// sbomTool is syft, built once per engine cache.
+// attester is what every image's supply chain in one stage shares: the signer and registry
+// client, the revision, the engine's version and the SBOM tool. Its attest runs per image, as
+// soon as that image is pushed, while the other images still build and push.
+type attester struct {
+	r       *run
+	sc      *supplyChain
+	rev     string
+	engine  string
+	tool    *dagger.Container
+	started time.Time
+}
+
+// attester prepares the stage's supply chain; nil when the stage attests nothing (signing off,
+// or a dry run).
+func (r *run) attester(ctx context.Context, started time.Time) (*attester, error) {
+	if !r.in.Attest || r.dryRun {
+		return nil, nil
+	}
+	sc, err := r.chain(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := r.revision(ctx)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := dag.Version(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the engine's version: %v", err)
+	}
+	return &attester{r: r, sc: sc, rev: rev, engine: engine, tool: sbomTool(), started: started}, nil
+}
+
+// attest writes what the image of b (pushed as digest; empty: read from the registry), finished
+// at finished, lacks of its supply chain.
+func (at *attester) attest(ctx context.Context, b plan.Build, digest string, finished time.Time) error {
+	r, sc, rev, engine, tool, started := at.r, at.sc, at.rev, at.engine, at.tool, at.started
+	ctx, span := Tracer().Start(ctx, fmt.Sprintf("attest %s [%s]", b.Target, b.Platform))
+	defer span.End()
+	if digest == "" {
+		var err error
+		if digest, err = sc.digest(ctx, b.Push); err != nil {
+			return fmt.Errorf("attest %s [%s]: the pushed image %s: %v", b.Target, b.Platform, b.Push, err)
+		}
+	}
+	pushed, err := imageref.Parse(b.Push)
+	if err != nil {
+		return fmt.Errorf("attest %s [%s]: %v", b.Target, b.Platform, err)
+	}
+	repo, ref := pushed.Repo(), pushed.AtDigest(digest).String()
+	artifact, predicate, _ := attest.SBOMFormat(r.m.SbomFormat)
+	var done attest.Done
+	if err := step(ctx, "what the registry already holds", func(ctx context.Context) error {
+		ev, err := sc.client.Evidence(ctx, ref, ref)
+		done = attest.AlreadyDone(ev, sc.signer.Public(), artifact, predicate, rev)
+		return err
+	}); err != nil {
+		return fmt.Errorf("attest %s [%s]: reading what %s already carries: %v", b.Target, b.Platform, ref, err)
+	}
+	if done.All() {
+		r.logf("attested %s [%s] %s: already (%s SBOM, SLSA provenance of %s, signature, from an earlier build of this digest); nothing written", b.Target, b.Platform, ref, r.m.SbomFormat, rev[:12])
+		return nil
+	}
+	var wrote []string
+	if done.SBOM {
+		wrote = append(wrote, r.m.SbomFormat+" SBOM of this digest already attested, not computed again")
+	} else {
+		var sbom []byte
+		if err := step(ctx, "sbom (syft)", func(ctx context.Context) (err error) {
+			sbom, err = r.sbom(ctx, tool, b, ref)
+			return err
+		}); err != nil {
+			return err
+		}
+		statement, err := attest.NewStatement(repo, digest, predicate, sbom)
+		if err != nil {
+			return fmt.Errorf("attest %s [%s]: %v", b.Target, b.Platform, err)
+		}
+		if err := step(ctx, "SBOM referrer and signed attestation", func(ctx context.Context) error {
+			if _, err := sc.client.Attach(ctx, ref, artifact, sbom); err != nil {
+				return err
+			}
+			_, err := sc.client.Attest(ctx, ref, sc.signer, statement)
+			return err
+		}); err != nil {
+			return err
+		}
+		wrote = append(wrote, r.m.SbomFormat+" SBOM")
+	}
+	if !done.Provenance {
+		var bases []attest.BaseImage
+		if err := step(ctx, "base images", func(ctx context.Context) (err error) {
+			bases, err = r.baseImages(ctx, b)
+			return err
+		}); err != nil {
+			return err
+		}
+		prov, err := attest.ProvenanceStatement(attest.Build{
+			Image: repo, Digest: digest, Module: moduleID, EngineVersion: engine,
+			Repository: r.sourceRepository(ctx), Revision: rev, Target: b.Target, Platform: b.Platform,
+			BuildArgs: r.target(b.Target).Args, BaseImages: bases, InvocationID: attest.GitLabInvocation(r.ci.PipelineID, r.ci.JobID),
+			StartedOn: started, FinishedOn: finished,
+		})
+		if err != nil {
+			return fmt.Errorf("attest %s [%s]: %v", b.Target, b.Platform, err)
+		}
+		if err := step(ctx, "provenance referrer and signed attestation", func(ctx context.Context) error {
+			if _, err := sc.client.Attach(ctx, ref, attest.ArtifactProvenance, prov); err != nil {
+				return err
+			}
+			_, err := sc.client.Attest(ctx, ref, sc.signer, prov)
+			return err
+		}); err != nil {
+			return err
+		}
+		wrote = append(wrote, "SLSA provenance of "+rev[:12])
+	}
+	if !done.Signature {
+		if err := step(ctx, "signature", func(ctx context.Context) error {
+			_, err := sc.client.Sign(ctx, ref, sc.signer)
+			return err
+		}); err != nil {
+			return err
+		}
+		wrote = append(wrote, "signed")
+	}
+	r.logf("attested %s [%s] %s: %s", b.Target, b.Platform, ref, strings.Join(wrote, ", "))
+	return nil
+}
+
+// step runs fn in a child span named name, so the progress shows where a step's time goes.
+func step(ctx context.Context, name string, fn func(context.Context) error) error {
+	ctx, span := Tracer().Start(ctx, name)
+	defer span.End()
+	return fn(ctx)
+}
+
+// sbomTool is syft's published image (attest.SyftImage).
 func sbomTool() *dagger.Container {
-	return dag.Container().From("golang:1.26-bookworm").
-		WithMountedCache("/go/pkg/mod", dag.CacheVolume("shipyard-go-mod")).
-		WithMountedCache("/root/.cache/go-build", dag.CacheVolume("shipyard-go-build")).
-		WithEnvVariable("CGO_ENABLED", "0").
-		WithExec([]string{"go", "install", syftModule}).
+	return dag.Container().From(attest.SyftImage).
 		WithEnvVariable("SYFT_CHECK_FOR_APP_UPDATE", "false")
 }
 
@@ -210,13 +279,15 @@ func (r *run) sbom(ctx context.Context, tool *dagger.Container, b plan.Build, re
 		return nil, fmt.Errorf("attest %s [%s]: %v", b.Target, b.Platform, err)
 	}
 	img := dag.Container(dagger.ContainerOpts{Platform: dagger.Platform(b.Platform)}).From(ref)
-	out, err := tool.WithMountedDirectory("/image", img.Rootfs()).
-		WithExec([]string{"syft", "scan", "dir:/image", "--quiet", "-o", r.m.SbomFormat, "--source-name", pinned.Repo(), "--source-version", pinned.Digest}).
-		Stdout(ctx)
+	const out = "/sbom/sbom.json"
+	sbom, err := tool.WithMountedDirectory("/image", img.Rootfs()).
+		WithDirectory(path.Dir(out), dag.Directory()).
+		WithExec(append([]string{attest.SyftBinary, "scan", "dir:/image"}, attest.SyftImageArgs(r.m.SbomFormat, out, pinned.Repo(), pinned.Digest)...)).
+		File(out).Contents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("attest %s [%s]: the SBOM (syft): %s", b.Target, b.Platform, execOutput(err))
 	}
-	return []byte(out), nil
+	return []byte(sbom), nil
 }
 
 // baseImages resolves, as the engine does for the build, the images the target's Dockerfile
@@ -287,24 +358,43 @@ func (r *run) carryAttestations() func(context.Context, []promote.Released) erro
 			}
 			r.logf("copied the supply chain of %s to %s: %d cosign tag(s), %d referrer(s) written", rl.Name, dest, n.Tags, n.Referrers)
 		}
-		return r.verifyReleased(ctx, sc.client, sc.signer.Public(), released)
+		// with-scan asked for the gate: an image without a passing signed scan is not released
+		v, _, err := r.m.gateRequirement()
+		if err != nil {
+			return err
+		}
+		return r.verifyReleased(ctx, sc.client, sc.signer.Public(), released, v)
 	}
 }
 
+// scanRequirement is what verification asks of the vulnerability scan: a signed attestation
+// (require), re-checked at failOn when set.
+type scanRequirement struct {
+	require bool
+	failOn  string
+}
+
 // verifyReleased checks every released image in the release registry.
-func (r *run) verifyReleased(ctx context.Context, c *attestreg.Client, key *ecdsa.PublicKey, released []promote.Released) error {
+func (r *run) verifyReleased(ctx context.Context, c *attestreg.Client, key *ecdsa.PublicKey, released []promote.Released, v scanRequirement) error {
 	rev, err := r.revision(ctx)
 	if err != nil {
 		return err
 	}
-	p := attest.Policy{Key: key, SBOM: true, Revision: rev, Referrers: true}
+	p := attest.Policy{Key: key, SBOM: true, Revision: rev, Referrers: true, Scan: v.require, ScanFailOn: v.failOn}
+	scanned := ""
+	switch {
+	case v.failOn != "":
+		scanned = ", a signed vulnerability scan that passes at " + strings.ToUpper(v.failOn)
+	case v.require:
+		scanned = ", a signed vulnerability scan"
+	}
 	var errs []string
 	for _, rl := range released {
 		if err := c.Verify(ctx, rl.Ref, p); err != nil {
 			errs = append(errs, err.Error())
 			continue
 		}
-		r.logf("verified %s: signed, SBOM and SLSA provenance of %s on every platform", rl.Ref, rev[:12])
+		r.logf("verified %s: signed, SBOM and SLSA provenance of %s%s on every platform", rl.Ref, rev[:12], scanned)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("verification failed:\n%s", strings.Join(errs, "\n"))
@@ -352,7 +442,7 @@ func (r *run) target(name string) *bake.Target {
 	return &bake.Target{Name: name}
 }
 
-// Verify checks in the release registry that every image released for a version tag is signed for the key and carries, on every platform, a signed SBOM and a signed SLSA provenance of the commit being released; it names what is missing
+// Verify checks in the release registry that every image released for a version tag is signed for the key and carries, on every platform, a signed SBOM and a signed SLSA provenance of the commit being released, and with --require-scan a signed vulnerability scan; it names what is missing
 // +cache="never"
 func (m *Shipyard) Verify(
 	ctx context.Context,
@@ -361,7 +451,17 @@ func (m *Shipyard) Verify(
 	// Version tag released (default: WithGitlab's $CI_COMMIT_TAG)
 	// +optional
 	tag string,
+	// Require on every platform a signed vulnerability attestation (cosign's vuln predicate, as the gate of with-scan and with-signing writes it); its report is re-checked at --scan-fail-on, else at with-scan's --fail-on when with-scan is set
+	// +optional
+	requireScan bool,
+	// Re-check the newest attested scan's report at this threshold (critical, high, medium, low or unknown): every finding at or above it must be one the gate accepted; implies --require-scan
+	// +optional
+	scanFailOn string,
 ) (string, error) {
+	v, err := m.verifyScan(requireScan, scanFailOn)
+	if err != nil {
+		return "", err
+	}
 	r, err := m.newRun(ctx, "", tag, "release", false)
 	if err != nil {
 		return "", err
@@ -385,6 +485,36 @@ func (m *Shipyard) Verify(
 	for _, c := range r.plan.Copies {
 		released = append(released, promote.Released{Name: c.Target, Ref: c.To + ":" + c.Tag})
 	}
-	err = r.verifyReleased(ctx, attestClient(reg), pub, released)
+	err = r.verifyReleased(ctx, attestClient(reg), pub, released, v)
 	return r.log.String(), err
+}
+
+// verifyScan is what verify asks of the scan: --scan-fail-on, else with-scan's threshold with
+// --require-scan.
+func (m *Shipyard) verifyScan(require bool, failOn string) (scanRequirement, error) {
+	if failOn != "" {
+		sev, err := scan.ParseSeverity(failOn)
+		if err != nil {
+			return scanRequirement{}, fmt.Errorf("verify --scan-fail-on: %v", err)
+		}
+		return scanRequirement{require: true, failOn: sev.String()}, nil
+	}
+	if !require {
+		return scanRequirement{}, nil
+	}
+	v, gated, err := m.gateRequirement()
+	if err != nil || gated {
+		return v, err
+	}
+	return scanRequirement{require: true}, nil
+}
+
+// gateRequirement is what with-scan asks of a release: a signed scan that passes at its
+// threshold; nothing without with-scan (gated false).
+func (m *Shipyard) gateRequirement() (v scanRequirement, gated bool, err error) {
+	s, ok, err := m.scanSettings()
+	if err != nil || !ok {
+		return scanRequirement{}, false, err
+	}
+	return scanRequirement{require: true, failOn: s.Threshold.String()}, true, nil
 }

@@ -397,16 +397,28 @@ func (r *run) buildHere(ctx context.Context, builds []plan.Build) error {
 		}
 		return nil
 	}
-	pushed, err := imgs.publish(ctx)
-	for _, pb := range pushed {
-		if pb.Ref != "" {
-			r.logf("pushed %s [%s] %s@%s", pb.Target, pb.Platform, pb.Ref, pb.Digest)
-		}
-	}
+	at, err := r.attester(ctx, started)
 	if err != nil {
 		return err
 	}
-	return r.attestBuilds(ctx, builds, started)
+	_, err = imgs.publish(ctx, func(ctx context.Context, pb Published) error {
+		r.logf("pushed %s [%s] %s@%s", pb.Target, pb.Platform, pb.Ref, pb.Digest)
+		if at == nil {
+			return nil
+		}
+		for _, b := range builds {
+			if b.Target == pb.Target && b.Platform == pb.Platform {
+				// attested now, while the other images still push
+				digest := pb.Digest
+				if b.Push != pb.Ref {
+					digest = "" // pushed elsewhere than the plan says: read the plan's ref back
+				}
+				return at.attest(ctx, b, digest, time.Now())
+			}
+		}
+		return fmt.Errorf("attest %s [%s]: pushed, but not in the plan's builds", pb.Target, pb.Platform)
+	})
+	return err
 }
 
 // buildSecrets are the secrets a target asks for, named by their bake id (the Dockerfile's

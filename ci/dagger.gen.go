@@ -83,6 +83,11 @@ func (r Shipyard) MarshalJSON() ([]byte, error) {
 		SigningKey           *dagger.Secret
 		SigningPassword      *dagger.Secret
 		SbomFormat           string
+		ScanDbRepository     string
+		ScanFailOn           string
+		ScanMaxDbAge         string
+		ScanIgnoreFile       string
+		ScannerImage         string
 	}
 	concrete.Source = r.Source
 	concrete.BakeFile = r.BakeFile
@@ -110,6 +115,11 @@ func (r Shipyard) MarshalJSON() ([]byte, error) {
 	concrete.SigningKey = r.SigningKey
 	concrete.SigningPassword = r.SigningPassword
 	concrete.SbomFormat = r.SbomFormat
+	concrete.ScanDbRepository = r.ScanDbRepository
+	concrete.ScanFailOn = r.ScanFailOn
+	concrete.ScanMaxDbAge = r.ScanMaxDbAge
+	concrete.ScanIgnoreFile = r.ScanIgnoreFile
+	concrete.ScannerImage = r.ScannerImage
 	return json.Marshal(&concrete)
 }
 
@@ -141,6 +151,11 @@ func (r *Shipyard) UnmarshalJSON(bs []byte) error {
 		SigningKey           *dagger.Secret
 		SigningPassword      *dagger.Secret
 		SbomFormat           string
+		ScanDbRepository     string
+		ScanFailOn           string
+		ScanMaxDbAge         string
+		ScanIgnoreFile       string
+		ScannerImage         string
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -172,6 +187,11 @@ func (r *Shipyard) UnmarshalJSON(bs []byte) error {
 	r.SigningKey = concrete.SigningKey
 	r.SigningPassword = concrete.SigningPassword
 	r.SbomFormat = concrete.SbomFormat
+	r.ScanDbRepository = concrete.ScanDbRepository
+	r.ScanFailOn = concrete.ScanFailOn
+	r.ScanMaxDbAge = concrete.ScanMaxDbAge
+	r.ScanIgnoreFile = concrete.ScanIgnoreFile
+	r.ScannerImage = concrete.ScannerImage
 	return nil
 }
 
@@ -420,6 +440,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
 			return (*ArmBuilder).Cleanup(&parent, ctx)
+		case "Finish":
+			var parent ArmBuilder
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*ArmBuilder).Finish(&parent, ctx)
 		case "ProvisionScript":
 			var parent ArmBuilder
 			err = json.Unmarshal(parentJSON, &parent)
@@ -647,6 +674,48 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*Shipyard).Release(&parent, ctx, ref, tag, only, dryRun, overwrite)
+		case "Scan":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var ref string
+			if inputArgs["ref"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["ref"]), &ref)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg ref", err))
+				}
+			}
+			var tag string
+			if inputArgs["tag"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tag"]), &tag)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tag", err))
+				}
+			}
+			return (*Shipyard).Scan(&parent, ctx, ref, tag)
+		case "ScanReport":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var ref string
+			if inputArgs["ref"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["ref"]), &ref)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg ref", err))
+				}
+			}
+			var tag string
+			if inputArgs["tag"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tag"]), &tag)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tag", err))
+				}
+			}
+			return (*Shipyard).ScanReport(&parent, ctx, ref, tag)
 		case "Test":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)
@@ -709,7 +778,21 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tag", err))
 				}
 			}
-			return (*Shipyard).Verify(&parent, ctx, key, tag)
+			var requireScan bool
+			if inputArgs["requireScan"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["requireScan"]), &requireScan)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg requireScan", err))
+				}
+			}
+			var scanFailOn string
+			if inputArgs["scanFailOn"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["scanFailOn"]), &scanFailOn)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg scanFailOn", err))
+				}
+			}
+			return (*Shipyard).Verify(&parent, ctx, key, tag, requireScan, scanFailOn)
 		case "WithArmAccess":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1158,6 +1241,48 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*Shipyard).WithRegistryAuth(&parent, address, username, secret), nil
+		case "WithScan":
+			var parent Shipyard
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var dbRepository string
+			if inputArgs["dbRepository"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dbRepository"]), &dbRepository)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dbRepository", err))
+				}
+			}
+			var failOn string
+			if inputArgs["failOn"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["failOn"]), &failOn)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg failOn", err))
+				}
+			}
+			var maxDbAge string
+			if inputArgs["maxDbAge"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["maxDbAge"]), &maxDbAge)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg maxDbAge", err))
+				}
+			}
+			var ignoreFile string
+			if inputArgs["ignoreFile"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["ignoreFile"]), &ignoreFile)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg ignoreFile", err))
+				}
+			}
+			var scannerImage string
+			if inputArgs["scannerImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["scannerImage"]), &scannerImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg scannerImage", err))
+				}
+			}
+			return (*Shipyard).WithScan(&parent, dbRepository, failOn, maxDbAge, ignoreFile, scannerImage)
 		case "WithSigning":
 			var parent Shipyard
 			err = json.Unmarshal(parentJSON, &parent)

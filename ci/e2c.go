@@ -838,6 +838,18 @@ func (a *ArmBuilder) Teardown(ctx context.Context) (string, error) {
 	return strings.Join(lines, "\n"), nil
 }
 
+// Finish is cleanup, then teardown, in one call: a failed cleanup is reported and the teardown runs all the same (after_script; each fresh engine pays a call's start once)
+// +cache="never"
+func (a *ArmBuilder) Finish(ctx context.Context) (string, error) {
+	cleaned, err := a.Cleanup(ctx)
+	if err != nil {
+		cleaned = "arm-builder cleanup failed; tearing the instance down anyway: " + err.Error()
+		logLine(cleaned)
+	}
+	down, err := a.Teardown(ctx)
+	return strings.TrimSpace(cleaned + "\n" + down), err
+}
+
 // Reap terminates every builder of this project whose expiry tag has passed
 // +cache="never"
 func (a *ArmBuilder) Reap(ctx context.Context) (string, error) {

@@ -86,6 +86,18 @@ type Shipyard struct {
 	SigningPassword *dagger.Secret
 	// +private
 	SbomFormat string
+
+	// The vulnerability gate (WithScan), as given; scan.ParseSettings reads them
+	// +private
+	ScanDbRepository string
+	// +private
+	ScanFailOn string
+	// +private
+	ScanMaxDbAge string
+	// +private
+	ScanIgnoreFile string
+	// +private
+	ScannerImage string
 }
 
 // CiContext is what GitLab tells a job about its pipeline.

@@ -32,7 +32,8 @@ func (r *run) manifests(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	// the vulnerability gate (with-scan) on what was merged, before anything is released
+	return r.scan(ctx, r.plan.Scans)
 }
 
 // merge merges one target's per-platform images into an index under each of its tags, then

@@ -113,6 +113,11 @@ func (m *Shipyard) newRun(ctx context.Context, ref, tag, only string, dryRun boo
 		BuildSecrets: m.BuildSecretIDs, OnBuilderLoss: m.Ec2.OnBuilderLoss,
 		Attest: m.SigningKey != nil, SBOMFormat: m.SbomFormat,
 	}
+	if s, ok, err := m.scanSettings(); err != nil {
+		return nil, err
+	} else if ok {
+		in.Scan, in.ScanThreshold = true, s.Threshold.String()
+	}
 	p, err := plan.Make(in)
 	if err != nil {
 		return nil, fmt.Errorf("preflight: %v", err)
@@ -156,6 +161,9 @@ func (r *run) execute(ctx context.Context) (string, error) {
 	}
 	r.unnoted(r.plan.Notes) // printed with the plan's text
 	if err := r.preflightSigning(ctx); err != nil {
+		return r.log.String(), err
+	}
+	if err := r.preflightScan(ctx); err != nil {
 		return r.log.String(), err
 	}
 	for _, s := range r.plan.Stages {

@@ -27,7 +27,7 @@ type Published struct {
 // Publish every image under its bake tags with a per-platform suffix (1.0.0-amd64) and print what was pushed as JSON
 // +cache="never"
 func (i *Images) Publish(ctx context.Context) (string, error) {
-	out, err := i.publish(ctx)
+	out, err := i.publish(ctx, nil)
 	if err != nil {
 		return "", err
 	}
@@ -35,7 +35,9 @@ func (i *Images) Publish(ctx context.Context) (string, error) {
 	return string(b), err
 }
 
-func (i *Images) publish(ctx context.Context) ([]Published, error) {
+// publish pushes every image concurrently; then, when given, runs for each image as soon as its
+// own push returned, while the others still push.
+func (i *Images) publish(ctx context.Context, then func(context.Context, Published) error) ([]Published, error) {
 	out := make([]Published, len(i.Images))
 	var creds []registryCreds
 	if i.Pipeline != nil {
@@ -65,7 +67,11 @@ func (i *Images) publish(ctx context.Context) ([]Published, error) {
 				return fmt.Errorf("push %s [%s] to %s: the engine answered: %v", img.Target, img.Platform, ref, err)
 			}
 			out[n] = Published{Target: img.Target, Platform: img.Platform, Ref: ref, Digest: at.Digest}
-			return nil
+			span.End()
+			if then == nil {
+				return nil
+			}
+			return then(gctx, out[n])
 		})
 	}
 	return out, g.Wait()

@@ -54,15 +54,11 @@ func tunnelDialer(ctx context.Context, tunnels []*dagger.Service) (func(context.
 		if _, err := svc.Start(ctx); err != nil {
 			return nil, fmt.Errorf("starting the registry tunnel: %v", err)
 		}
-		ports, err := svc.Ports(ctx)
+		ports, err := tunnelPorts(ctx, svc)
 		if err != nil {
-			return nil, fmt.Errorf("reading the registry tunnel's ports: %v", err)
+			return nil, err
 		}
-		for _, p := range ports {
-			n, err := p.Port(ctx)
-			if err != nil {
-				return nil, err
-			}
+		for _, n := range ports {
 			ep, err := svc.Endpoint(ctx, dagger.ServiceEndpointOpts{Port: n})
 			if err != nil {
 				return nil, fmt.Errorf("reading the registry tunnel's endpoint: %v", err)
@@ -81,15 +77,37 @@ func tunnelDialer(ctx context.Context, tunnels []*dagger.Service) (func(context.
 	}, nil
 }
 
-// withAuth adds to a container about to publish ref the credentials of the longest address that
-// covers ref, and only those: the engine keeps one credential per host, so a second one for
-// another repository of the same host would replace it.
-func withAuth(ctr *dagger.Container, creds []registryCreds, ref string) *dagger.Container {
+// tunnelPorts are the engine host's loopback ports a registry tunnel forwards.
+func tunnelPorts(ctx context.Context, svc *dagger.Service) ([]int, error) {
+	ports, err := svc.Ports(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the registry tunnel's ports: %v", err)
+	}
+	out := make([]int, 0, len(ports))
+	for _, p := range ports {
+		n, err := p.Port(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// credsFor is the index of the credentials of the longest address that covers ref, -1 when none does.
+func credsFor(creds []registryCreds, ref string) int {
 	addresses := make([]string, len(creds))
 	for i, c := range creds {
 		addresses[i] = c.Address
 	}
-	i := regaccess.Match(addresses, ref)
+	return regaccess.Match(addresses, ref)
+}
+
+// withAuth adds to a container about to publish ref the credentials of the longest address that
+// covers ref, and only those: the engine keeps one credential per host, so a second one for
+// another repository of the same host would replace it.
+func withAuth(ctr *dagger.Container, creds []registryCreds, ref string) *dagger.Container {
+	i := credsFor(creds, ref)
 	r, err := imageref.Parse(ref)
 	if i < 0 || err != nil {
 		return ctr // a reference that does not parse fails its push, which names the reference

@@ -34,7 +34,7 @@ import (
 // is what users of the published engine pay (the toolchain of hack/engine fills them).
 
 // engineRecipeVersion changes whenever the engine image's recipe below changes.
-const engineRecipeVersion = "1"
+const engineRecipeVersion = "3"
 
 // engineBinaries are the files hack/engine builds for each platform, by the name they have there.
 var engineBinaries = []string{"dagger", "dagger-engine", "dagger-init", "dnsname", "dial-stdio", "codegen"}
@@ -114,12 +114,12 @@ func (m *mirror) engineImage(ctx context.Context, p dagger.Platform) (*dagger.Co
 		return nil, fmt.Errorf("no engine binaries or Go tree for %s: pass -engine-bin %s=DIR -goroot %s=DIR (hack/engine does)", p, p, p)
 	}
 	file := func(name string) *dagger.File { return m.c.Host().File(filepath.Join(bin, name)) }
-	content, digest, err := m.sdkContent(ctx, p, goroot, file("codegen"))
+	content, err := m.sdkContent(p, goroot, file("codegen"))
 	if err != nil {
 		return nil, err
 	}
 	exe := dagger.ContainerWithFileOpts{Permissions: 0o755}
-	return m.base(p).
+	ctr := m.base(p).
 		WithEnvVariable("DEBIAN_FRONTEND", "noninteractive").
 		WithExec([]string{"sh", "-c", "apt-get update -q && apt-get install -y -q --no-install-recommends " +
 			"runc iptables dnsmasq-base containernetworking-plugins git openssh-client pigz xz-utils ca-certificates " +
@@ -127,7 +127,13 @@ func (m *mirror) engineImage(ctx context.Context, p dagger.Platform) (*dagger.Co
 			" && update-alternatives --set iptables /usr/sbin/iptables-legacy" +
 			" && update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy" +
 			" && ln -s /usr/sbin/runc /usr/local/bin/runc && mkdir -p /opt/cni/bin" +
-			" && for p in bridge loopback firewall host-local; do ln -s /usr/lib/cni/$p /opt/cni/bin/$p; done"}).
+			" && for p in bridge loopback firewall host-local; do ln -s /usr/lib/cni/$p /opt/cni/bin/$p; done" +
+			// as in the published image, no custom CA certificates: the engine installs every file
+			// of this directory into every container and runs update-ca-certificates around each
+			// exec in an image that has it (15 to 30 s per module function call on 2 cores). The
+			// CAs the mirrored base carries are in the image's own bundle since ca-certificates'
+			// install, and the images the engine runs (the Go SDK's, the mirrored bases) carry them.
+			" && rm -rf /usr/local/share/ca-certificates && mkdir /usr/local/share/ca-certificates"}).
 		WithoutEnvVariable("DEBIAN_FRONTEND").
 		WithFile("/usr/local/bin/dagger-engine", file("dagger-engine"), exe).
 		WithFile("/usr/local/bin/dagger-init", file("dagger-init"), exe).
@@ -139,17 +145,35 @@ func (m *mirror) engineImage(ctx context.Context, p dagger.Platform) (*dagger.Co
 		WithNewFile("/etc/dagger/engine.toml", "").
 		WithNewFile("/etc/dagger/engine.json", "{}\n").
 		WithDirectory("/var/lib/dagger", m.c.Directory()).
-		WithDirectory("/usr/local/share/dagger/content", content).
+		WithDirectory(sdkContentDir, content)
+	// the digest the engine loads the Go SDK by is read from the content as the image holds it:
+	// an image tarball's index is not reproducible (it carries its creation time), so a digest
+	// read from another evaluation of the same recipe (one the engine's cache kept) may name a
+	// manifest the image does not hold, and every module load then fails with "content … not found"
+	index, err := ctr.File(sdkContentDir + "/index.json").Contents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("the Go SDK runtime image for %s: %w", p, err)
+	}
+	digest, err := firstManifest([]byte(index))
+	if err != nil {
+		return nil, fmt.Errorf("the Go SDK runtime image for %s: %w", p, err)
+	}
+	if _, err := ctr.File(sdkContentDir + "/blobs/sha256/" + strings.TrimPrefix(digest, "sha256:")).Size(ctx); err != nil {
+		return nil, fmt.Errorf("the Go SDK runtime image for %s: its index names %s, which its content lacks: %w", p, digest, err)
+	}
+	return ctr.
 		WithEnvVariable("DAGGER_GO_SDK_MANIFEST_DIGEST", digest).
 		WithEnvVariable("_EXPERIMENTAL_DAGGER_RUNNER_HOST", "unix:///run/dagger/engine.sock").
 		WithAnnotation("org.opencontainers.image.version", enginever.Version).
 		WithEntrypoint([]string{"dagger-entrypoint.sh"}), nil
 }
 
+// sdkContentDir is where the engine image keeps its built-in content.
+const sdkContentDir = "/usr/local/share/dagger/content"
+
 // sdkContent is the engine's built-in content for platform p: the Go SDK runtime image (Debian,
-// the Go tree goroot, git, openssh, openssl and codegen, with empty Go caches) as an OCI layout,
-// and that image's manifest digest.
-func (m *mirror) sdkContent(ctx context.Context, p dagger.Platform, goroot string, codegen *dagger.File) (*dagger.Directory, string, error) {
+// the Go tree goroot, git, openssh, openssl and codegen, with empty Go caches) as an OCI layout.
+func (m *mirror) sdkContent(p dagger.Platform, goroot string, codegen *dagger.File) (*dagger.Directory, error) {
 	sdk := m.golangFrom(p, goroot, "").
 		WithFile("/usr/local/bin/codegen", codegen, dagger.ContainerWithFileOpts{Permissions: 0o755}).
 		WithEnvVariable("GOTOOLCHAIN", "auto")
@@ -159,15 +183,7 @@ func (m *mirror) sdkContent(ctx context.Context, p dagger.Platform, goroot strin
 		WithMountedFile("/sdk.tar", tarball).
 		WithExec([]string{"sh", "-c", "mkdir -p /content && tar -xf /sdk.tar -C /content"}).
 		Directory("/content")
-	index, err := layout.File("index.json").Contents(ctx)
-	if err != nil {
-		return nil, "", fmt.Errorf("the Go SDK runtime image for %s: %w", p, err)
-	}
-	digest, err := firstManifest([]byte(index))
-	if err != nil {
-		return nil, "", fmt.Errorf("the Go SDK runtime image for %s: %w", p, err)
-	}
-	return layout, digest, nil
+	return layout, nil
 }
 
 // firstManifest is the digest of the first manifest of an OCI index.

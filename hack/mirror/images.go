@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 
 	"dagger.io/dagger"
+
+	"shipyard/internal/scan"
 )
 
 // An image is one entry of the offline mirror: the name the pipeline's steps use, the platforms
@@ -53,10 +58,84 @@ var images = []image{
 		StandIn:   "traefik:v3.1: a shell script that prints a version and stays in the foreground",
 		Dir:       "traefik",
 	},
+	// What a GitLab Docker executor job of .gitlab-ci.yml pulls (the job image and its dind
+	// service), and the two images gitlab-ci-local's Docker executor runs around each job.
+	{
+		Name:      "docker:27",
+		Platforms: []string{"linux/amd64"},
+		StandIn:   "docker:27: the Docker client of Debian's docker.io (20.10) with busybox as sh and wget, and the upstream entrypoint's DOCKER_HOST defaults",
+		Dir:       "docker",
+	},
+	{
+		Name:      "docker:27-dind",
+		Platforms: []string{"linux/amd64"},
+		StandIn:   "docker:27-dind: Debian's docker.io (dockerd 20.10) with an entrypoint that makes the TLS certificates GitLab's dind service shares with the job",
+		Dir:       "docker-dind",
+	},
+	{
+		Name:      "firecow/gitlab-ci-local-util:latest",
+		Platforms: []string{"linux/amd64"},
+		StandIn:   "firecow/gitlab-ci-local-util: Debian with bash and rsync",
+		Dir:       "gcl-util",
+	},
+	{
+		Name:      "sumina46/wait-for-it:latest",
+		Platforms: []string{"linux/amd64"},
+		StandIn:   "sumina46/wait-for-it: a bash script that waits for HOST:PORT to accept a connection",
+		Dir:       "wait-for-it",
+	},
 	{
 		Name:      "containrrr/watchtower:1.7.1",
 		Platforms: []string{"linux/amd64", "linux/arm64"},
 		StandIn:   "containrrr/watchtower:1.7.1: a shell script that prints a version and stays in the foreground",
 		Dir:       "watchtower",
 	},
+}
+
+// trivyStandIn is the mirror's entry for trivy's image, made from the trivy binary the host
+// built (hack/setup-test-deps trivy): upstream's name and entrypoint, so the scan stage runs
+// trivy as a container, as users run it. The binary takes 26 minutes to build cold, after the
+// engine is up, so hack/engine seeds this image only when the binary is already there, and
+// testenv.ScannerImage seeds it for the tests once the build is done.
+func trivyStandIn(bin string) image {
+	return image{
+		Name:      scan.DefaultScannerImage,
+		Platforms: []string{"linux/amd64"},
+		StandIn:   scan.DefaultScannerImage + ": Debian bookworm with ca-certificates and trivy v" + scan.TrivyVersion + " built from the Go module proxy, entrypoint trivy",
+		Build:     (*mirror).trivyImage,
+		HostFiles: []string{bin},
+	}
+}
+
+// trivyImage is Debian with CA certificates (trivy pulls its database over HTTPS from a user's
+// registry) and the host's trivy at upstream's path, /usr/local/bin/trivy.
+func (m *mirror) trivyImage(_ context.Context, p dagger.Platform) (*dagger.Container, error) {
+	return m.base(p).
+		WithEnvVariable("DEBIAN_FRONTEND", "noninteractive").
+		WithExec([]string{"sh", "-c", "apt-get update -q && apt-get install -y -q --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*"}).
+		WithoutEnvVariable("DEBIAN_FRONTEND").
+		WithFile("/usr/local/bin/trivy", m.c.Host().File(m.trivy), dagger.ContainerWithFileOpts{Permissions: 0o755}).
+		WithAnnotation("org.opencontainers.image.version", scan.TrivyVersion).
+		WithEntrypoint([]string{"trivy"}), nil
+}
+
+// selectImages keeps the images named in only (comma-separated; empty keeps all), failing on a
+// name the list does not have.
+func selectImages(all []image, only string) ([]image, error) {
+	if only == "" {
+		return all, nil
+	}
+	var out []image
+	for name := range strings.SplitSeq(only, ",") {
+		i := slices.IndexFunc(all, func(img image) bool { return img.Name == name })
+		if i < 0 {
+			var names []string
+			for _, img := range all {
+				names = append(names, img.Name)
+			}
+			return nil, fmt.Errorf("-only %s: no such image (the list has %s)", name, strings.Join(names, ", "))
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
 }

@@ -26,6 +26,7 @@ import (
 
 	"shipyard/internal/enginever"
 	"shipyard/internal/imageref"
+	"shipyard/internal/scan"
 )
 
 // recipeLabel carries a hash of the recipe that made an image, so seeding knows when to redo it.
@@ -40,6 +41,7 @@ type mirror struct {
 	root     string
 	codegen  string
 	engine   engineDirs
+	trivy    string // the trivy binary of the scanner's stand-in
 }
 
 func main() {
@@ -54,6 +56,10 @@ func main() {
 	engineBin := flag.String("engine-bin", "", "PLATFORM=DIR[,…]: the dagger binaries built for each platform of the engine image's\n"+
 		"stand-in ("+enginever.Image+"); empty: the stand-in is not seeded")
 	goroot := flag.String("goroot", "", "PLATFORM=DIR[,…]: a Go tree of each platform, for the stand-in's Go SDK runtime image")
+	tools := flag.String("tools", "", "a directory for the binaries the mirror's images are made of (syft); empty: those images are not seeded")
+	trivyBin := flag.String("trivy", "", "the trivy "+scan.TrivyVersion+" binary (hack/setup-test-deps trivy builds it) for the stand-in of\n"+
+		scan.DefaultScannerImage+"; empty: that stand-in is not seeded")
+	only := flag.String("only", "", "NAME[,…]: seed only these images of the list (e.g. "+scan.DefaultScannerImage+"); empty: all")
 	flag.Parse()
 	dirs, err := parseEngineDirs(*engineBin, *goroot)
 	if err != nil {
@@ -63,7 +69,22 @@ func main() {
 	if len(dirs.bin) > 0 {
 		images = append(images, engineStandIn(dirs))
 	}
-	m := &mirror{registry: *registry, root: *root, codegen: *codegen, engine: dirs}
+	if *tools != "" && !*sdkOnly {
+		bin, err := buildSyft(*tools)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mirror:", err)
+			os.Exit(1)
+		}
+		images = append(images, syftStandIn(bin))
+	}
+	if *trivyBin != "" {
+		images = append(images, trivyStandIn(*trivyBin))
+	}
+	if images, err = selectImages(images, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "mirror:", err)
+		os.Exit(2)
+	}
+	m := &mirror{registry: *registry, root: *root, codegen: *codegen, engine: dirs, trivy: *trivyBin}
 	err = m.run(context.Background(), *sdkOut, *sdkOnly, *rebuild)
 	m.close()
 	if err != nil {

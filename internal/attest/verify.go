@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"shipyard/internal/scan"
 )
 
 // What verification finds missing or wrong, for errors.Is.
@@ -16,6 +18,7 @@ var (
 	ErrNoSBOM        = errors.New("no SBOM")
 	ErrNoProvenance  = errors.New("no provenance")
 	ErrWrongRevision = errors.New("provenance of another revision")
+	ErrNoScan        = errors.New("no vulnerability scan")
 )
 
 // SignatureLayer is one layer of a cosign signature manifest: the signed
@@ -55,6 +58,12 @@ type Policy struct {
 	Revision string
 	// Referrers requires the SBOM and the provenance as OCI 1.1 referrers too.
 	Referrers bool
+	// Scan requires a signed vulnerability attestation (cosign's vuln predicate,
+	// scan.VulnPredicateType), as the gate writes for every image × platform it passed.
+	Scan bool
+	// ScanFailOn, when set (critical, high, medium, low or unknown), also re-checks the newest
+	// such attestation's report at that threshold (scan.Recheck); Scan is then implied.
+	ScanFailOn string
 }
 
 // Check verifies ev against p and returns every problem, each naming the
@@ -67,7 +76,10 @@ func Check(ev Evidence, p Policy) error {
 	if err := checkSignature(ev, p.Key); err != nil {
 		errs = append(errs, err)
 	}
-	if p.SBOM || p.Revision != "" {
+	if p.ScanFailOn != "" {
+		p.Scan = true
+	}
+	if p.SBOM || p.Revision != "" || p.Scan {
 		errs = append(errs, checkAttestations(ev, p)...)
 	}
 	if p.Referrers {
@@ -104,13 +116,11 @@ func checkSignature(ev Evidence, key *ecdsa.PublicKey) error {
 	return fmt.Errorf("%s: %w: none of the %d signature(s) under %s is valid for the public key (signed with another key, or tampered with)", ev.Name, ErrBadSignature, len(ev.Signatures), tag)
 }
 
-// checkAttestations wants a signed SBOM and a signed provenance of the revision.
-func checkAttestations(ev Evidence, p Policy) []error {
-	tag, _ := AttestationTag(ev.Digest)
-	var sbom, provenance bool
-	var revisions, problems []string
+// signedStatements are the statements of ev's attestations that open with key and are about
+// ev.Digest, and why each other one was rejected.
+func signedStatements(ev Evidence, key *ecdsa.PublicKey) (statements []Statement, problems []string) {
 	for _, env := range ev.Attestations {
-		raw, err := OpenEnvelope(p.Key, env)
+		raw, err := OpenEnvelope(key, env)
 		if err != nil {
 			problems = append(problems, err.Error())
 			continue
@@ -120,6 +130,20 @@ func checkAttestations(ev Evidence, p Policy) []error {
 			problems = append(problems, err.Error())
 			continue
 		}
+		statements = append(statements, st)
+	}
+	return statements, problems
+}
+
+// checkAttestations wants a signed SBOM, a signed provenance of the revision and a signed
+// vulnerability scan, as the policy asks.
+func checkAttestations(ev Evidence, p Policy) []error {
+	tag, _ := AttestationTag(ev.Digest)
+	var sbom, provenance bool
+	var revisions []string
+	var vuln *scan.CosignVulnPredicate
+	statements, problems := signedStatements(ev, p.Key)
+	for _, st := range statements {
 		switch {
 		case IsSBOM(st.PredicateType):
 			sbom = true
@@ -133,6 +157,15 @@ func checkAttestations(ev Evidence, p Policy) []error {
 				provenance = true
 			}
 			revisions = append(revisions, src.Revision)
+		case st.PredicateType == scan.VulnPredicateType:
+			pred, err := scan.ParseVulnPredicate(st.Predicate)
+			if err != nil {
+				problems = append(problems, err.Error())
+				continue
+			}
+			if vuln == nil || pred.Metadata.ScanFinishedOn.After(vuln.Metadata.ScanFinishedOn) {
+				vuln = &pred
+			}
 		}
 	}
 	why := ""
@@ -150,7 +183,29 @@ func checkAttestations(ev Evidence, p Policy) []error {
 	default:
 		errs = append(errs, fmt.Errorf("%s: %w: no signed SLSA v1 provenance attestation under %s%s", ev.Name, ErrNoProvenance, tag, why))
 	}
+	if p.Scan {
+		errs = append(errs, checkScan(ev, p, vuln, tag, why)...)
+	}
 	return errs
+}
+
+// checkScan wants the newest signed vulnerability attestation, re-checked at p.ScanFailOn when set.
+func checkScan(ev Evidence, p Policy, vuln *scan.CosignVulnPredicate, tag, why string) []error {
+	if vuln == nil {
+		return []error{fmt.Errorf("%s: %w: no signed vulnerability attestation (cosign predicate %s) under %s%s: run the gate on the image with signing on (with-signing … with-scan … release, or … scan --tag=TAG for a released image)",
+			ev.Name, ErrNoScan, scan.VulnPredicateType, tag, why)}
+	}
+	if p.ScanFailOn == "" {
+		return nil
+	}
+	threshold, err := scan.ParseSeverity(p.ScanFailOn)
+	if err != nil {
+		return []error{fmt.Errorf("%s: %w", ev.Name, err)}
+	}
+	if err := scan.Recheck(*vuln, threshold); err != nil {
+		return []error{fmt.Errorf("%s: %w", ev.Name, err)}
+	}
+	return nil
 }
 
 // checkReferrers wants the SBOM and provenance listed as referrers.

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"shipyard/internal/attest"
+	"shipyard/internal/scan"
 )
 
 func TestTags(t *testing.T) {
@@ -230,6 +232,100 @@ func TestCheck(t *testing.T) {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("Check = %v, want it to say %q", err, s)
 				}
+			}
+		})
+	}
+}
+
+// vulnStatement is the gate's vulnerability statement about digest: a report with a CRITICAL
+// finding on zlib1g, accepted by the gate at failOn, and a HIGH one on libssl3; finished says
+// when the scan finished.
+func vulnStatement(t *testing.T, digest, failOn string, finished time.Time, accepted ...scan.AcceptedFinding) []byte {
+	t.Helper()
+	report := `{"SchemaVersion": 2, "Results": [{"Target": "app (debian 12.8)", "Class": "os-pkgs", "Vulnerabilities": [
+		{"VulnerabilityID": "CVE-2099-0001", "PkgName": "zlib1g", "InstalledVersion": "1:1.2.13", "Severity": "CRITICAL"},
+		{"VulnerabilityID": "CVE-2099-0002", "PkgName": "libssl3", "InstalledVersion": "3.0.11", "FixedVersion": "3.0.13", "Severity": "HIGH"}]}]}`
+	pred, err := scan.VulnPredicate(scan.VulnInput{Report: []byte(report), ScannerVersion: scan.TrivyVersion,
+		Invocation: scan.Invocation{Parameters: scan.GateParameters{FailOn: failOn, Platform: "linux/arm64", Accepted: accepted}},
+		Start:      finished.Add(-time.Minute), Finish: finished})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(pred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := attest.NewStatement("127.0.0.1:5000/shipyard/app-django", digest, scan.VulnPredicateType, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestCheckScan(t *testing.T) {
+	s := signer(t)
+	base := evidence(t, s)
+	zlib := scan.AcceptedFinding{ID: "CVE-2099-0001", Package: "zlib1g", Installed: "1:1.2.13", Statement: "not reachable"}
+	day := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	envelope := func(st []byte, by *attest.Signer) []byte {
+		env, err := attest.SignEnvelope(by, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return env
+	}
+	passed := envelope(vulnStatement(t, digestA, "CRITICAL", day, zlib), s)
+	noAccept := envelope(vulnStatement(t, digestA, "CRITICAL", day.Add(time.Hour)), s)
+	full := attest.Policy{Key: s.Public(), SBOM: true, Revision: commit, Referrers: true, Scan: true}
+	const missing = "app-django@sha256:aaaaaaaaaaaa [linux/arm64]: no vulnerability scan: no signed vulnerability attestation (cosign predicate https://cosign.sigstore.dev/attestation/vuln/v1) under sha256-"
+	for _, tc := range []struct {
+		name   string
+		atts   [][]byte // added to the SBOM and provenance
+		policy func(*attest.Policy)
+		is     error
+		says   []string
+	}{
+		{"scan attested", [][]byte{passed}, func(*attest.Policy) {}, nil, nil},
+		{"no scan asked, none there", nil, func(p *attest.Policy) { p.Scan = false }, nil, nil},
+		{"scan asked, none there", nil, func(*attest.Policy) {}, attest.ErrNoScan,
+			[]string{missing, "with-signing … with-scan … release"}},
+		{"scan asked alone, none there", nil, func(p *attest.Policy) { *p = attest.Policy{Key: p.Key, Scan: true} }, attest.ErrNoScan, []string{missing}},
+		{"signed by another key", [][]byte{envelope(vulnStatement(t, digestA, "CRITICAL", day, zlib), signer(t))}, func(*attest.Policy) {}, attest.ErrNoScan,
+			[]string{missing, "(rejected: ", "none of its 1 signature(s) is valid"}},
+		{"scan of another image", [][]byte{envelope(vulnStatement(t, digestB, "CRITICAL", day, zlib), s)}, func(*attest.Policy) {}, attest.ErrNoScan,
+			[]string{missing, "about another image"}},
+		{"re-checked at the gate's threshold", [][]byte{passed}, func(p *attest.Policy) { p.ScanFailOn = "critical" }, nil, nil},
+		{"re-check implies the scan", nil, func(p *attest.Policy) { p.Scan, p.ScanFailOn = false, "critical" }, attest.ErrNoScan, []string{missing}},
+		{"re-checked stricter: the HIGH finding blocks", [][]byte{passed}, func(p *attest.Policy) { p.ScanFailOn = "high" }, scan.ErrAttestedBlocked,
+			[]string{"app-django@sha256:aaaaaaaaaaaa [linux/arm64]: the attested scan does not pass at HIGH: 1 finding in the report the gate at CRITICAL passed",
+				"libssl3 3.0.11 (fixed in 3.0.13): CVE-2099-0002 HIGH"}},
+		{"the newest scan is re-checked", [][]byte{passed, noAccept}, func(p *attest.Policy) { p.ScanFailOn = "critical" }, scan.ErrAttestedBlocked,
+			[]string{"zlib1g 1:1.2.13 (no fix yet): CVE-2099-0001 CRITICAL"}},
+		{"the newest scan is re-checked, in any order", [][]byte{noAccept, passed}, func(p *attest.Policy) { p.ScanFailOn = "critical" }, scan.ErrAttestedBlocked,
+			[]string{"CVE-2099-0001 CRITICAL"}},
+		{"a threshold that is no severity", [][]byte{passed}, func(p *attest.Policy) { p.ScanFailOn = "severe" }, scan.ErrBadSeverity, []string{`"severe"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, p := base, full
+			ev.Attestations = append(append([][]byte(nil), base.Attestations...), tc.atts...)
+			tc.policy(&p)
+			err := attest.Check(ev, p)
+			if tc.is == nil {
+				if err != nil {
+					t.Fatalf("Check = %v, want nil", err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.is) {
+				t.Fatalf("Check = %v, want it to be %v", err, tc.is)
+			}
+			for _, s := range tc.says {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("Check = %v, want it to say %q", err, s)
+				}
+			}
+			if errors.Is(err, attest.ErrNoSBOM) || errors.Is(err, attest.ErrNoProvenance) || errors.Is(err, attest.ErrBadSignature) {
+				t.Errorf("Check = %v: the scan's problem is reported as another one", err)
 			}
 		})
 	}

@@ -121,6 +121,11 @@ type Input struct {
 	SBOMFormat string
 	// BuildSecrets are the ids of the build secrets given to the run (with-build-secret).
 	BuildSecrets []string
+	// Scan adds the vulnerability gate (with-scan): every per-platform image is scanned after
+	// the manifests stage merged it, and a blocking finding stops the run before release.
+	Scan bool
+	// ScanThreshold is the lowest severity that blocks, as the plan prints it (e.g. CRITICAL).
+	ScanThreshold string
 }
 
 // Stage is one stage of the rules and whether this run executes it.
@@ -199,6 +204,20 @@ type Attestation struct {
 	Steps []string `json:"steps"`
 }
 
+// Scan is one image × platform the vulnerability gate scans, by digest.
+type Scan struct {
+	// Stage is the stage that runs the scan: manifests, right after its merges, so that in
+	// GitLab the manifests job fails and the release job never starts, and a one-call run stops
+	// before release.
+	Stage    rules.Stage `json:"stage"`
+	Target   string      `json:"target"`
+	Platform string      `json:"platform"`
+	// Image is the per-platform image, by tag; it is resolved to its digest when scanned.
+	Image string `json:"image"`
+	// FailOn is the lowest severity that blocks.
+	FailOn string `json:"fail_on"`
+}
+
 // Plan is a whole run.
 type Plan struct {
 	Ref   string `json:"ref"`
@@ -224,6 +243,9 @@ type Plan struct {
 	Copies       []Copy        `json:"copies,omitempty"`
 	Latest       *Latest       `json:"latest,omitempty"`
 	Attestations []Attestation `json:"attestations,omitempty"`
+	// Scans are the vulnerability gate's scans (with-scan) on the refs whose rules merge
+	// manifests (staging and version tags).
+	Scans []Scan `json:"scans,omitempty"`
 	// Notes are lines the run prints as it starts (for example a fallback to QEMU).
 	Notes []string `json:"notes,omitempty"`
 }
@@ -357,7 +379,29 @@ func Make(in Input) (*Plan, error) {
 	if in.Attest {
 		p.attest(in)
 	}
+	if in.Scan && rp.Has(rules.Manifests) {
+		for _, b := range p.Builds {
+			p.Scans = append(p.Scans, Scan{Stage: rules.Manifests, Target: b.Target, Platform: b.Platform, Image: b.Push, FailOn: in.ScanThreshold})
+		}
+	}
 	return p, nil
+}
+
+// ReleasedScans are the scans of the images a version tag released (`scan --tag`): each
+// release copy's index, once per platform merged into it.
+func (p *Plan) ReleasedScans(failOn string) []Scan {
+	var out []Scan
+	for _, c := range p.Copies {
+		for _, m := range p.Merges {
+			if m.Target != c.Target {
+				continue
+			}
+			for _, pl := range m.Platforms {
+				out = append(out, Scan{Stage: rules.Release, Target: c.Target, Platform: pl, Image: c.To + ":" + c.Tag, FailOn: failOn})
+			}
+		}
+	}
+	return out
 }
 
 func runs(stages []Stage, s rules.Stage) bool {

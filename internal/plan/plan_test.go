@@ -467,3 +467,57 @@ func TestAnnotations(t *testing.T) {
 		t.Errorf("an index-descriptor annotation: %v", err)
 	}
 }
+
+// The gate scans every per-platform image where the rules merge manifests (staging and version
+// tags), in the manifests stage, and nowhere else; `scan --tag` scans the released indexes once
+// per platform merged.
+func TestScans(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ref  rules.Ref
+		want int
+	}{
+		{"version tag", rules.Ref{Tag: "1.2.3"}, 4},
+		{"staging", rules.Ref{Branch: "staging"}, 4},
+		{"default branch", rules.Ref{Branch: "main", DefaultBranch: "main"}, 0},
+		{"work branch", rules.Ref{Branch: "feat/x"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tag := ImageTag(tc.ref)
+			p, err := Make(Input{Ref: tc.ref, Arm64: true, Project: "shop", ReleaseRegistry: "rel.test/r", Targets: targets(tag),
+				Scan: true, ScanThreshold: "CRITICAL"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Scans) != tc.want {
+				t.Fatalf("%d scans, want %d: %+v", len(p.Scans), tc.want, p.Scans)
+			}
+			for i, sc := range p.Scans {
+				b := p.Builds[i]
+				want := Scan{Stage: rules.Manifests, Target: b.Target, Platform: b.Platform, Image: b.Push, FailOn: "CRITICAL"}
+				if diff := cmp.Diff(want, sc); diff != "" {
+					t.Errorf("scan %d (-want +got):\n%s", i, diff)
+				}
+			}
+			text := p.Text()
+			if tc.want > 0 && !strings.Contains(text, "scan db [linux/arm64] in manifests: trivy, fail on CRITICAL -> reg.test/p/db:"+tag+"-arm64 (by digest)") {
+				t.Errorf("the text plan does not list the arm64 scan of db:\n%s", text)
+			}
+		})
+	}
+	p, err := Make(Input{Ref: rules.Ref{Tag: "1.2.3"}, Arm64: true, Project: "shop", ReleaseRegistry: "rel.test/r", Targets: targets("1.2.3")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Scans) != 0 {
+		t.Errorf("without with-scan the plan scans %+v", p.Scans)
+	}
+	var got []string
+	for _, sc := range p.ReleasedScans("HIGH") {
+		got = append(got, sc.Target+" "+sc.Platform+" "+sc.Image+" "+sc.FailOn)
+	}
+	want := []string{"app linux/amd64 rel.test/r/shop-app:1.2.3 HIGH", "app linux/arm64 rel.test/r/shop-app:1.2.3 HIGH", "db linux/amd64 rel.test/r/shop-db:1.2.3 HIGH", "db linux/arm64 rel.test/r/shop-db:1.2.3 HIGH"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("released scans (-want +got):\n%s", diff)
+	}
+}

@@ -76,6 +76,9 @@ func (p *Plan) Text() string {
 		}
 		line("attest %s in %s: %s -> %s%s", what, a.Stage, strings.Join(a.Steps, ", "), a.Image, other(a.Stage))
 	}
+	for _, sc := range p.Scans {
+		line("scan %s [%s] in %s: trivy, fail on %s -> %s (by digest)%s", sc.Target, sc.Platform, sc.Stage, sc.FailOn, sc.Image, other(sc.Stage))
+	}
 	for _, c := range p.Copies {
 		line("release %s: %s -> %s:%s (by digest)%s", c.Target, c.From, c.To, c.Tag, other(rules.Release))
 	}

@@ -341,7 +341,9 @@ func (r *run) release(ctx context.Context) (Result, error) {
 	// Re-check immediately before moving: a concurrent release may have
 	// moved latest while we were deciding; then its version must be taken
 	// into account.
+	var checked time.Time
 	for n := 1; move; n++ {
+		checked = now()
 		changed, err := r.latestChanged(ctx, state)
 		if err != nil {
 			return r.res, err
@@ -364,6 +366,13 @@ func (r *run) release(ctx context.Context) (Result, error) {
 		return r.res, err
 	}
 	r.res.LatestMoved = true
+	// A concurrent older release's write lands at most about as late after its own re-check as
+	// ours did after ours, on a registry and a machine under the same load: the wait before
+	// reading latest back covers that span, with a margin, when it is longer than Settle.
+	if span := settleFactor * now().Sub(checked); span > r.opts.Settle {
+		r.logf("latest: the re-check and move took %s here; reading latest back after %s each round", span/settleFactor, span.Round(time.Millisecond))
+		r.opts.Settle = span
+	}
 	return r.res, r.verify(ctx)
 }
 
@@ -524,7 +533,8 @@ func (r *run) rollback(ctx context.Context, state []registry.Found, moved []int)
 // it is corrected. The older release never writes after its own move phase
 // except to correct something even older, so corrections converge on the
 // greatest version. The residual window is a write delayed by more than the
-// settle rounds; a newer release never goes backwards either way.
+// settle rounds, which grow with the time our own re-check and move took (a loaded machine or
+// registry slows both releases alike); a newer release never goes backwards either way.
 func (r *run) verify(ctx context.Context) error {
 	rounds := verifyRounds
 	for round := 1; round <= rounds; round++ {
@@ -561,4 +571,11 @@ func (r *run) verify(ctx context.Context) error {
 	return nil
 }
 
-var sleep = retry.Sleep
+var (
+	sleep = retry.Sleep
+	now   = time.Now
+)
+
+// settleFactor is the margin of the wait after moving latest over the time our own re-check and
+// move took (verify).
+const settleFactor = 3

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -523,5 +524,61 @@ func TestCheckRevision(t *testing.T) {
 				t.Errorf("note = %q, want one saying %q", note, tt.note)
 			}
 		})
+	}
+}
+
+// slowLatest is a registry on which moving latest takes delay, as on a loaded machine: the write
+// lands that long after the release's re-check read latest.
+type slowLatest struct {
+	*registry.Client
+	delay time.Duration
+}
+
+func (s slowLatest) Tag(ctx context.Context, src, tag string) error {
+	if tag == "latest" {
+		time.Sleep(s.delay)
+	}
+	return s.Client.Tag(ctx, src, tag)
+}
+
+// The older release's write lands after the newer one's has, later than Settle rounds after it:
+// the newer release still puts latest back, since it waits in proportion to how long its own
+// re-check and move took.
+func TestSlowOlderWriteIsCorrected(t *testing.T) {
+	b := registrytest.Start(t, "", "")
+	rel := registrytest.Start(t, "", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	older := build(t, b, "1.2.3", rel.Host, "slow/")
+	newer := build(t, b, "1.2.4", rel.Host, "slow/")
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	results := make([]promote.Result, 2)
+	errs := make([]error, 2)
+	logs := make([][]string, 2)
+	for i, r := range []struct {
+		ver    string
+		images []promote.Image
+		delay  time.Duration
+	}{{"1.2.3", older, 400 * time.Millisecond}, {"1.2.4", newer, 150 * time.Millisecond}} {
+		wg.Go(func() {
+			c := slowLatest{Client: newClient(), delay: r.delay}
+			<-start
+			results[i], errs[i] = promote.Run(ctx, c, promote.Options{
+				Version: r.ver, Images: r.images, Decide: (&decider{}).For(r.ver), Settle: 20 * time.Millisecond,
+				Log: func(s string) { logs[i] = append(logs[i], s) },
+			})
+		})
+	}
+	close(start)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(digests(results[1].Released), latest(t, newClient(), newer)); diff != "" {
+		t.Errorf("latest (-1.2.4 +got):\n%s\n1.2.3 said:\n%s\n1.2.4 said:\n%s", diff, strings.Join(logs[0], "\n"), strings.Join(logs[1], "\n"))
+	}
+	if !slices.ContainsFunc(logs[1], func(s string) bool { return strings.Contains(s, "reading latest back after") }) {
+		t.Errorf("1.2.4 did not say it waits longer than Settle:\n%s", strings.Join(logs[1], "\n"))
 	}
 }

@@ -9,8 +9,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -120,6 +122,9 @@ func decodeRuns(out *bytes.Buffer, b []byte, depth int) {
 	}
 }
 
+// ErrNotOurEngine is EngineFiles' answer when the engine that ran the calls is not hack/engine's.
+var ErrNotOurEngine = errors.New("the engine that ran the calls is not hack/engine's")
+
 // EngineFiles are the files in which the engine of hack/engine ($SHIPYARD_STATE, default
 // ~/.cache/shipyard) keeps what it ran: its client databases (the spans and logs of each client,
 // SQLite) changed since since, and its log. It returns an error when that engine keeps no client
@@ -129,7 +134,7 @@ func EngineFiles(since time.Time) ([]string, error) {
 	dir := filepath.Join(state, "engine", "state", "worker", "clientdbs")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("the engine's client databases: %w (is the engine hack/engine's?)", err)
+		return nil, fmt.Errorf("%w: the engine's client databases: %w", ErrNotOurEngine, err)
 	}
 	var files []string
 	for _, e := range entries {
@@ -140,7 +145,42 @@ func EngineFiles(since time.Time) ([]string, error) {
 		files = append(files, filepath.Join(dir, e.Name()))
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("no client database in %s changed since %s: the engine that ran the calls is not hack/engine's", dir, since.Format(time.RFC3339))
+		return nil, fmt.Errorf("%w: no client database in %s changed since %s", ErrNotOurEngine, dir, since.Format(time.RFC3339))
 	}
 	return append(files, filepath.Join(state, "logs", "engine.log")), nil
+}
+
+// ReadEngineFiles reads every file of EngineFiles(since) as one consistent set. SQLite removes a
+// client database's -wal and -shm files when the engine closes it, after checkpointing the WAL into
+// the database itself; a file that vanishes between the listing and the read therefore means the
+// database changed under the reader, and the whole set is listed and read again (up to attempts
+// times), so that what the WAL held is read from the database it was merged into.
+func ReadEngineFiles(since time.Time, attempts int) (map[string][]byte, error) {
+	var vanished []string
+	for try := 0; try < attempts; try++ {
+		if try > 0 {
+			time.Sleep(time.Second)
+		}
+		files, err := EngineFiles(since)
+		if err != nil {
+			return nil, err
+		}
+		read := make(map[string][]byte, len(files))
+		vanished = vanished[:0]
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				vanished = append(vanished, f)
+			case err != nil:
+				return nil, fmt.Errorf("reading the engine's %s: %w", f, err)
+			default:
+				read[f] = b
+			}
+		}
+		if len(vanished) == 0 {
+			return read, nil
+		}
+	}
+	return nil, fmt.Errorf("the engine's files kept changing while they were read (%d attempts); the last to vanish: %v", attempts, vanished)
 }

@@ -31,7 +31,7 @@ func TestFunctionsAreListedWithDocs(t *testing.T) {
 		}
 	}
 	for _, fn := range []string{"lint", "test", "test-report", "build", "plan", "release", "arm-builder",
-		"with-registry-auth", "with-gitlab", "with-latest", "with-arm-instance", "with-arm-access"} {
+		"with-registry-auth", "with-gitlab", "with-latest", "with-arm-instance", "with-arm-access", "with-scan", "scan"} {
 		found := false
 		for _, line := range strings.Split(r.Stdout, "\n") {
 			fields := strings.Fields(line)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -199,13 +200,18 @@ func TestSignedRelease(t *testing.T) {
 			}
 		}
 		decodeStatement(t, out, &sbom)
-		found := map[string]bool{}
+		found := map[string]int{}
 		for _, p := range sbom.Predicate.Packages {
-			found[p.Name] = true
+			found[p.Name]++
 		}
 		for _, want := range []string{"python3", "python3-django", "libc6"} {
-			if !found[want] {
+			switch found[want] {
+			case 0:
 				t.Errorf("the SBOM of %s (%d packages) lacks %s, which the image has", img, len(sbom.Predicate.Packages), want)
+			case 1:
+			default:
+				// the image keeps apt's .deb files; they are not installed packages
+				t.Errorf("the SBOM of %s lists %s %d times: each installed package is listed once", img, want, found[want])
 			}
 		}
 	})
@@ -270,6 +276,27 @@ func TestSignedRelease(t *testing.T) {
 		}
 		if !strings.Contains(r.Stdout, "copied the supply chain of django to "+rel+"/rel/shipyard-django: 0 cosign tag(s), 0 referrer(s) written") {
 			t.Errorf("a second release wrote attachments again:\n%s", r.Stdout)
+		}
+	})
+
+	t.Run("building again attests nothing twice", func(t *testing.T) {
+		// the same commit built again (a retried job): the same digests, whose SBOMs, provenance
+		// and signatures the registry already holds, so no SBOM is computed again
+		r := e.call(t, "release", "--ref", "1.0.0", "--tag", "1.0.0", "--only", "build")
+		if r.Err != nil {
+			t.Fatalf("build again: %v\n%s", r.Err, tail(r.Stderr, 40))
+		}
+		attested := regexp.MustCompile(`(?m)^attested \S+ \[[^]]+\] .*$`).FindAllString(r.Stdout, -1)
+		if len(attested) == 0 {
+			t.Fatalf("the second build attested nothing:\n%s", r.Stdout)
+		}
+		for _, l := range attested {
+			if !strings.Contains(l, "; nothing written") {
+				t.Errorf("the second build of the same digest wrote its supply chain again: %s", l)
+			}
+		}
+		if strings.Contains(r.Stderr, "sbom (syft)") {
+			t.Errorf("the second build ran syft again:\n%s", tail(r.Stderr, 40))
 		}
 	})
 

@@ -224,7 +224,9 @@ func TestExistingBuilderRefusesAKeyItsConsoleDoesNotShow(t *testing.T) {
 	}
 	config := append([]string{"--source", armRepo(t), "--bake-file", "arm.hcl", "--project", "e2e", "--arm64", "--arm-builder", "ec2",
 		"with-gitlab", "--job-id", "52"}, w.flags...)
-	config = append(config, "with-arm-provisioning", "--ready-timeout", "20s")
+	// setup waits out the whole timeout (the key never matches): long enough for the started
+	// host's sshd to come up and answer once on a loaded 2-core machine, short of the default
+	config = append(config, "with-arm-provisioning", "--ready-timeout", "75s")
 	r := daggerCall(t, 15*time.Minute, append(config, "arm-builder", "--ref", "staging", "setup", "contents")...)
 	logs := r.Stderr + r.Stdout
 	if r.Err == nil {

@@ -49,6 +49,20 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// connectEngine connects to the engine of hack/engine for at most timeout; the connection closes
+// when the test ends.
+func connectEngine(t *testing.T, timeout time.Duration) (context.Context, *dagger.Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	c, err := dagger.Connect(ctx, dagger.WithLogOutput(io.Discard))
+	if err != nil {
+		t.Fatalf("connecting to the engine: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return ctx, c
+}
+
 // needLocalEngine fails (never skips) unless the engine is the one hack/engine started.
 func needLocalEngine(t *testing.T) {
 	t.Helper()
@@ -225,13 +239,7 @@ func TestContainersTrustTheProxyWithoutEngineCAs(t *testing.T) {
 	proxy := "proxy.golang.org"
 	hostCAs, _ := filepath.Glob("/usr/local/share/ca-certificates/*.crt")
 	intercepted := !verifiesWithDebianBundle(t, proxy)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	c, err := dagger.Connect(ctx, dagger.WithLogOutput(io.Discard))
-	if err != nil {
-		t.Fatalf("connecting to the engine: %v", err)
-	}
-	defer c.Close()
+	ctx, c := connectEngine(t, 10*time.Minute)
 	base := c.Container().From("debian:bookworm-slim")
 	var want []string
 	if intercepted {
@@ -325,13 +333,7 @@ func registry() string {
 func TestSDKImageCompilesOnlyTheRepositorysPackages(t *testing.T) {
 	needLocalEngine(t)
 	run(t, 20*time.Minute, nil, "hack/engine", "up")
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	c, err := dagger.Connect(ctx, dagger.WithLogOutput(io.Discard))
-	if err != nil {
-		t.Fatalf("connecting to the engine: %v", err)
-	}
-	defer c.Close()
+	ctx, c := connectEngine(t, 15*time.Minute)
 	src := c.Host().Directory(root, dagger.HostDirectoryOpts{Include: []string{"go.mod", "go.sum", "ci/**", "internal/**"}})
 	out, err := c.Container().
 		Import(c.Host().File(filepath.Join(state, "sdk-image", "image.tar"))).

@@ -5,7 +5,6 @@ package engine
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"debug/elf"
 	"encoding/json"
 	"fmt"
@@ -129,13 +128,7 @@ func TestEngineImageStandIn(t *testing.T) {
 func TestEngineImageStandInRuns(t *testing.T) {
 	needLocalEngine(t)
 	run(t, 30*time.Minute, nil, "hack/engine", "up")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	c, err := dagger.Connect(ctx, dagger.WithLogOutput(io.Discard))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := connectEngine(t, 10*time.Minute)
 	_, port, _ := strings.Cut(registry(), ":")
 	mirror := c.Host().Service([]dagger.PortForward{{Frontend: 5000, Backend: atoi(t, port)}})
 	cfg := "[registry.\"docker.io\"]\n  mirrors = [\"mirror:5000\"]\n[registry.\"mirror:5000\"]\n  http = true\n  insecure = true\n"
@@ -229,5 +222,31 @@ func readFS(t *testing.T, img v1.Image, keep func(string) bool) fsView {
 			}
 			v.regular[p] = b
 		}
+	}
+}
+
+// TestEngineImageAsPublished: the mirror's stand-in of the engine image, which every GitLab
+// Docker-executor job starts, keeps /usr/local/share/ca-certificates empty as the published image
+// does (a file there is installed into every container, with update-ca-certificates around each
+// exec: 15 to 30 s per module call), and its Go SDK digest names a manifest its content holds (a
+// module load fails with "content … not found" otherwise).
+func TestEngineImageAsPublished(t *testing.T) {
+	needLocalEngine(t)
+	ctx, c := connectEngine(t, 10*time.Minute)
+	img := c.Container().From(enginever.Image)
+	cas, err := img.Directory("/usr/local/share/ca-certificates").Entries(ctx)
+	if err != nil {
+		t.Fatalf("reading %s's /usr/local/share/ca-certificates: %v", enginever.Image, err)
+	}
+	if len(cas) > 0 {
+		t.Errorf("%s carries custom CA certificates %v, which the engine installs into every container: the published image has none (hack/mirror's engine recipe)", enginever.Image, cas)
+	}
+	digest, err := img.EnvVariable(ctx, "DAGGER_GO_SDK_MANIFEST_DIGEST")
+	if err != nil || !strings.HasPrefix(digest, "sha256:") {
+		t.Fatalf("%s's DAGGER_GO_SDK_MANIFEST_DIGEST: %q (%v)", enginever.Image, digest, err)
+	}
+	blob := "/usr/local/share/dagger/content/blobs/sha256/" + strings.TrimPrefix(digest, "sha256:")
+	if _, err := img.File(blob).Size(ctx); err != nil {
+		t.Errorf("%s names Go SDK manifest %s, which its content lacks (%s): %v", enginever.Image, digest, blob, err)
 	}
 }

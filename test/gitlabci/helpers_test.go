@@ -76,6 +76,10 @@ type repo struct {
 	// env, when set, is the environment of gitlab-ci-local and so of the
 	// shell jobs it runs (they inherit it); otherwise toolEnv(home).
 	env []string
+	// docker, when set, runs the jobs on gitlab-ci-local's Docker executor, each in the job
+	// image with its dind service, as .gitlab-ci.yml is written; otherwise on the shell
+	// executor against the engine given to runOnEngine.
+	docker *dockerRunner
 }
 
 // newRepo makes a git repository whose only commit holds ciYAML as

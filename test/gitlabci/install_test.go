@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -30,6 +31,12 @@ type releaseServer struct {
 }
 
 func newReleaseServer(t *testing.T, version string, corrupt bool) *releaseServer {
+	t.Helper()
+	return newReleaseServerOn(t, "127.0.0.1:0", version, corrupt)
+}
+
+// newReleaseServerOn is newReleaseServer listening on addr (HOST:PORT).
+func newReleaseServerOn(t *testing.T, addr, version string, corrupt bool) *releaseServer {
 	t.Helper()
 	cli, err := exec.LookPath("dagger")
 	if err != nil {
@@ -68,7 +75,7 @@ func newReleaseServer(t *testing.T, version string, corrupt bool) *releaseServer
 	checksums := fmt.Sprintf("%s  dagger_v%s_darwin_arm64.tar.gz\n%s  %s\n", strings.Repeat("0", 64), version, hex.EncodeToString(sum[:]), name)
 	files := map[string]string{"/" + version + "/" + name: tgz.String(), "/" + version + "/checksums.txt": checksums}
 	rs := &releaseServer{}
-	rs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rs.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rs.mu.Lock()
 		rs.asked = append(rs.asked, r.URL.Path)
 		rs.mu.Unlock()
@@ -79,6 +86,13 @@ func newReleaseServer(t *testing.T, version string, corrupt bool) *releaseServer
 		}
 		_, _ = w.Write([]byte(body))
 	}))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the release server cannot listen on %s: %v", addr, err)
+	}
+	rs.Listener.Close()
+	rs.Listener = ln
+	rs.Start()
 	t.Cleanup(rs.Close)
 	return rs
 }

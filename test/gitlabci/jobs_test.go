@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -151,13 +152,13 @@ func TestDaggerJobsRunOnTheEngine(t *testing.T) {
 				t.Errorf("build_arm_ec2 log shows %q: the function did not pass the value as one word, or is not defined where it is used:\n%s", bad, tail(run.log, 60))
 			}
 		}
-		// setup (before_script) and cleanup and teardown (after_script, its own shell) each
+		// setup (before_script) and finish and teardown (after_script, its own shell) each
 		// reached the module: the function is defined in both shells
 		if n := strings.Count(run.log, "Error: "+preflight); n < 3 {
-			t.Errorf("the module's preflight error appears %d times, want 3 (setup, cleanup, teardown):\n%s", n, tail(run.log, 80))
+			t.Errorf("the module's preflight error appears %d times, want 3 (setup, finish, teardown):\n%s", n, tail(run.log, 80))
 		}
-		if !strings.Contains(run.log, "arm-builder cleanup failed; tearing the instance down anyway") {
-			t.Errorf("after_script did not go on to the teardown after the failed cleanup:\n%s", tail(run.log, 40))
+		if !strings.Contains(run.log, "arm-builder finish failed; tearing the instance down on its own") {
+			t.Errorf("after_script did not go on to the teardown after the failed finish:\n%s", tail(run.log, 40))
 		}
 	})
 }
@@ -374,15 +375,21 @@ func (r *repo) junitArtifact(t *testing.T, run jobRun) []byte {
 // cannot finish in time or a job called curl, wget or apk.
 func (r *repo) runOnEngine(t *testing.T, host string, vars map[string]*string, watch func(pid int), jobs ...string) (string, error) {
 	t.Helper()
-	all := map[string]*string{"_EXPERIMENTAL_DAGGER_RUNNER_HOST": str(host)}
+	all := map[string]*string{}
+	flags := []string{"--file", shellRunnerFile, "--force-shell-executor", "--shell-isolation", "--no-json-schema-validation"}
+	if r.docker != nil {
+		// .gitlab-ci.yml itself, its image and services: the CLI starts its own engine
+		flags = append(r.docker.args(), "--no-json-schema-validation")
+	} else {
+		all["_EXPERIMENTAL_DAGGER_RUNNER_HOST"] = str(host)
+	}
 	for _, name := range unsetSecrets {
 		all[name] = nil
 	}
 	for name, v := range vars {
 		all[name] = v
 	}
-	argv := gitlabCILocalArgs(all, append([]string{"--file", shellRunnerFile, "--force-shell-executor", "--shell-isolation",
-		"--no-json-schema-validation"}, jobs...)...)
+	argv := gitlabCILocalArgs(all, append(flags, jobs...)...)
 	timeout := 45 * time.Minute
 	if deadline, ok := t.Deadline(); ok && time.Until(deadline)-30*time.Second < timeout {
 		timeout = time.Until(deadline) - 30*time.Second
@@ -397,6 +404,11 @@ func (r *repo) runOnEngine(t *testing.T, host string, vars map[string]*string, w
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if r.docker != nil {
+		reaper := r.docker.serviceReaper(t)
+		defer reaper.Close()
+		cmd.Stdout = io.MultiWriter(&stdout, reaper)
+	}
 	what := strings.Join(jobs, " ")
 	if what == "" {
 		what = "pipeline"

@@ -246,7 +246,9 @@ type pipelineRun struct {
 	stdout string
 	err    error
 	jobs   map[string]jobRun
-	states *stateCapture // the state files the jobs wrote, as they were before teardown
+	states *stateCapture      // the state files the jobs wrote, as they were before teardown
+	repo   *repo              // where it ran
+	vars   map[string]*string // its CI/CD variables
 }
 
 // runPipeline runs the checked-out ref's whole pipeline on the engine at host and reads the log
@@ -254,9 +256,18 @@ type pipelineRun struct {
 // passed, and each stage started after the jobs of the stage before it had finished.
 func (r *repo) runPipeline(t *testing.T, host string, vars map[string]*string, stages [][]string) pipelineRun {
 	t.Helper()
-	states := &stateCapture{glob: filepath.Join(r.dir, ".gitlab-ci-local", "builds", "*", e2c.StateFileName("*")), files: map[string][]byte{}, done: make(chan struct{})}
-	stdout, err := r.runOnEngine(t, host, vars, states.watch)
-	close(states.done)
+	// the state files are read as the jobs write them into their checkouts, which a Docker
+	// executor keeps in its volumes
+	var states *stateCapture
+	var watch func(int)
+	if r.docker == nil {
+		states = &stateCapture{glob: filepath.Join(r.dir, ".gitlab-ci-local", "builds", "*", e2c.StateFileName("*")), files: map[string][]byte{}, done: make(chan struct{})}
+		watch = states.watch
+	}
+	stdout, err := r.runOnEngine(t, host, vars, watch)
+	if states != nil {
+		close(states.done)
+	}
 	p := pipelineRun{stdout: stdout, err: err, jobs: map[string]jobRun{}, states: states}
 	var want []string
 	for _, s := range stages {
@@ -469,9 +480,16 @@ func (c *ec2Cloud) wantARMJob(t *testing.T, r *repo, run jobRun, states *stateCa
 	if c.vars["E2C_SSH_PRIVATE_KEY"] == nil && !strings.Contains(run.log, "provisioning the builder with keys made for job") {
 		t.Errorf("without SSH key variables build_arm_ec2 did not provision the builder with the job's keys:\n%s", head(run.log, 80))
 	}
-	st := r.stateFile(t, run.job, states)
-	id := st["TARGET_INSTANCE_ID"]
-	for _, want := range []string{"e2c: builder " + id + " up at " + st["E2C_PUBLIC_IP"], "on EC2 builder " + id, "torn down"} {
+	var id, ip string
+	if states != nil {
+		st := r.stateFile(t, run.job, states)
+		id, ip = st["TARGET_INSTANCE_ID"], st["E2C_PUBLIC_IP"]
+	} else if m := regexp.MustCompile(`e2c: builder (i-[0-9a-f]+) up at (\S+)`).FindStringSubmatch(run.log); m != nil {
+		id, ip = m[1], m[2]
+	} else {
+		t.Fatalf("build_arm_ec2's log does not say which builder came up:\n%s", tail(run.log, 60))
+	}
+	for _, want := range []string{"e2c: builder " + id + " up at " + ip, "on EC2 builder " + id, "torn down"} {
 		if !strings.Contains(run.log, want) {
 			t.Errorf("build_arm_ec2's log does not show %q:\n%s", want, tail(run.log, 60))
 		}
@@ -553,29 +571,55 @@ func mergedIndexes(t *testing.T, run jobRun) map[string]string {
 // build job pushed, or release copying one platform) has one entry and fails; an arm64 entry
 // built elsewhere (QEMU in the build job) has another digest and fails too, and wantBuilt fails
 // first when build_arm_ec2 pushed no arm64 image or the build job pushed one.
-// TestTagPipeline runs the tag pipeline with the seed's EC2 variables (E2C_INSTANCE_STRATEGY,
-// E2C_LAUNCH_TEMPLATE_ID, E2C_SSH_USER, E2C_SSH_PRIVATE_KEY base64-encoded, E2C_SSH_HOST_KEY with
-// its space, AWS_*) plus AWS_ENDPOINT_URL_EC2 naming moto: build_arm_ec2 launches its builder on
-// moto, and the instance's public IP leads to the SSH test host of hack/remote-engine, whose
-// engine builds arm64. TestTagPipelineOnArm64VM (build tag vm) runs it on an arm64 VM with the
-// old variables only.
-func TestTagPipeline(t *testing.T) {
-	gitlabCILocal(t)
-	needRsync(t)
-	host := needEngine(t)
-	tagPipeline(t, host, newEC2Cloud(t), nil)
+// The tag pipeline with the seed's EC2 variables (E2C_INSTANCE_STRATEGY, E2C_LAUNCH_TEMPLATE_ID,
+// E2C_SSH_USER, E2C_SSH_PRIVATE_KEY base64-encoded, E2C_SSH_HOST_KEY with its space, AWS_*) plus
+// AWS_ENDPOINT_URL_EC2 naming moto runs in TestDockerExecutorTagPipeline, on the Docker executor
+// as GitLab's default runner runs it: build_arm_ec2 launches its builder on moto, and the
+// instance's public IP leads to the SSH test host of hack/remote-engine, whose engine builds
+// arm64. TestTagPipelineOnArm64VM (build tag vm) runs it on the shell executor on an arm64 VM
+// with the old variables only. The shell executor's own proof (the state file as the jobs write
+// it) is TestStagingPipeline's.
+
+// tagPipeline runs the tag pipeline on the engine at host, or with docker on the Docker
+// executor (each job starting its own engine), with cloud's ARM variables; with a fleet (its
+// builder launched on an arm64 VM) it also checks the VM's record.
+func tagPipeline(t *testing.T, host string, docker *dockerRunner, cloud *ec2Cloud, fleet *testenv.Fleet) pipelineRun {
+	return tagPipelineOf(t, host, docker, cloud, fleet, false)
 }
 
-// tagPipeline runs the tag pipeline on the engine at host with cloud's ARM variables; with a
-// fleet (its builder launched on an arm64 VM) it also checks the VM's record.
-func tagPipeline(t *testing.T, host string, cloud *ec2Cloud, fleet *testenv.Fleet) {
+// tagPipelineOf is tagPipeline; with viaComponent (on the Docker executor only) the app adopts
+// shipyard through the CI/CD component instead of carrying .gitlab-ci.yml: its .gitlab-ci.yml is
+// the include, the module given as the component's module input, the remote module@version the
+// git server serves.
+func tagPipelineOf(t *testing.T, host string, docker *dockerRunner, cloud *ec2Cloud, fleet *testenv.Fleet, viaComponent bool) pipelineRun {
 	t.Helper()
 	prefix := "gl-tag-" + strconv.FormatInt(time.Now().Unix(), 10)
 	const tag, message = "1.4.0", "Release 1.4.0: native ARM images, built on EC2"
 	r := appRepo(t, "main")
+	if viaComponent {
+		if docker == nil {
+			t.Fatal("the component's pipeline runs on the Docker executor only (its module is a remote module@version)")
+		}
+		withComponent(t, r, readComponent(t))
+		include := "include:\n  - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/shipyard@$CI_COMMIT_SHA\n    inputs:\n" +
+			"      module: \"" + docker.moduleRef(moduleTag) + "\"\n      bake-file: docker-bake-production.hcl\n"
+		if err := os.WriteFile(filepath.Join(r.dir, ".gitlab-ci.yml"), []byte(include), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r.git(t, "add", "--all")
+		r.git(t, "commit", "--quiet", "--message", "armapp adopts shipyard's component")
+		r.git(t, "update-ref", "refs/remotes/origin/main", "HEAD")
+	}
 	r.git(t, "tag", "--annotate", "--message", message, tag)
 	r.git(t, "checkout", "--quiet", "--detach", tag)
 	vars := pipelineVars(t, prefix, cloud.vars)
+	if docker != nil {
+		r.onDocker(t, docker, vars, prefix)
+	}
+	if viaComponent {
+		// the module comes from the component's input, not from a CI/CD variable
+		delete(vars, "SHIPYARD_MODULE")
+	}
 	vars["CI_COMMIT_TAG"], vars["CI_COMMIT_REF_NAME"], vars["CI_COMMIT_BRANCH"] = str(tag), str(tag), nil
 	vars["CI_COMMIT_TAG_MESSAGE"] = str(message)
 	// the project signs its releases: a cosign key and its password as CI/CD variables
@@ -645,6 +689,8 @@ func tagPipeline(t *testing.T, host string, cloud *ec2Cloud, fleet *testenv.Flee
 			t.Errorf("the %s job's log holds the signing key or its password", job)
 		}
 	}
+	p.repo, p.vars = r, vars
+	return p
 }
 
 // wantBuiltOnVM checks that the one instance launched was a VM that ran the engine image's
@@ -668,7 +714,7 @@ func wantBuiltOnVM(t *testing.T, fleet *testenv.Fleet, id string, start time.Tim
 	}
 }
 
-// TestStagingPipeline runs the staging pipeline of .gitlab-ci.yml as TestTagPipeline runs the
+// TestStagingPipeline runs the staging pipeline of .gitlab-ci.yml as TestDockerExecutorTagPipeline runs the
 // tag's, on the branch staging with the same CI/CD variables (BUILD_ARM64=true, ARM_BUILDER=ec2,
 // the seed's E2C_* names): lint, test, then build with build_arm_ec2 on moto's instance and the
 // test host's engine, then build_manifests, and nothing else (no release job). Every merged index

@@ -237,7 +237,7 @@ func TestShipyardFunctionCarriesTheCache(t *testing.T) {
 		{"no cache: nothing set", nil, []string{"import=", "export=", "shutdown=", "config=", "after="}, ""},
 		{"the cache in the registry", []string{"SHIPYARD_CACHE_REF=" + ref, "CI_REGISTRY_PASSWORD=job-token-value"}, []string{
 			"import=type=registry,ref=" + ref + ":feat-x-lint;type=registry,ref=" + ref + ":feat-x-test;type=registry,ref=" + ref + ":feat-x-build;type=registry,ref=" + ref + ":feat-x-build_arm_ec2;type=registry,ref=" + ref + ":feat-x-build_manifests;type=registry,ref=" + ref + ":feat-x-release;type=registry,ref=" + ref + ":main-test",
-			"export=type=registry,ref=" + ref + ":feat-x-test",
+			"export=type=registry,ref=" + ref + ":feat-x-test,mode=max",
 			"shutdown=15m",
 			`config={"auths":{"registry.example.test:5050":{"auth":"` + auth + `"}}}`,
 			"after=/kept"}, ""},

@@ -14,14 +14,14 @@ import (
 // no SSH key (strategy template): build_arm_ec2 launches its builder through moto on a Debian 12
 // arm64 VM (testenv.ServeLaunchedOnVMs) and provisions it with the job's keys; the VM's aarch64
 // engine built the arm64 images (its own cache). Build tag vm: outside hack/test's default run
-// (the README says why and how to run it); TestTagPipeline runs the same pipeline there with the
+// (the README says why and how to run it); TestDockerExecutorTagPipeline runs the same pipeline there with the
 // seed's key variables on an SSH test host.
 func TestTagPipelineOnArm64VM(t *testing.T) {
 	gitlabCILocal(t)
 	needRsync(t)
 	host := needEngine(t)
 	cloud, fleet := newVMCloud(t)
-	tagPipeline(t, host, cloud, fleet)
+	tagPipeline(t, host, nil, cloud, fleet)
 }
 
 // newVMCloud starts moto with a launch template of a stock arm64 image, and boots a Debian 12
