@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
+
+	"shipyard/internal/testenv"
 )
 
 const (
@@ -38,11 +39,6 @@ func runWithMoto(m *testing.M) int {
 		motoURL = u
 		return m.Run()
 	}
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2c tests need moto_server (a fake EC2 API) on PATH: install it with `pip install 'moto[server]'` or point E2C_MOTO_URL at a running one")
-		return 1
-	}
 	port, err := freePort()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "finding a free port for moto_server:", err)
@@ -54,9 +50,12 @@ func runWithMoto(m *testing.M) int {
 		return 1
 	}
 	defer os.Remove(logf.Name())
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd, err := testenv.MotoCommand("127.0.0.1", strconv.Itoa(port))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2c tests need moto_server (a fake EC2 API), or E2C_MOTO_URL naming a running one:", err)
+		return 1
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the pyenv shim may fork: kill the whole group
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "starting moto_server:", err)
 		return 1

@@ -175,6 +175,13 @@ func (m *Manager) startExisting(ctx context.Context) (State, error) {
 		}
 		return State{}, fmt.Errorf("tagging instance %s for job %s: %w", id, m.cfg.JobID, err)
 	}
+	// Another job sharing the instance, or someone by hand, may have started it already. EC2
+	// answers StartInstances on a running instance without changing it, but the call is not
+	// needed: start only what is stopped or stopping.
+	if inst, err := m.describe(ctx, id); err == nil && (inst.State == stateRunning || inst.State == statePending) {
+		m.logf("instance %s is already %s (started by another job or by hand): not starting it", id, inst.State)
+		return m.newState(id, StrategyExisting, false, now), nil
+	}
 	m.logf("starting instance %s", id)
 	_, err := m.api.StartInstances(ctx, id)
 	if apiCode(err) == codeIncorrectState {

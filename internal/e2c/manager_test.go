@@ -160,7 +160,7 @@ func TestSetupExisting(t *testing.T) {
 		t.Fatalf("Setup: %v", err)
 	}
 	id := cfg.InstanceID
-	wantCalls := []string{"CreateTags " + id, "StartInstances " + id, "onState public-ip=false", "DescribeInstances", "onState public-ip=true"}
+	wantCalls := []string{"CreateTags " + id, "DescribeInstances", "StartInstances " + id, "onState public-ip=false", "DescribeInstances", "onState public-ip=true"}
 	if diff := cmp.Diff(wantCalls, h.log()); diff != "" {
 		t.Errorf("call order (-want +got):\n%s", diff)
 	}
@@ -206,7 +206,7 @@ func TestSetupExistingWaitsForStoppingInstance(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = m.Teardown(context.Background(), s) })
 	id := cfg.InstanceID
-	want := []string{"CreateTags " + id, "StartInstances " + id, "DescribeInstances", "StartInstances " + id, "DescribeInstances"}
+	want := []string{"CreateTags " + id, "DescribeInstances", "StartInstances " + id, "DescribeInstances", "StartInstances " + id, "DescribeInstances"}
 	if diff := cmp.Diff(want, h.log()); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
@@ -276,15 +276,21 @@ func TestStartAgainWhenNobodyStopsIt(t *testing.T) {
 		t.Fatalf("Setup: %v", err)
 	}
 	t.Cleanup(func() { _ = m.Teardown(context.Background(), s) })
-	again, err := m.StartAgain(ctx)
+	h := &hookAPI{EC2API: c}
+	again, err := NewManager(h, cfg, ll.add).StartAgain(ctx)
 	if err != nil {
 		t.Fatalf("StartAgain: %v", err)
 	}
-	// moto gives a started instance a new public address even when it was running (EC2 keeps it)
-	if again.InstanceID != s.InstanceID || again.PublicIP == "" || instance(t, c, cfg.InstanceID).State != stateRunning {
-		t.Errorf("StartAgain = %+v, want instance %s running, with its public address", again, s.InstanceID)
+	// a running instance is not started again: it keeps its public address (and a job that read
+	// it before is not sent elsewhere)
+	if again.InstanceID != s.InstanceID || again.PublicIP != s.PublicIP || instance(t, c, cfg.InstanceID).State != stateRunning {
+		t.Errorf("StartAgain = %+v, want instance %s running at %s, its address before", again, s.InstanceID, s.PublicIP)
+	}
+	if slices.Contains(h.log(), "StartInstances "+cfg.InstanceID) {
+		t.Errorf("calls %v: StartInstances on a running instance", h.log())
 	}
 	ll.expect(t, "the job stopping it gave up: starting it as it is", 1)
+	ll.expect(t, "is already running (started by another job or by hand): not starting it", 1)
 }
 
 func TestSetupWaitTimeout(t *testing.T) {

@@ -312,6 +312,29 @@ func claimSlot(state string) (int, func(), error) {
 	return 0, nil, errors.New("all test host slots 1-9 are taken (hack/remote-engine status)")
 }
 
+// MotoCommand is moto_server on ip:port as the test world runs it, in its own process group (the
+// pyenv shim may fork: kill the whole group). hack/moto is on its PYTHONPATH: its sitecustomize
+// corrects moto where it departs from EC2's documented behaviour (a running instance keeps its
+// public IP when StartInstances is called again).
+func MotoCommand(ip, port string) (*exec.Cmd, error) {
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		return nil, errors.New("moto_server is not on PATH: pip install 'moto[server]==5.2.1'")
+	}
+	patch := filepath.Join(Root(), "hack", "moto")
+	if _, err := os.Stat(filepath.Join(patch, "sitecustomize.py")); err != nil {
+		return nil, fmt.Errorf("moto's corrections for the test world: %w (run the tests from a checkout, or set SHIPYARD_ROOT to one)", err)
+	}
+	cmd := exec.Command(bin, "-H", ip, "-p", port)
+	path := patch
+	if old := os.Getenv("PYTHONPATH"); old != "" {
+		path += string(os.PathListSeparator) + old
+	}
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+path)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd, nil
+}
+
 // StartMoto runs moto_server (a real implementation of the EC2 API) on a free loopback port until
 // the test ends and returns its URL.
 func StartMoto(t *testing.T) string {
@@ -323,10 +346,6 @@ func StartMoto(t *testing.T) string {
 // hosts' network, which the engine's containers reach without a tunnel).
 func StartMotoOn(t *testing.T, ip string) string {
 	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Fatalf("moto_server is not on PATH: pip install 'moto[server]==5.2.1'")
-	}
 	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatalf("no free port on %s (is hack/remote-engine up?): %v", ip, err)
@@ -334,8 +353,10 @@ func StartMotoOn(t *testing.T, ip string) string {
 	addr := l.Addr().String()
 	l.Close()
 	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(bin, "-H", ip, "-p", port)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the pyenv shim may fork: kill the whole group
+	cmd, err := MotoCommand(ip, port)
+	if err != nil {
+		t.Fatal(err)
+	}
 	logf, err := os.Create(filepath.Join(t.TempDir(), "moto.log"))
 	if err != nil {
 		t.Fatal(err)

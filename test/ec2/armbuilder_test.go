@@ -26,18 +26,16 @@ import (
 // startMoto runs moto_server (a real implementation of the EC2 API) on a free loopback port.
 func startMoto(t *testing.T) (string, int) {
 	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Fatalf("moto_server is not on PATH: pip install 'moto[server]==5.2.1'")
-	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd, err := testenv.MotoCommand("127.0.0.1", fmt.Sprint(port))
+	if err != nil {
+		t.Fatal(err)
+	}
 	logf, _ := os.Create(filepath.Join(t.TempDir(), "moto.log"))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

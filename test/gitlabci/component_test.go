@@ -32,15 +32,6 @@ func componentInclude(module string, inputs ...string) []byte {
 ` + strings.Join(inputs, ""))
 }
 
-// componentShellRunnerYAML is the adopting pipeline as a shell executor runs it (see
-// shellRunnerYAML): the component's .shipyard-dagger without its dind service.
-const componentShellRunnerYAML = `include:
-  - local: .gitlab-ci.yml
-
-.shipyard-dagger:
-  services: []
-`
-
 // readComponent reads templates/shipyard.yml.
 func readComponent(t *testing.T) []byte {
 	t.Helper()
@@ -173,67 +164,4 @@ func TestComponentMirrorsCIYAML(t *testing.T) {
 			t.Errorf("the component's shipyard function does not pass %s", w)
 		}
 	}
-}
-
-// TestComponentLintJobRunsOnTheEngine runs the lint job a second repository (examples/goapp,
-// alone in its own git repository) gets from the component, on a feat/x branch pipeline,
-// through gitlab-ci-local's shell executor against the engine of hack/engine: the job calls
-// the module at this repository's root on its checkout, and lint runs goapp's shellcheck
-// command and the Go checks, as goapp's shipyard.hcl says.
-func TestComponentLintJobRunsOnTheEngine(t *testing.T) {
-	gitlabCILocal(t)
-	needRsync(t)
-	host := needEngine(t)
-	root := repoRoot(t)
-	r := &repo{dir: t.TempDir(), home: t.TempDir()}
-	app := filepath.Join(root, "examples", "goapp")
-	for _, f := range checkoutFiles(t) {
-		rel, ok := strings.CutPrefix(f, "examples/goapp/")
-		// its dagger.json installs this checkout as its blueprint by a relative path: a repository
-		// that includes the component has no such file
-		if !ok || rel == "dagger.json" {
-			continue
-		}
-		if err := copyFile(filepath.Join(app, rel), filepath.Join(r.dir, rel)); err != nil {
-			t.Fatalf("copying examples/goapp: %v", err)
-		}
-	}
-	withComponent(t, r, readComponent(t))
-	if err := os.WriteFile(filepath.Join(r.dir, ".gitlab-ci.yml"), componentInclude(root), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r.commitAll(t, "main", "goapp adopts shipyard's component")
-	r.git(t, "checkout", "--quiet", "-B", "feat/x")
-	if err := os.WriteFile(filepath.Join(r.dir, shellRunnerFile), []byte(componentShellRunnerYAML), 0o644); err != nil {
-		t.Fatalf("writing %s: %v", shellRunnerFile, err)
-	}
-	r.env = jobEnv(t, r.home)
-
-	run := runJobOnEngine(t, r, "lint", host)
-	run.wantPassed(t, host)
-	for _, want := range []string{
-		"lint: shipyard.hcl's command: shellcheck redis/entrypoint.sh",
-		"lint command: ok",
-		"lint: Go checks for go.mod",
-		"go vet: ok",
-	} {
-		if !strings.Contains(run.log, want) {
-			t.Errorf("lint job log does not show %q:\n%s", want, tail(run.log, 60))
-		}
-	}
-}
-
-// runJobOnEngine is r.runDaggerJob without extra variables. It accepts both forms of that
-// helper, the committed one and the one gaining a vars argument in jobs_test.go, so this file
-// builds beside either; call r.runDaggerJob(t, job, host, nil) once the latter is committed.
-func runJobOnEngine(t *testing.T, r *repo, job, host string) jobRun {
-	t.Helper()
-	switch run := any(r.runDaggerJob).(type) {
-	case func(*testing.T, string, string) jobRun:
-		return run(t, job, host)
-	case func(*testing.T, string, string, map[string]*string) jobRun:
-		return run(t, job, host, nil)
-	}
-	t.Fatalf("runDaggerJob has a form this test does not know: %T", r.runDaggerJob)
-	return jobRun{}
 }

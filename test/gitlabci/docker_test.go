@@ -182,16 +182,25 @@ func (d *dockerRunner) moduleRef(tag string) string {
 // location on the jobs' network, and the engine's cache carried from job to job through the build
 // registry (SHIPYARD_CACHE_REF, with the job's registry login). The CLI of a builder comes from
 // the engine image (no SHIPYARD_DAGGER_CLI), as for a user.
-func (r *repo) onDocker(t *testing.T, d *dockerRunner, vars map[string]*string, prefix string) {
+//
+// cache is the repository of SHIPYARD_CACHE_REF on the build registry. The pipelines of the
+// suite share dockerCacheRef, as a project keeps one from pipeline to pipeline: a pipeline's
+// first job imports what an earlier pipeline of the same ref exported (the module's compile
+// above all), so only the first pipeline of a run pays for the engine image's empty Go caches.
+func (r *repo) onDocker(t *testing.T, d *dockerRunner, vars map[string]*string, cache string) {
 	t.Helper()
 	r.docker = d
 	r.env = d.environ(r.home)
 	rel := newReleaseServerOn(t, d.gw+":0", strings.TrimPrefix(enginever.Version, "v"), false)
 	vars["SHIPYARD_MODULE"] = str(d.serveModule(t, moduleTag))
 	vars["DAGGER_DOWNLOAD_URL"] = str(rel.URL)
-	vars["SHIPYARD_CACHE_REF"] = str(*vars["CI_REGISTRY"] + "/" + prefix + "/cache")
+	vars["SHIPYARD_CACHE_REF"] = str(*vars["CI_REGISTRY"] + "/" + cache)
 	delete(vars, "SHIPYARD_DAGGER_CLI")
 }
+
+// dockerCacheRef is the repository, on the build registry, of the Docker-executor pipelines'
+// SHIPYARD_CACHE_REF.
+const dockerCacheRef = "gl-docker-executor/cache"
 
 // TestDockerExecutorTagPipeline runs the tag pipeline of .gitlab-ci.yml as GitLab's default
 // runner runs it, on gitlab-ci-local's Docker executor: every job in the docker:27 image with a

@@ -614,7 +614,7 @@ func tagPipelineOf(t *testing.T, host string, docker *dockerRunner, cloud *ec2Cl
 	r.git(t, "checkout", "--quiet", "--detach", tag)
 	vars := pipelineVars(t, prefix, cloud.vars)
 	if docker != nil {
-		r.onDocker(t, docker, vars, prefix)
+		r.onDocker(t, docker, vars, dockerCacheRef)
 	}
 	if viaComponent {
 		// the module comes from the component's input, not from a CI/CD variable
