@@ -379,6 +379,30 @@ func TestConcurrencyRows(t *testing.T) {
 	}
 }
 
+// The build calls of (b) carry the machine's busy CPU seconds: each row says how many cores it
+// kept busy, and the concurrent call how long its CPU alone takes on every core.
+func TestConcurrencyCPURows(t *testing.T) {
+	var runs []run
+	for name, v := range map[string][2]float64{"build-seq-postgres": {6, 6.5}, "build-seq-traefik": {3, 3}, "build-seq-watchtower": {4, 3.2},
+		"build-seq-django": {18, 27}, "build-cold-all": {24, 46}} {
+		runs = append(runs, run{"name": name, "group": "b", "exit": 0, "seconds": v[0], "cpu_seconds": v[1]})
+	}
+	out := table(t, runs...)
+	if c := cells(row(t, out, "(b) build --target django alone (cold)")); c[1] != "18s" || c[2] != "CPU 27s, 1.50 of 2 cores busy" {
+		t.Errorf("django row %q", c)
+	}
+	if c := cells(row(t, out, "(b) the four in one call (concurrent")); c[2] != "concurrent/sum 0.77, concurrent/slowest (django) 1.33; CPU 46s, 1.92 of 2 cores busy: its CPU alone needs ≥ 23.0s on 2 cores, ≥ 1.28 × the slowest alone" {
+		t.Errorf("concurrent row %q", c)
+	}
+	// runs recorded before the CPU was measured keep their old notes
+	for _, r := range runs {
+		delete(r, "cpu_seconds")
+	}
+	if c := cells(row(t, table(t, runs...), "(b) the four in one call (concurrent")); c[2] != "concurrent/sum 0.77, concurrent/slowest (django) 1.33" {
+		t.Errorf("concurrent row without CPU %q", c)
+	}
+}
+
 func TestSupplyChainRows(t *testing.T) {
 	k := func(name string, secs float64) run {
 		return run{"name": name, "group": "k", "exit": 0, "seconds": secs, "limit_seconds": 1800}
