@@ -427,4 +427,11 @@ func TestSupplyChainRows(t *testing.T) {
 			}
 		})
 	}
+	// with the machine's CPU seconds: the supply chain's CPU per image and its floor on 2 cores
+	warm, signed := k("sign-build-warm", 2), k("sign-build-signed", 26)
+	warm["cpu_seconds"], signed["cpu_seconds"] = 2.5, 50.5
+	out := table(t, k("sign-build-cold", 8), warm, signed)
+	if c := cells(row(t, out, "(k) same call with with-signing (warm build)")); c[2] != "supply chain 6.0s per image (goal ≤ 1.5s: not met); added/cold build 3.00; CPU 50.5s, 1.94 of 2 cores busy; its CPU 12.0s per image, ≥ 6.0s per image on 2 cores" {
+		t.Errorf("signed row with CPU %q", c[2])
+	}
 }
