@@ -252,15 +252,24 @@ func TestDockerExecutorRows(t *testing.T) {
 			run{"name": "docker-imported-" + job, "group": "o", "exit": 0, "first_stage_seconds": 45, "stages_done_seconds": 64, "seconds": 80, "cached_lines": 7})
 	}
 	runs[3] = run{"name": "docker-imported-test", "group": "o", "exit": 1, "error": "the job did not pass: boom"}
+	// figures as the test records them (unrounded), and an error of several lines
+	runs[6] = run{"name": "docker-cold-build_manifests", "group": "o", "exit": 0, "first_stage_seconds": 56.22612481, "stages_done_seconds": 58.482134223, "seconds": 60, "cached_lines": 0}
+	runs[9] = run{"name": "docker-imported-release", "group": "o", "exit": 1, "error": "the job did not pass: 53  : cache export\n\nError: stage release failed"}
 	out := table(t, runs...)
-	if c := cells(row(t, out, "(o) Docker executor, lint: job start to first stage")); c[1] != "150s" || c[2] != "importing: 45s (goal ≤ 60s: met); imported/cold 0.30" {
+	if c := cells(row(t, out, "(o) Docker executor, lint: job start to first stage")); c[1] != "150.0s" || c[2] != "importing: 45.0s (goal ≤ 60s: met); imported/cold 0.30" {
 		t.Errorf("lint first-stage row %q", c)
 	}
-	if c := cells(row(t, out, "(o) Docker executor, build: to its stages done")); c[1] != "160s" || c[2] != "importing: 64s, 7 CACHED spans; imported/cold 0.40" {
+	if c := cells(row(t, out, "(o) Docker executor, build: to its stages done")); c[1] != "160.0s" || c[2] != "importing: 64.0s, 7 CACHED spans; imported/cold 0.40" {
 		t.Errorf("build stages-done row %q", c)
 	}
 	if c := cells(row(t, out, "(o) Docker executor, test: job start to first stage")); c[2] != "failed (exit 1: the job did not pass: boom)" {
 		t.Errorf("a failed imported job: %q", c)
+	}
+	if c := cells(row(t, out, "(o) Docker executor, build_manifests: job start to first stage")); c[1] != "56.2s" {
+		t.Errorf("unrounded seconds: %q", c)
+	}
+	if c := cells(row(t, out, "(o) Docker executor, release: job start to first stage")); c[2] != "failed (exit 1: the job did not pass: 53 : cache export Error: stage release failed)" {
+		t.Errorf("an error of several lines: %q", c)
 	}
 }
 

@@ -57,7 +57,11 @@ func TestDockerExecutorJobCost(t *testing.T) {
 				"first_stage_seconds": jt.first, "stages_done_seconds": jt.done, "seconds": jt.end,
 				"cached_lines": strings.Count(ansi.ReplaceAllString(string(log), ""), "CACHED")}
 			if !regexp.MustCompile(`(?m)^\s*PASS\s+` + regexp.QuoteMeta(job) + `\s*$`).MatchString(stdout) {
-				rec["exit"], rec["error"] = 1, "the job did not pass: "+tail(ansi.ReplaceAllString(string(log), ""), 5)
+				why := tail(ansi.ReplaceAllString(string(log), ""), 5)
+				if m := regexp.MustCompile(`(?m)^Error: (.*)$`).FindAllStringSubmatch(ansi.ReplaceAllString(string(log), ""), -1); m != nil {
+					why = m[len(m)-1][1] // the CLI's own last error line says what failed
+				}
+				rec["exit"], rec["error"] = 1, "the job did not pass: "+why
 			}
 			b, _ := json.Marshal(rec)
 			if _, err := f.Write(append(b, '\n')); err != nil {
