@@ -11,8 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,35 +23,17 @@ import (
 	"shipyard/internal/testenv"
 )
 
-// startMoto runs moto_server (a real implementation of the EC2 API) on a free loopback port.
+// startMoto runs moto_server (a real implementation of the EC2 API) on a free loopback port
+// (testenv.StartMoto) and returns its URL and port.
 func startMoto(t *testing.T) (string, int) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	u := testenv.StartMoto(t)
+	_, p, _ := net.SplitHostPort(strings.TrimPrefix(u, "http://"))
+	port, err := strconv.Atoi(p)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("moto's URL %s has no port: %v", u, err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd, err := testenv.MotoCommand("127.0.0.1", fmt.Sprint(port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logf, _ := os.Create(filepath.Join(t.TempDir(), "moto.log"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _, _ = cmd.Process.Wait() })
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
-			return fmt.Sprintf("http://127.0.0.1:%d", port), port
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("moto_server did not listen on port %d within 30s", port)
-	return "", 0
+	return u, port
 }
 
 // remoteEnv reads what hack/remote-engine env prints: the test host behind a real sshd.
