@@ -145,6 +145,13 @@ func TestTwoJobsPhasesShareOneExistingBuilder(t *testing.T) {
 			t.Fatalf("arm-builder setup of job %s: %v\n%s\n%s", job, r.Err, r.Stdout, tail(r.Stderr, 60))
 		}
 	}
+	// the builder runs already (consoleWorld's instance): neither setup starts it again, so
+	// neither moves it (a start of a running instance is no EC2 call a job needs)
+	for _, job := range []string{first, second} {
+		if line := fmt.Sprintf("e2c: instance %s is already running (started by another job or by hand): not starting it", w.instance); !strings.Contains(results[job].Stderr, line) {
+			t.Errorf("the setup of job %s lacks %q:\n%s", job, line, tail(results[job].Stderr, 30))
+		}
+	}
 	if !strings.Contains(results[first].Stderr+results[second].Stderr, "sharing the builder with job(s)") {
 		t.Errorf("neither setup saw the other job holding the builder:\n%s\n%s", tail(results[first].Stderr, 20), tail(results[second].Stderr, 20))
 	}
