@@ -26,6 +26,11 @@ type Images struct {
 	Images []*Image
 	// +private
 	Pipeline *Shipyard
+	// When the source was made (RFC 3339): each pushed image's config is given this time
+	// (imgconfig.Normalize), so the same layers get the same digest on any engine; "" keeps the
+	// engine's times
+	// +private
+	Created string
 }
 
 // Image is one bake target built for one platform.
@@ -67,7 +72,12 @@ func (m *Shipyard) Build(
 	if err != nil {
 		return nil, err
 	}
-	return m.build(ctx, targets, matrix, "local engine")
+	imgs, err := m.build(ctx, targets, matrix, "local engine")
+	if err != nil {
+		return nil, err
+	}
+	imgs.Created = m.sourceTime(ctx, f.Variables, "")
+	return imgs, nil
 }
 
 // build builds target × platform entries in parallel, each in its own span naming where it runs.
@@ -391,6 +401,7 @@ func (r *run) buildHere(ctx context.Context, builds []plan.Build) error {
 	if err != nil {
 		return err
 	}
+	imgs.Created = r.created(ctx)
 	if r.dryRun {
 		for _, img := range imgs.Images {
 			r.logf("dry run: built %s [%s], not pushed", img.Target, img.Platform)

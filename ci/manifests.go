@@ -101,18 +101,24 @@ func (r *run) merge(ctx context.Context, client *registry.Client, mg plan.Merge,
 	return nil
 }
 
-// created is the index's creation time: SOURCE_DATE_EPOCH (a bake variable or --set), else the
-// commit time of the revision in the git directory, else none (the annotation is left out).
+// created is the creation time of the run's images and indexes: SOURCE_DATE_EPOCH (a bake
+// variable or --set), else the commit time of the revision built, else none ("": the index's
+// annotation is left out, the image configs keep the engine's times).
 func (r *run) created(ctx context.Context) string {
-	if epoch := r.file.Variables["SOURCE_DATE_EPOCH"]; epoch != "" {
+	return r.m.sourceTime(ctx, r.file.Variables, r.ci.Revision)
+}
+
+// sourceTime is SOURCE_DATE_EPOCH from the bake variables, else the commit time of rev (HEAD
+// when "") in the git directory, in RFC 3339; "" when neither is known.
+func (m *Shipyard) sourceTime(ctx context.Context, vars map[string]string, rev string) string {
+	if epoch := vars["SOURCE_DATE_EPOCH"]; epoch != "" {
 		return epochTime(epoch)
 	}
-	dir, err := r.m.gitDirOnDisk(ctx)
+	dir, err := m.gitDirOnDisk(ctx)
 	if err != nil {
 		return ""
 	}
-	// the revision built, HEAD when none is given
-	t, err := vcs.Repo{GitDir: dir}.CommitTime(ctx, r.ci.Revision)
+	t, err := vcs.Repo{GitDir: dir}.CommitTime(ctx, rev)
 	if err != nil {
 		return ""
 	}

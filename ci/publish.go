@@ -12,7 +12,9 @@ import (
 
 	"shipyard/ci/internal/dagger"
 	"shipyard/internal/imageref"
+	"shipyard/internal/imgconfig"
 	"shipyard/internal/naming"
+	"shipyard/internal/registry"
 	"shipyard/internal/retry"
 )
 
@@ -40,9 +42,13 @@ func (i *Images) Publish(ctx context.Context) (string, error) {
 func (i *Images) publish(ctx context.Context, then func(context.Context, Published) error) ([]Published, error) {
 	out := make([]Published, len(i.Images))
 	var creds []registryCreds
+	var configs *configFixer
 	if i.Pipeline != nil {
 		var err error
 		if creds, err = i.Pipeline.creds(); err != nil {
+			return nil, err
+		}
+		if configs, err = i.Pipeline.configFixer(ctx, i.Created); err != nil {
 			return nil, err
 		}
 	}
@@ -66,7 +72,11 @@ func (i *Images) publish(ctx context.Context, then func(context.Context, Publish
 			if err != nil {
 				return fmt.Errorf("push %s [%s] to %s: the engine answered: %v", img.Target, img.Platform, ref, err)
 			}
-			out[n] = Published{Target: img.Target, Platform: img.Platform, Ref: ref, Digest: at.Digest}
+			digest, err := configs.fix(ctx, ref, at.Digest)
+			if err != nil {
+				return fmt.Errorf("push %s [%s] to %s: %v", img.Target, img.Platform, ref, err)
+			}
+			out[n] = Published{Target: img.Target, Platform: img.Platform, Ref: ref, Digest: digest}
 			span.End()
 			if then == nil {
 				return nil
@@ -97,4 +107,39 @@ func publishWithRetry(ctx context.Context, ctr *dagger.Container, ref string) (s
 		fmt.Fprintf(os.Stderr, "push %s failed (attempt %d of %d), retrying in %s: %v\n", ref, attempt, retry.Push.Attempts, delay, err)
 	})
 	return pushed, err
+}
+
+// configFixer gives each pushed image's config the source's time (imgconfig.Normalize), so that
+// the same layers get the same digest on any engine: every GitLab job with Docker-in-Docker, a
+// retried one too, runs a fresh engine, which stamps the config with its own times.
+type configFixer struct {
+	client *registry.Client
+	at     time.Time
+}
+
+// configFixer is nil (fix keeps the engine's config) when created is "".
+func (m *Shipyard) configFixer(ctx context.Context, created string) (*configFixer, error) {
+	if created == "" {
+		return nil, nil
+	}
+	at, err := time.Parse(time.RFC3339, created)
+	if err != nil {
+		return nil, fmt.Errorf("the images' creation time %q is not RFC 3339: %v", created, err)
+	}
+	client, err := m.registry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &configFixer{client: client, at: at}, nil
+}
+
+// fix rewrites the config of the image pushed to ref as digest and returns the digest ref holds
+// then (digest when the config was already the source's).
+func (f *configFixer) fix(ctx context.Context, ref, digest string) (string, error) {
+	if f == nil {
+		return digest, nil
+	}
+	ctx, span := Tracer().Start(ctx, "config: the source's time "+f.at.Format(time.RFC3339))
+	defer span.End()
+	return f.client.RewriteConfig(ctx, ref, digest, func(b []byte) ([]byte, error) { return imgconfig.Normalize(b, f.at) })
 }

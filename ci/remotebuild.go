@@ -43,6 +43,7 @@ func (s *armSession) build(ctx context.Context, r *run, builds []plan.Build) (st
 	}
 	var out strings.Builder
 	pushed := map[string]bool{}
+	var pubs []remotebuild.Result
 	err = retry.Do(ctx, retry.Push, func(ctx context.Context) error {
 		o, err := s.runRemote(ctx, ctr, env, p.Remaining(pushed), addr)
 		for _, res := range o.Results {
@@ -56,12 +57,26 @@ func (s *armSession) build(ctx context.Context, r *run, builds []plan.Build) (st
 		}
 		for _, pub := range o.Published() {
 			pushed[pub.Ref] = true
-			fmt.Fprintf(&out, "pushed %s [%s] %s@%s\n", pub.Target, pub.Platform, pub.Ref, pub.Digest)
+			pubs = append(pubs, pub)
 		}
 		return err
 	}, func(attempt int, delay time.Duration, err error) {
 		fmt.Fprintf(os.Stderr, "remote publish failed (attempt %d of %d), retrying in %s: %v\n", attempt, retry.Push.Attempts, delay, err)
 	})
+	// the builder's engine stamps its own times into the configs too: the pushed images get the
+	// source's, as the local ones do
+	configs, ferr := s.m.configFixer(ctx, r.created(ctx))
+	for _, pub := range pubs {
+		digest := pub.Digest
+		if ferr == nil {
+			digest, ferr = configs.fix(ctx, pub.Ref, pub.Digest)
+		}
+		if ferr != nil {
+			err = errors.Join(err, fmt.Errorf("push %s [%s] to %s: %v", pub.Target, pub.Platform, pub.Ref, ferr))
+			break
+		}
+		fmt.Fprintf(&out, "pushed %s [%s] %s@%s\n", pub.Target, pub.Platform, pub.Ref, digest)
+	}
 	return out.String(), err
 }
 

@@ -20,6 +20,8 @@ func TestPure(t *testing.T) {
 		"shipyard/internal/scan": {"os/exec", "net/http", "net"},
 		// bench/run's medians, ratios and verdicts; timing the commands is bench/run's
 		"shipyard/internal/benchstat": {"os/exec", "net/http", "net"},
+		// the image config's times and history; reading and pushing it are internal/registry's
+		"shipyard/internal/imgconfig": {"os/exec", "net/http", "net"},
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -27,7 +29,7 @@ func TestPure(t *testing.T) {
 	}
 	out, err := exec.Command(goBin, "list", "-deps", "-f", `{{.ImportPath}}:{{range .Imports}} {{.}}{{end}}`,
 		"shipyard/internal/latest", "shipyard/internal/plan", "shipyard/internal/awsendpoint", "shipyard/internal/scan",
-		"shipyard/internal/benchstat").Output()
+		"shipyard/internal/benchstat", "shipyard/internal/imgconfig").Output()
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)
 	}

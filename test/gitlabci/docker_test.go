@@ -220,6 +220,55 @@ func TestDockerExecutorTagPipeline(t *testing.T) {
 		t.Logf("%s: %s", job, jobTimes(log))
 		t.Logf("%s: %s; module calls: %s", job, jobWall(p.jobs[job].stdout, job), moduleCalls(log))
 	}
+	retryBuild(t, p)
+}
+
+// retryBuild runs p's build job again, then build_manifests and release, each as GitLab's Retry
+// runs a job: in a new job container with a new dind service, so on a fresh engine that imports
+// what the jobs before it exported. The retried build pushes the first run's digests (each image
+// config gets the commit's time, not the engine's), finds their supply chain already written,
+// build_manifests merges the same indexes, and release finds the version released with that
+// content.
+func retryBuild(t *testing.T, p pipelineRun) {
+	t.Helper()
+	first := wantBuilt(t, p)
+	merged := mergedIndexes(t, p.jobs["build_manifests"])
+	again := map[string]jobRun{}
+	for _, job := range []string{"build", "build_manifests", "release"} {
+		start := time.Now()
+		stdout, err := p.repo.runOnEngine(t, "", p.vars, nil, job)
+		run := p.repo.jobRun(t, job, stdout, err)
+		if err != nil {
+			t.Fatalf("the retried %s job failed: %v\n%s", job, err, tail(run.log, 60))
+		}
+		run.wantStatus(t, "PASS")
+		t.Logf("retried %s: %s; %s; cached steps: %d", job, time.Since(start).Round(time.Second), jobTimes(run.log), cachedSteps(run.log))
+		again[job] = run
+	}
+	retried := pushedDigests(again["build"].log, "linux/amd64")
+	remerged := mergedIndexes(t, again["build_manifests"])
+	for _, target := range appTargets {
+		if retried[target] != first[target]["linux/amd64"] {
+			t.Errorf("the retried build job pushed %s as %s, the first run as %s", target, retried[target], first[target]["linux/amd64"])
+		}
+		if want := "attested " + target + " [linux/amd64] "; !strings.Contains(again["build"].log, want) || !regexp.MustCompile(regexp.QuoteMeta(want)+`\S+: already \(`).MatchString(again["build"].log) {
+			t.Errorf("the retried build job did not find %s's supply chain already written:\n%s", target, tail(again["build"].log, 30))
+		}
+		if remerged[target] != merged[target] {
+			t.Errorf("after the retry build_manifests merged %s as %s, the first time as %s", target, remerged[target], merged[target])
+		}
+		if want := "/armapp-" + target + ":"; !regexp.MustCompile(regexp.QuoteMeta(want) + `\S+ is already released as sha256:[0-9a-f]{64}: nothing to copy`).MatchString(again["release"].log) {
+			t.Errorf("the release job run again did not find armapp-%s released with the same content:\n%s", target, tail(again["release"].log, 30))
+		}
+	}
+	if n := cachedSteps(again["build"].log); n == 0 {
+		t.Errorf("the retried build job shows no step CACHED: it imported nothing from the first run\n%s", tail(again["build"].log, 60))
+	}
+}
+
+// cachedSteps counts the engine's progress lines that report a step CACHED.
+func cachedSteps(log string) int {
+	return len(regexp.MustCompile(`(?m)^\s*\d+\s*: .* CACHED( \[[0-9.ms]+\])?\s*$`).FindAllString(log, -1))
 }
 
 // TestDockerExecutorComponentPipeline runs the tag pipeline of a project that adopts shipyard
