@@ -26,7 +26,7 @@ type Published struct {
 	Digest   string `json:"digest"`
 }
 
-// Publish every image under its bake tags with a per-platform suffix (1.0.0-amd64) and print what was pushed as JSON
+// Publish every image under its bake tags with a per-platform suffix (1.0.0-amd64), its config given the source's time (SOURCE_DATE_EPOCH or the commit's), and print what was pushed as JSON
 // +cache="never"
 func (i *Images) Publish(ctx context.Context) (string, error) {
 	out, err := i.publish(ctx, nil)

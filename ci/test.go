@@ -69,6 +69,9 @@ func (m *Shipyard) TestReport(
 	if err != nil {
 		return nil, err
 	}
+	// the tests run here; `release --only=test` then reads their result from the engine's cache
+	ctx, span := Tracer().Start(ctx, "stage "+string(rules.Test))
+	defer span.End()
 	cfg, err := m.config(ctx)
 	if err != nil {
 		return nil, err
