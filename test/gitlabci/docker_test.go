@@ -251,7 +251,7 @@ func retryBuild(t *testing.T, p pipelineRun) {
 		if retried[target] != first[target]["linux/amd64"] {
 			t.Errorf("the retried build job pushed %s as %s, the first run as %s", target, retried[target], first[target]["linux/amd64"])
 		}
-		if want := "attested " + target + " [linux/amd64] "; !regexp.MustCompile(regexp.QuoteMeta(want)+`\S+: already \(`).MatchString(again["build"].log) {
+		if want := "attested " + target + " [linux/amd64] "; !regexp.MustCompile(regexp.QuoteMeta(want) + `\S+: already \(`).MatchString(again["build"].log) {
 			t.Errorf("the retried build job did not find %s's supply chain already written:\n%s", target, tail(again["build"].log, 30))
 		}
 	}
