@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -14,6 +16,7 @@ import (
 	"shipyard/internal/imageref"
 	"shipyard/internal/imgconfig"
 	"shipyard/internal/naming"
+	"shipyard/internal/regaccess"
 	"shipyard/internal/registry"
 	"shipyard/internal/retry"
 )
@@ -113,8 +116,12 @@ func publishWithRetry(ctx context.Context, ctr *dagger.Container, ref string) (s
 // the same layers get the same digest on any engine: every GitLab job with Docker-in-Docker, a
 // retried one too, runs a fresh engine, which stamps the config with its own times.
 type configFixer struct {
-	client *registry.Client
-	at     time.Time
+	client   *registry.Client
+	at       time.Time
+	tunneled []string // the loopback ports the registry tunnels forward
+
+	mu   sync.Mutex
+	told map[string]bool // the registries already said to be out of the function's reach
 }
 
 // configFixer is nil (fix keeps the engine's config) when created is "".
@@ -130,13 +137,37 @@ func (m *Shipyard) configFixer(ctx context.Context, created string) (*configFixe
 	if err != nil {
 		return nil, err
 	}
-	return &configFixer{client: client, at: at}, nil
+	var tunneled []string
+	for _, svc := range m.RegistryTunnel {
+		ports, err := tunnelPorts(ctx, svc)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ports {
+			tunneled = append(tunneled, strconv.Itoa(p))
+		}
+	}
+	return &configFixer{client: client, at: at, tunneled: tunneled, told: map[string]bool{}}, nil
 }
 
 // fix rewrites the config of the image pushed to ref as digest and returns the digest ref holds
 // then (digest when the config was already the source's).
 func (f *configFixer) fix(ctx context.Context, ref, digest string) (string, error) {
 	if f == nil {
+		return digest, nil
+	}
+	r, err := imageref.Parse(ref)
+	if err != nil {
+		return "", err
+	}
+	if host := r.Registry(); !regaccess.FromFunction(host, f.tunneled) {
+		// the engine pushed there, this function's code cannot reach it
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if !f.told[host] {
+			f.told[host] = true
+			fmt.Fprintf(os.Stderr, "%s is the engine host's loopback, which the module reaches only through --registry-tunnel=tcp://localhost:PORT: the image configs pushed there keep this engine's times (another engine pushes other digests for the same layers)\n", host)
+		}
 		return digest, nil
 	}
 	ctx, span := Tracer().Start(ctx, "config: the source's time "+f.at.Format(time.RFC3339))

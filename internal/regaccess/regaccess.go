@@ -6,6 +6,7 @@ package regaccess
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -119,4 +120,17 @@ func Match(prefixes []string, repo string) int {
 		}
 	}
 	return best
+}
+
+// FromFunction reports whether code running in a module function reaches the registry at host
+// (as an image reference names it). The engine's pushes reach the engine host's loopback, a
+// function's code does not: it reaches 127.0.0.1:PORT and localhost:PORT only through a registry
+// tunnel of that port (tunneled: the ports the tunnels forward, "5000"), and no other loopback
+// address. Any other host it reaches as the engine does.
+func FromFunction(host string, tunneled []string) bool {
+	if !Loopback(host) {
+		return true
+	}
+	h, port := SplitHostPort(host)
+	return (h == "127.0.0.1" || strings.EqualFold(h, "localhost")) && port != "" && slices.Contains(tunneled, port)
 }

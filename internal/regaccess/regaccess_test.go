@@ -126,3 +126,29 @@ func TestPure(t *testing.T) {
 		}
 	}
 }
+
+func TestFromFunction(t *testing.T) {
+	tunneled := []string{"5000"}
+	for _, tc := range []struct {
+		host string
+		want bool
+	}{
+		{"127.0.0.1:5000", true},
+		{"localhost:5000", true},
+		{"LocalHost:5000", true},
+		{"[::1]:5000", false},
+		{"127.0.0.1:5001", false},
+		{"localhost", false},
+		{"127.0.0.2:5000", false},
+		{"10.99.0.1:5000", true},
+		{"registry.example:5000", true},
+		{"registry.example", true},
+	} {
+		if got := regaccess.FromFunction(tc.host, tunneled); got != tc.want {
+			t.Errorf("FromFunction(%q, %v) = %v, want %v", tc.host, tunneled, got, tc.want)
+		}
+	}
+	if regaccess.FromFunction("127.0.0.1:5000", nil) {
+		t.Error("a loopback registry is reachable from a function without any tunnel")
+	}
+}
