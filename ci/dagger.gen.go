@@ -195,6 +195,34 @@ func (r *Shipyard) UnmarshalJSON(bs []byte) error {
 	return nil
 }
 
+func (r Images) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Images   []*Image
+		Pipeline *Shipyard
+		Created  string
+	}
+	concrete.Images = r.Images
+	concrete.Pipeline = r.Pipeline
+	concrete.Created = r.Created
+	return json.Marshal(&concrete)
+}
+
+func (r *Images) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Images   []*Image
+		Pipeline *Shipyard
+		Created  string
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Images = concrete.Images
+	r.Pipeline = concrete.Pipeline
+	r.Created = concrete.Created
+	return nil
+}
+
 func (r TestRun) MarshalJSON() ([]byte, error) {
 	var concrete struct {
 		Output string
@@ -216,30 +244,6 @@ func (r *TestRun) UnmarshalJSON(bs []byte) error {
 	}
 	r.Output = concrete.Output
 	r.Report = concrete.Report
-	return nil
-}
-
-func (r Images) MarshalJSON() ([]byte, error) {
-	var concrete struct {
-		Images   []*Image
-		Pipeline *Shipyard
-	}
-	concrete.Images = r.Images
-	concrete.Pipeline = r.Pipeline
-	return json.Marshal(&concrete)
-}
-
-func (r *Images) UnmarshalJSON(bs []byte) error {
-	var concrete struct {
-		Images   []*Image
-		Pipeline *Shipyard
-	}
-	err := json.Unmarshal(bs, &concrete)
-	if err != nil {
-		return err
-	}
-	r.Images = concrete.Images
-	r.Pipeline = concrete.Pipeline
 	return nil
 }
 
