@@ -136,6 +136,11 @@ func check(t *testing.T, cmd, out, progress string) {
 		if !strings.Contains(out, "127.0.0.1:5000/cookbook/traefik:1.2.3-amd64") {
 			t.Errorf("publish did not print the per-platform tag of the --set tags:\n%s", out)
 		}
+		// the engine pushed to its host's loopback, which the module's code cannot reach without
+		// a tunnel: the image config keeps the engine's times, and the call says why
+		if want := "127.0.0.1:5000 is the engine host's loopback, which the module reaches only through --registry-tunnel"; !strings.Contains(ansi.ReplaceAllString(progress, ""), want) {
+			t.Errorf("publish to the loopback registry without a tunnel does not say its image configs keep the engine's times (%q):\n%s", want, tail(ansi.ReplaceAllString(progress, ""), 30))
+		}
 	case strings.Contains(cmd, "--ref=staging"):
 		for _, want := range []string{"stage lint: ok", "stage test: ok", "stage build: ok", "stage manifests: ok"} {
 			if !strings.Contains(out, want) {
