@@ -47,7 +47,8 @@ func registryClient(ctx context.Context, creds []registryCreds, tunnels []*dagge
 	return registry.New(opts...), nil
 }
 
-// tunnelDialer sends connections for 127.0.0.1:PORT and localhost:PORT to the tunnel of that port.
+// tunnelDialer sends connections for 127.0.0.1:PORT and localhost:PORT (regaccess.TunnelHosts) to
+// the tunnel of that port.
 func tunnelDialer(ctx context.Context, tunnels []*dagger.Service) (func(context.Context, string, string) (net.Conn, error), error) {
 	routes := map[string]string{}
 	for _, svc := range tunnels {
@@ -63,9 +64,9 @@ func tunnelDialer(ctx context.Context, tunnels []*dagger.Service) (func(context.
 			if err != nil {
 				return nil, fmt.Errorf("reading the registry tunnel's endpoint: %v", err)
 			}
-			port := strconv.Itoa(n)
-			routes["127.0.0.1:"+port] = ep
-			routes["localhost:"+port] = ep
+			for _, host := range regaccess.TunnelHosts() {
+				routes[host+":"+strconv.Itoa(n)] = ep
+			}
 		}
 	}
 	d := &net.Dialer{Timeout: 15 * time.Second}

@@ -132,5 +132,9 @@ func FromFunction(host string, tunneled []string) bool {
 		return true
 	}
 	h, port := SplitHostPort(host)
-	return (h == "127.0.0.1" || strings.EqualFold(h, "localhost")) && port != "" && slices.Contains(tunneled, port)
+	return slices.Contains(TunnelHosts(), h) && port != "" && slices.Contains(tunneled, port)
 }
+
+// TunnelHosts are the loopback names a registry tunnel is reached by from a function
+// (NAME:PORT): what the tunnel's dialer routes and FromFunction accepts.
+func TunnelHosts() []string { return []string{"127.0.0.1", "localhost"} }
