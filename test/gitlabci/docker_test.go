@@ -14,12 +14,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"shipyard/internal/enginever"
+	"shipyard/internal/imgconfig"
 )
 
 // dockerHint says how to get the Docker daemon the Docker-executor tests run on.
@@ -220,7 +224,40 @@ func TestDockerExecutorTagPipeline(t *testing.T) {
 		t.Logf("%s: %s", job, jobTimes(log))
 		t.Logf("%s: %s; module calls: %s", job, jobWall(p.jobs[job].stdout, job), moduleCalls(log))
 	}
+	// every image, the build job's (amd64, this engine) and the EC2 builder's (arm64, its engine),
+	// carries the commit's time in its config, not the time an engine built it
+	commit, err := strconv.ParseInt(strings.TrimSpace(p.repo.git(t, "log", "-1", "--format=%ct", "HEAD")), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for target, byPlatform := range wantBuilt(t, p) {
+		for platform, pushed := range byPlatform {
+			wantSourceTime(t, target+" ["+platform+"] "+pushed, pinned(t, pushed).String(), time.Unix(commit, 0))
+		}
+	}
 	retryBuild(t, p)
+}
+
+// wantSourceTime checks that the image config at ref has the source's time at as created and
+// as the time of every history entry the engine wrote, and no engine text for those entries.
+func wantSourceTime(t *testing.T, what, ref string, at time.Time) {
+	t.Helper()
+	img, err := remote.Image(imageRef(t, ref))
+	if err != nil {
+		t.Fatalf("reading %s: %v", ref, err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatalf("reading the config of %s: %v", ref, err)
+	}
+	if !cfg.Created.Time.Equal(at) {
+		t.Errorf("%s: the config's created is %s, want the commit's time %s", what, cfg.Created.Time.UTC(), at.UTC())
+	}
+	for i, h := range cfg.History {
+		if h.Comment == imgconfig.ExporterComment && (!h.Created.Time.Equal(at) || h.CreatedBy != "") {
+			t.Errorf("%s: history entry %d is %s %q, want the commit's time and no engine text", what, i, h.Created.Time.UTC(), h.CreatedBy)
+		}
+	}
 }
 
 // retryBuild runs p's build job again, then build_manifests and release, each as GitLab's Retry
